@@ -1,0 +1,56 @@
+//! The subcommands of the `wscope` binary; each module holds its arguments and its `run`.
+
+pub mod attach;
+pub mod demo;
+pub mod probe;
+pub mod replay;
+pub mod report;
+
+use clap::{Parser, Subcommand};
+use color_eyre::Result;
+use std::process::ExitCode;
+
+/// wscope: find out why your production WebSocket connections keep dropping.
+///
+/// Attach to a server's admin feed, replay or report on a recorded event log, or probe an
+/// endpoint through its proxies. With no server of your own, `wscope demo` shows it all.
+#[derive(Parser, Debug)]
+#[command(name = "wscope", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a real instrumented server with misbehaving clients on loopback and watch it.
+    Demo(demo::DemoArgs),
+    /// Watch one or several servers live through their admin feeds.
+    Attach(attach::AttachArgs),
+    /// Play a recorded event log in the dashboard (pause, speed, seek).
+    Replay(replay::ReplayArgs),
+    /// Analyse an event log headless and print the findings.
+    Report(report::ReportArgs),
+    /// Check an endpoint through its proxies: the handshake, and how long idle connections live.
+    Probe(probe::ProbeArgs),
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Attach(a) => attach::run(a),
+        Command::Replay(a) => replay::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Probe(a) => probe::run(a),
+    }
+}
+
+/// `30s`, `2m`, `1h30m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(std::time::Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (try 30s, 2m or 1h)"))
+}

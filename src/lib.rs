@@ -1,0 +1,12 @@
+//! wscope: why do my WebSockets drop?
+//!
+//! The crate is a pipeline: `source` (live feed, in-process tap, log file) produces
+//! [`event::Event`]s, `model` folds them into state (a pure function of events and event
+//! time), [`findings`] judge the model, and `ui` and `report` show it.
+
+pub mod event;
+pub mod findings;
+pub mod sanitize;
+
+#[cfg(feature = "cli")]
+pub mod commands;
