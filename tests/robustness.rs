@@ -32,10 +32,14 @@ fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
     let reader = LogReader::from_reader(Box::new(Cursor::new(bytes))).unwrap();
     let mut model = Model::new();
     let mut events = 0;
-    let skipped = read_log(reader, &mut |e| {
-        events += 1;
-        model.apply(0, e)
-    }, &mut |_| {})
+    let skipped = read_log(
+        reader,
+        &mut |e| {
+            events += 1;
+            model.apply(0, e)
+        },
+        &mut |_| {},
+    )
     .unwrap();
     model.note_skipped(skipped.count);
     let text = Report::from_model(&model).render(Format::Json);
@@ -73,24 +77,36 @@ fn every_string_field_with_escapes_stays_inert_in_reports() {
     let esc = "\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m";
     let log = format!(
         concat!(
-            r#"{{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s{e}","software":"x{e}","heartbeat":{{"ping_interval_ms":1000,"pong_timeout_ms":100}}}}"#, "\n",
-            r#"{{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"c{e}","remote":"r{e}","user_agent":"u{e}","path":"p{e}","client":"k{e}"}}"#, "\n",
-            r#"{{"type":"ping","ts":"2026-11-30T01:00:02Z","conn":"c{e}"}}"#, "\n",
-            r#"{{"type":"timer","ts":"2026-11-30T01:00:02Z","conn":"c{e}","timer":"t{e}","op":"start","kind":"k{e}"}}"#, "\n",
-            r#"{{"type":"open","ts":"2026-11-30T01:00:03Z","conn":"d{e}"}}"#, "\n",
-            r#"{{"type":"close","ts":"2026-11-30T01:00:04Z","conn":"d{e}","code":1000,"reason":"r{e}","initiator":"client"}}"#, "\n",
-            r#"{{"type":"close","ts":"2026-11-30T01:00:09Z","conn":"c{e}","code":1006,"initiator":"none"}}"#, "\n",
-            r#"{{"type":"upgrade_rejected","ts":"2026-11-30T01:00:30Z","reason":"x{e}","status":400}}"#, "\n",
+            r#"{{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s{e}","software":"x{e}","heartbeat":{{"ping_interval_ms":1000,"pong_timeout_ms":100}}}}"#,
+            "\n",
+            r#"{{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"c{e}","remote":"r{e}","user_agent":"u{e}","path":"p{e}","client":"k{e}"}}"#,
+            "\n",
+            r#"{{"type":"ping","ts":"2026-11-30T01:00:02Z","conn":"c{e}"}}"#,
+            "\n",
+            r#"{{"type":"timer","ts":"2026-11-30T01:00:02Z","conn":"c{e}","timer":"t{e}","op":"start","kind":"k{e}"}}"#,
+            "\n",
+            r#"{{"type":"open","ts":"2026-11-30T01:00:03Z","conn":"d{e}"}}"#,
+            "\n",
+            r#"{{"type":"close","ts":"2026-11-30T01:00:04Z","conn":"d{e}","code":1000,"reason":"r{e}","initiator":"client"}}"#,
+            "\n",
+            r#"{{"type":"close","ts":"2026-11-30T01:00:09Z","conn":"c{e}","code":1006,"initiator":"none"}}"#,
+            "\n",
+            r#"{{"type":"upgrade_rejected","ts":"2026-11-30T01:00:30Z","reason":"x{e}","status":400}}"#,
+            "\n",
         ),
         e = esc
     );
     let (_, _, json) = report_of(log.clone().into_bytes());
     for fmt in [Format::Text, Format::Markdown] {
-        let reader = LogReader::from_reader(Box::new(Cursor::new(log.clone().into_bytes()))).unwrap();
+        let reader =
+            LogReader::from_reader(Box::new(Cursor::new(log.clone().into_bytes()))).unwrap();
         let mut model = Model::new();
         read_log(reader, &mut |e| model.apply(0, e), &mut |_| {}).unwrap();
         let out = Report::from_model(&model).render(fmt);
-        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{fmt:?}: {out:?}");
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{fmt:?}: {out:?}"
+        );
         assert!(out.contains("timer-leak"), "{out}");
     }
     assert!(!json.contains('\u{1b}'));
