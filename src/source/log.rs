@@ -302,9 +302,9 @@ pub fn read_log(
     on_event: &mut dyn FnMut(&Event),
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS);
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS * 4);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS);
     let mut threads = Vec::new();
     for _ in 0..PARSERS {
         let work_rx = work_rx.clone();
