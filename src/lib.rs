@@ -10,3 +10,5 @@ pub mod sanitize;
 
 #[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
+pub mod probe;

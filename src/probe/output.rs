@@ -1,0 +1,122 @@
+//! The probe's report: JSON for scripts, and text a person reads in five seconds (verdict first,
+//! then the evidence, then what to do). Every string in the report is already inert.
+
+use std::fmt::Write;
+
+use super::ProbeReport;
+use super::idle::{ClosedBy, Watch};
+
+pub fn json(report: &ProbeReport) -> String {
+    // Serialising plain structs and maps cannot fail; fall back to an error object regardless.
+    serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+}
+
+pub fn text(report: &ProbeReport) -> String {
+    let mut out = String::new();
+    let h = &report.handshake;
+    let _ = writeln!(out, "wscope probe {}", report.url);
+
+    let verdict = match (h.status, h.ok) {
+        (Some(s), true) => format!("{s} upgrade OK"),
+        (Some(s), false) => format!("{s} upgrade FAILED ({})", h.failure.unwrap_or("refused")),
+        (None, _) => format!("no upgrade ({})", h.failure.unwrap_or("no answer")),
+    };
+    let _ = writeln!(out, "  handshake  {verdict}");
+    let t = &h.timings_ms;
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
+    let peer = if h.peer.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", h.peer)
+    };
+    let _ = writeln!(
+        out,
+        "  timings    dns {} · tcp {} · tls {} · upgrade {}{peer}",
+        ms(t.dns),
+        ms(t.tcp),
+        ms(t.tls),
+        ms(t.upgrade)
+    );
+    if !h.headers.is_empty() {
+        let headers: Vec<String> = h.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(out, "  headers    {}", headers.join(" · "));
+    }
+    if let Some(idle) = &report.idle {
+        let _ = writeln!(out, "  idle       {}", describe_idle(idle));
+    }
+    if let Some(hb) = &report.heartbeat {
+        let verdict = if hb.kept_alive {
+            format!(
+                "pinging every {} s kept a second connection open {} s",
+                hb.ping_interval_seconds, hb.watch.survived_seconds
+            )
+        } else {
+            format!(
+                "pinging every {} s did NOT keep a second connection open: {}",
+                hb.ping_interval_seconds,
+                describe_idle(&hb.watch)
+            )
+        };
+        let _ = writeln!(out, "  heartbeat  {verdict}");
+    }
+
+    out.push('\n');
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "No findings.");
+        return out;
+    }
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            f.severity.as_str().to_uppercase(),
+            f.id,
+            f.summary
+        );
+        if let Some(likely) = f.evidence.get("likely").and_then(|v| v.as_array()) {
+            let names: Vec<&str> = likely.iter().filter_map(|v| v.as_str()).collect();
+            if names.len() > 1 {
+                let _ = writeln!(out, "  likely: {}", names.join("; "));
+            }
+        }
+        if let Some(body) = f.evidence.get("body").and_then(|v| v.as_str()) {
+            let _ = writeln!(out, "  body: {body}");
+        }
+        let mut lines = f.remedy.lines();
+        if let Some(first) = lines.next() {
+            let _ = writeln!(out, "  fix: {first}");
+        }
+        for line in lines {
+            let _ = writeln!(out, "       {line}");
+        }
+    }
+    out
+}
+
+fn describe_idle(w: &Watch) -> String {
+    let activity = match (w.pings_received, w.messages_received) {
+        (0, 0) => String::new(),
+        (p, m) => format!(" ({p} pings and {m} messages from the server)"),
+    };
+    match w.closed_by {
+        ClosedBy::Client => format!(
+            "still open after {} s, closed by the probe{activity}",
+            w.survived_seconds
+        ),
+        ClosedBy::Server => format!(
+            "the server closed it after {} s with {}{}{activity}",
+            w.survived_seconds,
+            w.close_code
+                .map_or("no code".to_string(), |c| c.to_string()),
+            w.close_reason
+                .as_ref()
+                .map(|r| format!(" {r:?}"))
+                .unwrap_or_default()
+        ),
+        ClosedBy::None => format!(
+            "CUT after {} s, {} s idle, without a close frame{activity}",
+            w.survived_seconds, w.idle_seconds
+        ),
+    }
+}
