@@ -79,6 +79,10 @@ fn explain(failure: &Failure, response: Option<&Response>) -> (String, String) {
             let tls = first.starts_with("bytes 15 03") || first.starts_with("bytes 16 03");
             let remedy = if tls {
                 "This port speaks TLS: use wss:// instead of ws://.".to_string()
+            } else if first.starts_with("HTTP/") {
+                "The answer looks like HTTP but breaks its rules (control characters, bad header \
+                 lines): clients will refuse it too. Find which server or proxy writes it."
+                    .to_string()
             } else {
                 "This port runs another service, not HTTP: use the port of the proxy or the WebSocket \
                  server."
@@ -188,23 +192,23 @@ pub fn idle_timeout(idle: &Watch, heartbeat: Option<&HeartbeatCheck>) -> Option<
     }
     let d = idle.idle_seconds;
     let likely = idle_culprits(d);
-    let mut summary = format!("An idle connection was cut after {d} s, without a close frame");
+    let mut summary = format!("An idle connection was cut after {d:.1} s, without a close frame");
     if let Some(first) = likely.first() {
         summary.push_str(&format!(": likely {first}"));
     }
     let half = round1((d / 2.0).max(0.5));
     let mut remedy = format!(
-        "Send a ping more often than every {d} s (every {half} s or less leaves margin), from the \
+        "Send a ping more often than every {d:.1} s (every {half:.1} s or less leaves margin), from the \
          server preferably, or raise the intermediary's idle timeout (nginx proxy_read_timeout, \
          the load balancer's idle timeout)."
     );
     match heartbeat {
         Some(h) if h.kept_alive => remedy.push_str(&format!(
-            " Verified: a connection pinging every {} s lived {} s.",
+            " Verified: a connection pinging every {:.1} s lived {:.1} s.",
             h.ping_interval_seconds, h.watch.survived_seconds
         )),
         Some(h) => remedy.push_str(&format!(
-            " Caution: a connection pinging every {} s ended too, after {} s: pings alone may not \
+            " Caution: a connection pinging every {:.1} s ended too, after {:.1} s: pings alone may not \
              be enough here (a lifetime cap, or pongs that do not pass).",
             h.ping_interval_seconds, h.watch.survived_seconds
         )),

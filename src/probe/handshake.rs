@@ -232,11 +232,10 @@ fn not_http_or_cut(buf: &[u8]) -> Failure {
 /// The first bytes, printable: what a non-HTTP service says tells which one it is.
 fn first_bytes(buf: &[u8]) -> String {
     let head = &buf[..buf.len().min(48)];
-    if head
-        .iter()
-        .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
-    {
-        inert(String::from_utf8_lossy(head).trim_end()).into_owned()
+    if head.first().is_some_and(|b| b.is_ascii_graphic()) {
+        // Text (a banner, a malformed HTTP answer): its first line, with controls escaped.
+        let text = String::from_utf8_lossy(head);
+        inert(text.lines().next().unwrap_or_default().trim_end()).into_owned()
     } else {
         let hex: Vec<String> = head.iter().take(16).map(|b| format!("{b:02x}")).collect();
         format!("bytes {}", hex.join(" "))

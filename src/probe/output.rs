@@ -48,12 +48,12 @@ pub fn text(report: &ProbeReport) -> String {
     if let Some(hb) = &report.heartbeat {
         let verdict = if hb.kept_alive {
             format!(
-                "pinging every {} s kept a second connection open {} s",
+                "pinging every {:.1} s kept a second connection open {:.1} s",
                 hb.ping_interval_seconds, hb.watch.survived_seconds
             )
         } else {
             format!(
-                "pinging every {} s did NOT keep a second connection open: {}",
+                "pinging every {:.1} s did NOT keep a second connection open: {}",
                 hb.ping_interval_seconds,
                 describe_idle(&hb.watch)
             )
@@ -83,15 +83,31 @@ pub fn text(report: &ProbeReport) -> String {
         if let Some(body) = f.evidence.get("body").and_then(|v| v.as_str()) {
             let _ = writeln!(out, "  body: {body}");
         }
-        let mut lines = f.remedy.lines();
-        if let Some(first) = lines.next() {
-            let _ = writeln!(out, "  fix: {first}");
-        }
-        for line in lines {
-            let _ = writeln!(out, "       {line}");
+        for (i, line) in f.remedy.lines().flat_map(|l| wrap(l, WIDTH)).enumerate() {
+            let _ = writeln!(out, "{}{line}", if i == 0 { "  fix: " } else { "       " });
         }
     }
     out
+}
+
+/// Remedy lines are wrapped to fit an 80-column terminal with the indent.
+const WIDTH: usize = 72;
+
+/// Greedy word wrap; a word longer than `width` gets a line of its own.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in line.split_whitespace() {
+        let current = lines.last_mut().expect("lines starts non-empty");
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    lines
 }
 
 fn describe_idle(w: &Watch) -> String {
@@ -101,11 +117,11 @@ fn describe_idle(w: &Watch) -> String {
     };
     match w.closed_by {
         ClosedBy::Client => format!(
-            "still open after {} s, closed by the probe{activity}",
+            "still open after {:.1} s, closed by the probe{activity}",
             w.survived_seconds
         ),
         ClosedBy::Server => format!(
-            "the server closed it after {} s with {}{}{activity}",
+            "the server closed it after {:.1} s with {}{}{activity}",
             w.survived_seconds,
             w.close_code
                 .map_or("no code".to_string(), |c| c.to_string()),
@@ -115,7 +131,7 @@ fn describe_idle(w: &Watch) -> String {
                 .unwrap_or_default()
         ),
         ClosedBy::None => format!(
-            "CUT after {} s, {} s idle, without a close frame{activity}",
+            "CUT after {:.1} s, {:.1} s idle, without a close frame{activity}",
             w.survived_seconds, w.idle_seconds
         ),
     }
