@@ -118,26 +118,21 @@ fn a_silent_port_is_a_finding_after_the_timeout() {
         std::thread::sleep(Duration::from_secs(10));
         drop(s);
     });
-    let run = probe(
-        &[
-            &format!("ws://127.0.0.1:{port}/"),
-            "--timeout",
-            "1s",
-            "--format",
-            "json",
-        ],
-        LIMIT,
-    );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let finding = run.finding("upgrade-rejected").expect("finding");
-    assert_eq!(finding["evidence"]["reason"], "no-answer");
-    assert!(
-        finding["evidence"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no answer within 1 s")
-    );
-    assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
+    // Bounded by --timeout, and by a short --idle-max when no --timeout is given.
+    for limit in [["--timeout", "1s"], ["--idle-max", "1s"]] {
+        let url = format!("ws://127.0.0.1:{port}/");
+        let run = probe(&[&url, limit[0], limit[1], "--format", "json"], LIMIT);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let finding = run.finding("upgrade-rejected").expect("finding");
+        assert_eq!(finding["evidence"]["reason"], "no-answer");
+        let detail = finding["evidence"]["detail"].as_str().unwrap();
+        assert!(detail.contains("no answer within 1 s"), "{detail}");
+        assert!(
+            run.elapsed < Duration::from_secs(3),
+            "{limit:?}: {:?}",
+            run.elapsed
+        );
+    }
 }
 
 #[test]

@@ -117,6 +117,11 @@ http {{
             {upgrade}
             proxy_read_timeout 2s;
         }}
+        location /short-idle-capped {{
+            proxy_pass http://{backend_addr}/lifetime-3s;
+            {upgrade}
+            proxy_read_timeout 2s;
+        }}
         location /no-upgrade-headers {{
             proxy_pass http://{backend_addr}/ws;
             proxy_http_version 1.1;
@@ -269,12 +274,43 @@ fn heartbeat_at_half_the_limit_keeps_it_alive() {
     assert_eq!(heartbeat["closed_by"], "client");
     let interval = num(&heartbeat["ping_interval_seconds"]);
     assert!((0.7..=1.5).contains(&interval), "{interval}");
-    // The pongs came back through nginx: that traffic is what resets its read timer.
+    // The pings went through nginx to the backend, and its pongs came back.
     assert!(num(&heartbeat["pongs_received"]) >= 3.0, "{heartbeat}");
     assert!(num(&heartbeat["survived_seconds"]) > 4.0, "{heartbeat}");
     let finding = run.finding("idle-timeout").expect("idle-timeout finding");
     assert!(
         finding["remedy"].as_str().unwrap().contains("Verified"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn heartbeat_check_says_so_when_pings_do_not_help() {
+    // Behind nginx, the backend ends every connection after 3 s: pinging cannot help.
+    let backend = start_backend();
+    let Some(nginx) = start_nginx(&backend) else {
+        return;
+    };
+    let run = probe(
+        &[
+            &url(nginx.port, "/short-idle-capped"),
+            "--idle-max",
+            "8s",
+            "--verify-heartbeat",
+            "--format",
+            "json",
+        ],
+        LIMIT,
+    );
+    let report = run.json();
+    let heartbeat = &report["heartbeat"];
+    assert_eq!(heartbeat["kept_alive"], false, "{report}");
+    assert_eq!(heartbeat["closed_by"], "none");
+    let survived = num(&heartbeat["survived_seconds"]);
+    assert!((2.5..=4.0).contains(&survived), "{survived}");
+    let finding = run.finding("idle-timeout").expect("idle-timeout finding");
+    assert!(
+        finding["remedy"].as_str().unwrap().contains("Caution"),
         "{finding}"
     );
 }

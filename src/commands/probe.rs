@@ -22,7 +22,15 @@ pub enum ProbeFormat {
     Json,
 }
 
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Exit status: 0 when the probe ran, whatever it found; 2 when there was nothing to probe \
+(a bad URL or option, a host that does not resolve, a port that refuses connections).
+A port that accepts but answers badly (not HTTP, silence, TLS failure, a refused upgrade) \
+gives an upgrade-rejected finding. A cut idle connection gives an idle-timeout finding.
+Example nginx configuration for WebSockets: assets/nginx/websocket.conf")]
 pub struct ProbeArgs {
     /// The endpoint: ws://host[:port]/path or wss://host[:port]/path.
     #[arg(value_name = "URL")]
@@ -47,9 +55,10 @@ pub struct ProbeArgs {
     /// Accept any TLS certificate (self-signed, expired, wrong name). For testing only.
     #[arg(long, short = 'k')]
     pub insecure: bool,
-    /// Limit for each of DNS, TCP connect, TLS and waiting for the upgrade answer.
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// Limit for each of DNS, TCP connect, TLS and waiting for the upgrade answer
+    /// [default: 10s, or --idle-max when that is shorter].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
     pub format: ProbeFormat,
@@ -57,9 +66,13 @@ pub struct ProbeArgs {
 
 pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     let target = Target::parse(&args.url).map_err(|e| eyre!(e))?;
-    if args.timeout.is_zero() {
-        return Err(eyre!("--timeout must be more than 0"));
-    }
+    let timeout = match args.timeout {
+        Some(t) if t.is_zero() => return Err(eyre!("--timeout must be more than 0")),
+        Some(t) => t,
+        // A short --idle-max asks for a quick answer: no phase waits longer than it.
+        None if !args.idle_max.is_zero() => DEFAULT_TIMEOUT.min(args.idle_max),
+        None => DEFAULT_TIMEOUT,
+    };
     let opts = ProbeOptions {
         target,
         request: RequestOptions {
@@ -68,7 +81,7 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
             subprotocols: args.subprotocols,
         },
         idle_max: args.idle_max,
-        timeout: args.timeout,
+        timeout,
         insecure: args.insecure,
         verify_heartbeat: args.verify_heartbeat,
         progress: std::io::stderr().is_terminal(),

@@ -185,9 +185,14 @@ pub struct HeartbeatCheck {
     pub watch: Watch,
 }
 
-/// `idle-timeout` when the idle connection was cut (no close frame) after a quiet spell.
+/// Whether the connection was cut (no close frame) after a quiet spell: an idle timeout.
+pub fn is_idle_cut(idle: &Watch) -> bool {
+    idle.closed_by == ClosedBy::None && idle.idle_seconds >= MIN_IDLE_TIMEOUT_SECS
+}
+
+/// `idle-timeout` for an idle cut, with what the heartbeat check (if any) showed.
 pub fn idle_timeout(idle: &Watch, heartbeat: Option<&HeartbeatCheck>) -> Option<Finding> {
-    if idle.closed_by != ClosedBy::None || idle.idle_seconds < MIN_IDLE_TIMEOUT_SECS {
+    if !is_idle_cut(idle) {
         return None;
     }
     let d = idle.idle_seconds;
@@ -286,6 +291,7 @@ mod tests {
             pings_sent: 0,
             pongs_received: 0,
             max_seconds: 130.0,
+            interrupted: false,
         }
     }
 

@@ -45,6 +45,8 @@ pub struct Watch {
     pub pings_sent: u32,
     pub pongs_received: u32,
     pub max_seconds: f64,
+    /// Stopped early with Ctrl-C: the connection was still open.
+    pub interrupted: bool,
 }
 
 /// How to watch a connection.
@@ -75,6 +77,7 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
         pings_sent: 0,
         pongs_received: 0,
         max_seconds: round1(plan.max.as_secs_f64()),
+        interrupted: false,
     };
     let progress = plan.progress.filter(|_| std::io::stderr().is_terminal());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -88,6 +91,14 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
                 let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
                 report.closed_by = ClosedBy::Client;
                 report.close_code = Some(1000);
+                break;
+            }
+            _ = tokio::signal::ctrl_c() => {
+                // The person has seen enough: report what is known, as if the time were up.
+                let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+                report.closed_by = ClosedBy::Client;
+                report.close_code = Some(1000);
+                report.interrupted = true;
                 break;
             }
             _ = tick.tick(), if progress.is_some() => {

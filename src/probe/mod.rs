@@ -89,12 +89,11 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, String> {
                     .then_some("idle connection open, waiting for it to be cut"),
             };
             let idle = idle::watch(stream, leftover, &plan).await;
-            let heartbeat =
-                if opts.verify_heartbeat && diagnose::idle_timeout(&idle, None).is_some() {
-                    verify_heartbeat(opts, tls.as_ref(), idle.idle_seconds).await?
-                } else {
-                    None
-                };
+            let heartbeat = if opts.verify_heartbeat && diagnose::is_idle_cut(&idle) {
+                verify_heartbeat(opts, tls.as_ref(), idle.idle_seconds).await?
+            } else {
+                None
+            };
             findings.extend(diagnose::idle_timeout(&idle, heartbeat.as_ref()));
             (Some(idle), heartbeat)
         }
@@ -192,7 +191,7 @@ async fn verify_heartbeat(
     let watch = idle::watch(stream, leftover, &plan).await;
     Ok(Some(HeartbeatCheck {
         ping_interval_seconds: idle::round1(interval.as_secs_f64()),
-        kept_alive: watch.closed_by == idle::ClosedBy::Client,
+        kept_alive: watch.closed_by == idle::ClosedBy::Client && !watch.interrupted,
         watch,
     }))
 }

@@ -116,6 +116,10 @@ fn describe_idle(w: &Watch) -> String {
         (p, m) => format!(" ({p} pings and {m} messages from the server)"),
     };
     match w.closed_by {
+        ClosedBy::Client if w.interrupted => format!(
+            "still open after {:.1} s, stopped with Ctrl-C{activity}",
+            w.survived_seconds
+        ),
         ClosedBy::Client => format!(
             "still open after {:.1} s, closed by the probe{activity}",
             w.survived_seconds

@@ -93,6 +93,8 @@ pub fn probe(args: &[&str], limit: Duration) -> Run {
 /// - `/ws`: reads and drops messages (answering pings, as axum does while reading).
 /// - `/close-soon`: sends a close frame 1001 "going away" after 1 s.
 /// - `/pinging`: pings every 300 ms and drops the connection when a ping went unanswered.
+/// - `/lifetime-3s`: drops the TCP connection, with no close frame, 3 s after the upgrade
+///   whatever the traffic (a lifetime cap somewhere behind the proxy).
 pub struct Backend {
     pub port: u16,
     _runtime: tokio::runtime::Runtime,
@@ -120,6 +122,10 @@ pub fn start_backend() -> Backend {
         .route(
             "/pinging",
             get(|up: WebSocketUpgrade| async { upgrade(up, pinging) }),
+        )
+        .route(
+            "/lifetime-3s",
+            get(|up: WebSocketUpgrade| async { upgrade(up, lifetime_3s) }),
         );
     runtime.spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -140,6 +146,14 @@ where
 
 async fn sink(mut socket: WebSocket) {
     while let Some(Ok(_)) = socket.recv().await {}
+}
+
+async fn lifetime_3s(mut socket: WebSocket) {
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+    drop(socket);
 }
 
 async fn close_soon(mut socket: WebSocket) {
