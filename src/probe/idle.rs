@@ -164,6 +164,13 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
     report
 }
 
+/// Ends an upgraded connection with a close frame (1000), as a well-behaved client does: a probe
+/// of production should not show up there as an abnormal close.
+pub async fn close_politely(stream: Stream, leftover: Vec<u8>) {
+    let mut ws = WebSocketStream::from_partially_read(stream, leftover, Role::Client, None).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+}
+
 fn describe_cut(e: &WsError) -> String {
     match e {
         WsError::Protocol(p) if p.to_string().contains("closing handshake") => {

@@ -79,7 +79,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, String> {
             ));
             (None, None)
         }
-        Ok(_) if opts.idle_max.is_zero() => (None, None),
+        Ok((stream, leftover)) if opts.idle_max.is_zero() => {
+            idle::close_politely(stream, leftover).await;
+            (None, None)
+        }
         Ok((stream, leftover)) => {
             let plan = WatchPlan {
                 max: opts.idle_max,
@@ -90,7 +93,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, String> {
             };
             let idle = idle::watch(stream, leftover, &plan).await;
             let heartbeat = if opts.verify_heartbeat && diagnose::is_idle_cut(&idle) {
-                verify_heartbeat(opts, tls.as_ref(), idle.idle_seconds).await?
+                verify_heartbeat(opts, tls.as_ref(), idle.idle_seconds).await
             } else {
                 None
             };
@@ -173,12 +176,9 @@ async fn verify_heartbeat(
     opts: &ProbeOptions,
     tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     idle_limit_secs: f64,
-) -> Result<Option<HeartbeatCheck>, String> {
-    let second = open(opts, tls).await?;
-    let Ok((stream, leftover)) = second.upgraded else {
-        // The endpoint refused the second upgrade: nothing to verify.
-        return Ok(None);
-    };
+) -> Option<HeartbeatCheck> {
+    // A second connection that cannot be made (or is refused) leaves nothing to verify.
+    let (stream, leftover) = open(opts, tls).await.ok()?.upgraded.ok()?;
     let interval = Duration::from_secs_f64((idle_limit_secs / 2.0).max(0.5));
     let max = Duration::from_secs_f64(idle_limit_secs * 2.0 + 1.0);
     let plan = WatchPlan {
@@ -189,9 +189,9 @@ async fn verify_heartbeat(
             .then_some("second connection pinging, checking it stays open"),
     };
     let watch = idle::watch(stream, leftover, &plan).await;
-    Ok(Some(HeartbeatCheck {
+    Some(HeartbeatCheck {
         ping_interval_seconds: idle::round1(interval.as_secs_f64()),
         kept_alive: watch.closed_by == idle::ClosedBy::Client && !watch.interrupted,
         watch,
-    }))
+    })
 }

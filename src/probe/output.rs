@@ -46,16 +46,17 @@ pub fn text(report: &ProbeReport) -> String {
         let _ = writeln!(out, "  idle       {}", describe_idle(idle));
     }
     if let Some(hb) = &report.heartbeat {
+        let (w, every) = (&hb.watch, hb.ping_interval_seconds);
+        let answered = format!("{} of {} pings answered", w.pongs_received, w.pings_sent);
         let verdict = if hb.kept_alive {
             format!(
-                "pinging every {:.1} s kept a second connection open {:.1} s",
-                hb.ping_interval_seconds, hb.watch.survived_seconds
+                "pinging every {every:.1} s kept a second connection open {:.1} s ({answered})",
+                w.survived_seconds
             )
         } else {
             format!(
-                "pinging every {:.1} s did NOT keep a second connection open: {}",
-                hb.ping_interval_seconds,
-                describe_idle(&hb.watch)
+                "pinging every {every:.1} s did NOT keep a second connection open ({answered}): {}",
+                describe_idle(w)
             )
         };
         let _ = writeln!(out, "  heartbeat  {verdict}");
@@ -63,7 +64,7 @@ pub fn text(report: &ProbeReport) -> String {
 
     out.push('\n');
     if report.findings.is_empty() {
-        let _ = writeln!(out, "No findings.");
+        let _ = writeln!(out, "{}", no_findings(report));
         return out;
     }
     for f in &report.findings {
@@ -88,6 +89,21 @@ pub fn text(report: &ProbeReport) -> String {
         }
     }
     out
+}
+
+fn no_findings(report: &ProbeReport) -> String {
+    match &report.idle {
+        Some(w) if w.interrupted => format!(
+            "No findings so far: the idle test was stopped after {:.1} s of {:.1} s.",
+            w.survived_seconds, w.max_seconds
+        ),
+        Some(w) if w.closed_by == ClosedBy::Client => format!(
+            "No findings: the upgrade works, and an idle connection stayed open {:.1} s.",
+            w.survived_seconds
+        ),
+        Some(_) => "No findings: the upgrade works.".to_string(),
+        None => "No findings: the upgrade works (idle test skipped).".to_string(),
+    }
 }
 
 /// Remedy lines are wrapped to fit an 80-column terminal with the indent.
