@@ -138,16 +138,15 @@ pub async fn upgrade(
     let key = generate_key();
     let request = build_request(target, &key, opts);
     let start = Instant::now();
-    if let Err(e) = stream.write_all(request.as_bytes()).await {
-        return Outcome {
-            response: None,
-            upgrade_ms: None,
-            result: Err(Failure::NoAnswer(format!(
-                "the request could not be sent: {e}"
-            ))),
-        };
-    }
-    let read = tokio::time::timeout(timeout, read_head(stream)).await;
+    let exchange = async {
+        let unsent =
+            |e: std::io::Error| Failure::NoAnswer(format!("the request could not be sent: {e}"));
+        stream.write_all(request.as_bytes()).await.map_err(unsent)?;
+        // TLS holds written bytes in records until flushed.
+        stream.flush().await.map_err(unsent)?;
+        read_head(stream).await
+    };
+    let read = tokio::time::timeout(timeout, exchange).await;
     let upgrade_ms = Some(ms_since(start));
     let (response, leftover) = match read {
         Ok(Ok(answer)) => answer,

@@ -111,18 +111,18 @@ const WIDTH: usize = 72;
 
 /// Greedy word wrap; a word longer than `width` gets a line of its own.
 fn wrap(line: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
+    let mut lines = Vec::new();
+    let mut current = String::new();
     for word in line.split_whitespace() {
-        let current = lines.last_mut().expect("lines starts non-empty");
         if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_string());
-        } else {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(word);
+            lines.push(std::mem::take(&mut current));
         }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
     }
+    lines.push(current);
     lines
 }
 
@@ -154,5 +154,20 @@ fn describe_idle(w: &Watch) -> String {
             "CUT after {:.1} s, {:.1} s idle, without a close frame{activity}",
             w.survived_seconds, w.idle_seconds
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_word_boundaries() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(
+            wrap("proxy_set_header Upgrade $http_upgrade;", 10)[0],
+            "proxy_set_header"
+        );
+        assert_eq!(wrap("", 10), [""]);
     }
 }

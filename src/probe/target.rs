@@ -55,16 +55,15 @@ impl Target {
         }
         let default_port = if tls { 443 } else { 80 };
         // `http::Uri` accepts any digits as a port; a port must fit in 1..=65535.
-        let port = match authority.as_str().strip_prefix(raw_host).unwrap_or("") {
-            "" => default_port,
-            with_colon => match with_colon[1..].parse::<u16>() {
+        let port_text = authority
+            .as_str()
+            .strip_prefix(raw_host)
+            .and_then(|rest| rest.strip_prefix(':'));
+        let port = match port_text {
+            None => default_port,
+            Some(text) => match text.parse::<u16>() {
                 Ok(p) if p > 0 => p,
-                _ => {
-                    return Err(format!(
-                        "invalid URL {url:?}: bad port {:?}",
-                        &with_colon[1..]
-                    ));
-                }
+                _ => return Err(format!("invalid URL {url:?}: bad port {text:?}")),
             },
         };
         let host_header = if port == default_port {

@@ -4,7 +4,8 @@
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 use std::io::Read;
@@ -93,6 +94,9 @@ pub fn probe(args: &[&str], limit: Duration) -> Run {
 /// - `/ws`: reads and drops messages (answering pings, as axum does while reading).
 /// - `/close-soon`: sends a close frame 1001 "going away" after 1 s.
 /// - `/pinging`: pings every 300 ms and drops the connection when a ping went unanswered.
+/// - `/chat`: agrees to subprotocol `chat.v1` when offered.
+/// - `/origin-checked`: 403 unless `Origin: https://app.example`.
+/// - `/auth`: 401 unless `Authorization: Bearer t0ken`.
 /// - `/lifetime-3s`: drops the TCP connection, with no close frame, 3 s after the upgrade
 ///   whatever the traffic (a lifetime cap somewhere behind the proxy).
 pub struct Backend {
@@ -124,6 +128,34 @@ pub fn start_backend() -> Backend {
             get(|up: WebSocketUpgrade| async { upgrade(up, pinging) }),
         )
         .route(
+            "/chat",
+            get(|up: WebSocketUpgrade| async { up.protocols(["chat.v1"]).on_upgrade(sink) }),
+        )
+        .route(
+            "/origin-checked",
+            get(|headers: HeaderMap, up: WebSocketUpgrade| async move {
+                only_with(
+                    &headers,
+                    "origin",
+                    "https://app.example",
+                    StatusCode::FORBIDDEN,
+                    up,
+                )
+            }),
+        )
+        .route(
+            "/auth",
+            get(|headers: HeaderMap, up: WebSocketUpgrade| async move {
+                only_with(
+                    &headers,
+                    "authorization",
+                    "Bearer t0ken",
+                    StatusCode::UNAUTHORIZED,
+                    up,
+                )
+            }),
+        )
+        .route(
             "/lifetime-3s",
             get(|up: WebSocketUpgrade| async { upgrade(up, lifetime_3s) }),
         );
@@ -133,6 +165,21 @@ pub fn start_backend() -> Backend {
     Backend {
         port,
         _runtime: runtime,
+    }
+}
+
+/// Upgrades when the request has `name: value`, else answers `refusal`.
+fn only_with(
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    refusal: StatusCode,
+    up: WebSocketUpgrade,
+) -> Response {
+    if headers.get(name).and_then(|v| v.to_str().ok()) == Some(value) {
+        up.on_upgrade(sink)
+    } else {
+        (refusal, format!("{name} not allowed")).into_response()
     }
 }
 
