@@ -48,6 +48,8 @@ fn bad_options_exit_2() {
         vec![url, "--idle-max", "soon"],
         vec![url, "--format", "xml"],
         vec![url, "--timeout", "0"],
+        vec![url, "--idle-max", "99999999999999s"],
+        vec![url, "--timeout", "1000000h"],
     ] {
         let run = probe(&args, LIMIT);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);

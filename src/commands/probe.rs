@@ -23,6 +23,7 @@ pub enum ProbeFormat {
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -66,6 +67,15 @@ pub struct ProbeArgs {
 
 pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     let target = Target::parse(&args.url).map_err(|e| eyre!(e))?;
+    // Longer than a day is a typo, and would overflow clock arithmetic at the extreme.
+    for (name, value) in [
+        ("--idle-max", Some(args.idle_max)),
+        ("--timeout", args.timeout),
+    ] {
+        if value.is_some_and(|v| v > MAX_DURATION) {
+            return Err(eyre!("{name} must be at most 24h"));
+        }
+    }
     let timeout = match args.timeout {
         Some(t) if t.is_zero() => return Err(eyre!("--timeout must be more than 0")),
         Some(t) => t,

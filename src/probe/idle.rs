@@ -61,7 +61,11 @@ pub struct WatchPlan {
 pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch {
     let mut ws = WebSocketStream::from_partially_read(stream, leftover, Role::Client, None).await;
     let start = Instant::now();
-    let deadline = tokio::time::Instant::from_std(start + plan.max);
+    // A year stands in for "forever" when `max` would overflow the clock.
+    let end = start
+        .checked_add(plan.max)
+        .unwrap_or(start + Duration::from_secs(365 * 86400));
+    let deadline = tokio::time::Instant::from_std(end);
     let mut last_inbound = start;
     let mut ping_times: Vec<Instant> = Vec::new();
     let mut report = Watch {
@@ -93,7 +97,8 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
                 report.close_code = Some(1000);
                 break;
             }
-            _ = tokio::signal::ctrl_c() => {
+            // (A failure to listen for Ctrl-C does not match `Ok` and leaves the branch out.)
+            Ok(()) = tokio::signal::ctrl_c() => {
                 // The person has seen enough: report what is known, as if the time were up.
                 let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
                 report.closed_by = ClosedBy::Client;
