@@ -371,7 +371,8 @@ fn missing_upgrade_headers_give_upgrade_rejected_400_with_the_nginx_lines() {
     let text = probe(&[&url(nginx.port, "/no-upgrade-headers")], LIMIT);
     assert_eq!(text.code, Some(0));
     assert!(
-        text.stdout.contains("400 upgrade FAILED"),
+        text.stdout
+            .contains("upgrade FAILED: 400 Bad Request (http-status)"),
         "{}",
         text.stdout
     );
@@ -421,6 +422,12 @@ fn backend_down_gives_502_with_a_backend_remedy() {
         .finding("upgrade-rejected")
         .expect("upgrade-rejected finding");
     assert_eq!(finding["evidence"]["status"], 502);
+    // nginx's HTML error page, readable on one line.
+    let body = finding["evidence"]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("502 Bad Gateway") && !body.contains('<') && !body.contains("\\u{"),
+        "{body}"
+    );
     assert!(finding["remedy"].as_str().unwrap().contains("backend"));
 }
 

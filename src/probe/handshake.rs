@@ -200,7 +200,7 @@ async fn read_head(stream: &mut Stream) -> Result<(Response, Vec<u8>), Failure> 
                     let excerpt =
                         String::from_utf8_lossy(&leftover[..leftover.len().min(BODY_EXCERPT)]);
                     let response = Response {
-                        body_excerpt: inert(excerpt.trim()).into_owned(),
+                        body_excerpt: inert(&one_line(&excerpt)).into_owned(),
                         ..response
                     };
                     leftover.clear();
@@ -216,6 +216,25 @@ async fn read_head(stream: &mut Stream) -> Result<(Response, Vec<u8>), Failure> 
             None => {}
         }
     }
+}
+
+/// A body excerpt on one line: an HTML error page loses its tags, all runs of white space
+/// (line breaks included) become one space.
+fn one_line(body: &str) -> String {
+    let mut text = String::with_capacity(body.len());
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' if body.trim_start().starts_with('<') => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn not_http_or_cut(buf: &[u8]) -> Failure {
@@ -352,6 +371,18 @@ mod tests {
         assert!(
             matches!(parse_head(b"\x15\x03\x01\x00\x02\x02\x46"), Err(Failure::NotHttp(s)) if s.starts_with("bytes 15 03"))
         );
+    }
+
+    #[test]
+    fn body_excerpts_fit_on_one_line() {
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center>\
+                    <h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>";
+        assert_eq!(one_line(page), "502 Bad Gateway 502 Bad Gateway nginx");
+        assert_eq!(
+            one_line("Connection header did not include 'upgrade'\n"),
+            "Connection header did not include 'upgrade'"
+        );
+        assert_eq!(one_line("a < b\tand c > d"), "a < b and c > d");
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct ProbeOptions {
 pub struct HandshakeReport {
     /// The HTTP status, or `null` when no HTTP answer came.
     pub status: Option<u16>,
+    /// The reason phrase of the status line (`Switching Protocols`, `Bad Request`).
+    pub status_text: Option<String>,
     pub ok: bool,
     /// The response headers that matter (lower-case names).
     pub headers: BTreeMap<String, String>,
@@ -125,6 +127,7 @@ async fn open(
     let mut timings = Timings::default();
     let mut report = HandshakeReport {
         status: None,
+        status_text: None,
         ok: false,
         headers: BTreeMap::new(),
         timings_ms: Timings::default(),
@@ -159,6 +162,7 @@ async fn open(
     report.timings_ms = timings;
     if let Some(r) = &outcome.response {
         report.status = Some(r.status);
+        report.status_text = Some(r.reason.clone());
         report.headers = r.headers_that_matter();
     }
     report.ok = outcome.result.is_ok();

@@ -17,10 +17,20 @@ pub fn text(report: &ProbeReport) -> String {
     let h = &report.handshake;
     let _ = writeln!(out, "wscope probe {}", report.url);
 
-    let verdict = match (h.status, h.ok) {
-        (Some(s), true) => format!("{s} upgrade OK"),
-        (Some(s), false) => format!("{s} upgrade FAILED ({})", h.failure.unwrap_or("refused")),
-        (None, _) => format!("no upgrade ({})", h.failure.unwrap_or("no answer")),
+    let status = h
+        .status
+        .map(|s| format!("{s} {}", h.status_text.as_deref().unwrap_or_default()));
+    let verdict = match (status, h.ok) {
+        (Some(s), true) => format!("upgrade OK: {}", s.trim_end()),
+        (Some(s), false) => format!(
+            "upgrade FAILED: {} ({})",
+            s.trim_end(),
+            h.failure.unwrap_or("refused")
+        ),
+        (None, _) => format!(
+            "upgrade FAILED: no HTTP answer ({})",
+            h.failure.unwrap_or("no-answer")
+        ),
     };
     let _ = writeln!(out, "  handshake  {verdict}");
     let t = &h.timings_ms;
