@@ -30,8 +30,7 @@ fn a_close_frame_is_reported_with_code_and_reason() {
 
     let text = probe(&[&url, "--idle-max", "5s"], LIMIT);
     assert!(
-        text.stdout
-            .contains("the server closed it after 1.0 s with 1001 \"going away\""),
+        text.stdout.contains("with 1001 \"going away\""),
         "{}",
         text.stdout
     );
@@ -44,7 +43,7 @@ fn a_close_frame_is_reported_with_code_and_reason() {
 
 #[test]
 fn the_servers_pings_are_answered() {
-    // /pinging drops a client that leaves a ping unanswered for 300 ms.
+    // /pinging drops a client that leaves two pings in a row (300 ms apart) unanswered.
     let backend = start_backend();
     let url = format!("ws://127.0.0.1:{}/pinging", backend.port);
     let run = probe(&[&url, "--idle-max", "3s", "--format", "json"], LIMIT);

@@ -93,7 +93,8 @@ pub fn probe(args: &[&str], limit: Duration) -> Run {
 ///
 /// - `/ws`: reads and drops messages (answering pings, as axum does while reading).
 /// - `/close-soon`: sends a close frame 1001 "going away" after 1 s.
-/// - `/pinging`: pings every 300 ms and drops the connection when a ping went unanswered.
+/// - `/pinging`: pings every 300 ms and drops the connection when two pings in a row went
+///   unanswered.
 /// - `/chat`: agrees to subprotocol `chat.v1` when offered.
 /// - `/origin-checked`: 403 unless `Origin: https://app.example`.
 /// - `/auth`: 401 unless `Authorization: Bearer t0ken`.
@@ -216,20 +217,22 @@ async fn close_soon(mut socket: WebSocket) {
 
 async fn pinging(mut socket: WebSocket) {
     let mut tick = tokio::time::interval(Duration::from_millis(300));
-    let mut awaiting_pong = false;
+    let mut unanswered = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if awaiting_pong {
-                    return; // a client that does not answer pings is dropped, as servers do
+                // Two pings in a row without a pong (some slack for a loaded machine): a client
+                // that does not answer pings is dropped, as servers do.
+                if unanswered >= 2 {
+                    return;
                 }
                 if socket.send(Message::Ping("hb".into())).await.is_err() {
                     return;
                 }
-                awaiting_pong = true;
+                unanswered += 1;
             }
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                Some(Ok(Message::Pong(_))) => unanswered = 0,
                 Some(Ok(_)) => {}
                 _ => return,
             },
