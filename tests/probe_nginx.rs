@@ -195,14 +195,21 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod temp dir");
 }
 
+/// The backend and an nginx in front of it; `None` when nginx is missing outside CI.
+/// (Bind the backend to a named variable: `_` would drop it at once.)
+fn fixture() -> Option<(Backend, Nginx)> {
+    let backend = start_backend();
+    let nginx = start_nginx(&backend)?;
+    Some((backend, nginx))
+}
+
 fn url(port: u16, path: &str) -> String {
     format!("ws://127.0.0.1:{port}{path}")
 }
 
 #[test]
 fn proxy_read_timeout_gives_idle_timeout_of_about_two_seconds() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(
@@ -256,8 +263,7 @@ fn proxy_read_timeout_gives_idle_timeout_of_about_two_seconds() {
 
 #[test]
 fn heartbeat_at_half_the_limit_keeps_it_alive() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(
@@ -290,8 +296,7 @@ fn heartbeat_at_half_the_limit_keeps_it_alive() {
 #[test]
 fn heartbeat_check_says_so_when_pings_do_not_help() {
     // Behind nginx, the backend ends every connection after 3 s: pinging cannot help.
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(
@@ -320,8 +325,7 @@ fn heartbeat_check_says_so_when_pings_do_not_help() {
 
 #[test]
 fn missing_upgrade_headers_give_upgrade_rejected_400_with_the_nginx_lines() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(
@@ -391,8 +395,7 @@ fn missing_upgrade_headers_give_upgrade_rejected_400_with_the_nginx_lines() {
 
 #[test]
 fn http10_to_the_backend_gives_426() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(&[&url(nginx.port, "/http10"), "--format", "json"], LIMIT);
@@ -410,8 +413,7 @@ fn http10_to_the_backend_gives_426() {
 
 #[test]
 fn backend_down_gives_502_with_a_backend_remedy() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((_backend, nginx)) = fixture() else {
         return;
     };
     let run = probe(
@@ -433,8 +435,7 @@ fn backend_down_gives_502_with_a_backend_remedy() {
 
 #[test]
 fn the_shipped_config_and_the_backend_itself_give_no_finding() {
-    let backend = start_backend();
-    let Some(nginx) = start_nginx(&backend) else {
+    let Some((backend, nginx)) = fixture() else {
         return;
     };
     for target in [url(nginx.shipped_port, "/ws"), url(backend.port, "/ws")] {

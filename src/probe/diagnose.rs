@@ -282,16 +282,8 @@ mod tests {
             survived_seconds: idle,
             closed_by: ClosedBy::None,
             close_code: Some(1006),
-            close_reason: None,
             idle_seconds: idle,
-            cut_detail: None,
-            pings_received: 0,
-            messages_received: 0,
-            server_ping_interval_seconds: None,
-            pings_sent: 0,
-            pongs_received: 0,
-            max_seconds: 130.0,
-            interrupted: false,
+            ..Watch::starting(std::time::Duration::from_secs(130))
         }
     }
 

@@ -49,6 +49,27 @@ pub struct Watch {
     pub interrupted: bool,
 }
 
+impl Watch {
+    /// Nothing seen yet on a connection to be watched for at most `max`.
+    pub fn starting(max: Duration) -> Watch {
+        Watch {
+            survived_seconds: 0.0,
+            closed_by: ClosedBy::Client,
+            close_code: None,
+            close_reason: None,
+            idle_seconds: 0.0,
+            cut_detail: None,
+            pings_received: 0,
+            messages_received: 0,
+            server_ping_interval_seconds: None,
+            pings_sent: 0,
+            pongs_received: 0,
+            max_seconds: round1(max.as_secs_f64()),
+            interrupted: false,
+        }
+    }
+}
+
 /// How to watch a connection.
 pub struct WatchPlan {
     pub max: Duration,
@@ -68,21 +89,7 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
     let deadline = tokio::time::Instant::from_std(end);
     let mut last_inbound = start;
     let mut ping_times: Vec<Instant> = Vec::new();
-    let mut report = Watch {
-        survived_seconds: 0.0,
-        closed_by: ClosedBy::Client,
-        close_code: None,
-        close_reason: None,
-        idle_seconds: 0.0,
-        cut_detail: None,
-        pings_received: 0,
-        messages_received: 0,
-        server_ping_interval_seconds: None,
-        pings_sent: 0,
-        pongs_received: 0,
-        max_seconds: round1(plan.max.as_secs_f64()),
-        interrupted: false,
-    };
+    let mut report = Watch::starting(plan.max);
     let progress = plan.progress.filter(|_| std::io::stderr().is_terminal());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let ping_every = plan.ping_every.unwrap_or(Duration::from_secs(3600));
