@@ -7,6 +7,7 @@
 pub mod event;
 pub mod findings;
 pub mod sanitize;
+pub mod source;
 
 #[cfg(feature = "cli")]
 pub mod commands;
