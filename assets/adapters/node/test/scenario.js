@@ -1,0 +1,147 @@
+'use strict';
+// A real `ws` server with the wscope adapter, and real `ws` clients that misbehave.
+// Used by the Rust tests (tests/node_adapter.rs); runs until killed.
+//
+// Prints one JSON line on stdout: {"feed": "ws://127.0.0.1:PORT/", "token": "...", "app": ...}.
+// The clients start once the first feed subscriber has attached, so that everything they do
+// shows as live events. What they do (the tests assert exactly these):
+//   4 healthy clients: send 3 messages each, answer pings, stay open
+//   1 client `leaky-1` closes cleanly (1000); the server forgets its `presence` timer: a leak
+//   3 zombies: never answer pings (autoPong off); the server pings but never terminates them
+//  10 clients are cut: their TCP connection is destroyed with no close frame (1006, none)
+//   2 clients close cleanly themselves (1000, client)
+//   1 client asks the server to close it (4000, server); 1 to terminate it (1006, server)
+//   6 upgrades with a bad Sec-WebSocket-Key (400); 1 GET with WebSocket headers but no Upgrade (426)
+// Env: WSCOPE_SCENARIO_QUEUE_LIMIT / _MAX_IN_FLIGHT (feed queues), _BURST (N timers started
+// and cleared in one tick after the first subscriber attaches, to overflow a small queue).
+
+const http = require('http');
+const net = require('net');
+const crypto = require('crypto');
+const { WebSocket, WebSocketServer } = require('ws');
+const wscope = require('../wscope-adapter');
+
+const env = (name, dflt) => (process.env[name] === undefined ? dflt : Number(process.env[name]));
+const token = process.env.WSCOPE_TOKEN || crypto.randomBytes(16).toString('hex');
+
+const PING_MS = 500;
+
+async function main() {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const feed = wscope.attach(wss, {
+    token,
+    port: 0,
+    server: 'node-scenario',
+    software: 'scenario/1.0',
+    heartbeat: { pingIntervalMs: PING_MS, pongTimeoutMs: PING_MS },
+    clientId: (req) => new URL(req.url, 'http://x').searchParams.get('user'),
+    queueLimit: env('WSCOPE_SCENARIO_QUEUE_LIMIT', 10000),
+    maxInFlight: env('WSCOPE_SCENARIO_MAX_IN_FLIGHT', 64),
+    processEveryMs: 1000,
+  });
+  const addr = await feed.ready;
+
+  wss.on('connection', (ws, req) => {
+    const user = new URL(req.url, 'http://x').searchParams.get('user') || '';
+    // The usual heartbeat, with the usual bug: it never terminates a socket that stopped
+    // answering, so those become zombies.
+    const heartbeat = feed.setInterval(ws, () => ws.ping(), PING_MS, { kind: 'heartbeat', name: 'hb' });
+    const presence = feed.setInterval(ws, () => {}, 300, { kind: 'presence', name: 'presence' });
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text === 'close-me') ws.close(4000, 'server says bye');
+      else if (text === 'terminate-me') ws.terminate();
+      else ws.send(`echo:${text}`);
+    });
+    ws.on('close', () => {
+      feed.clearInterval(heartbeat);
+      // The leak: this code path forgets the presence timer for some users.
+      if (!user.startsWith('leaky')) clearInterval(presence);
+    });
+    ws.on('error', () => {});
+  });
+
+  const app = `ws://127.0.0.1:${wss.address().port}`;
+  process.stdout.write(`${JSON.stringify({ feed: `ws://127.0.0.1:${addr.port}/`, token, app })}\n`);
+
+  let started = false;
+  feed.admin.on('connection', () => {
+    if (started) return;
+    started = true;
+    const burst = env('WSCOPE_SCENARIO_BURST', 0);
+    for (let i = 0; i < burst; i++) feed.clearInterval(feed.setInterval(null, () => {}, 60000, { kind: 'burst' }));
+    setTimeout(() => runClients(app, wss.address().port), 300);
+  });
+}
+
+function open(url, options) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw upgrade request with a bad key, or a GET carrying WebSocket headers but no Upgrade. */
+function badRequest(port, withUpgrade) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      const upgrade = withUpgrade ? 'Upgrade: websocket\r\nConnection: Upgrade\r\n' : '';
+      sock.write(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgrade}` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-a-valid-key\r\n' +
+          'User-Agent: okhttp/4.12\r\n\r\n'
+      );
+    });
+    sock.on('data', () => {});
+    sock.on('close', resolve);
+    sock.on('error', resolve);
+    setTimeout(() => sock.destroy(), 2000);
+  });
+}
+
+async function runClients(app, port) {
+  const keep = [];
+  const ua = { headers: { 'User-Agent': 'scenario-client/1.0', 'X-Forwarded-For': '198.51.100.23' } };
+  for (let i = 1; i <= 4; i++) {
+    const ws = await open(`${app}/ws?user=healthy-${i}`, ua);
+    for (let m = 0; m < 3; m++) ws.send(`hello ${m}`);
+    keep.push(ws);
+  }
+  const leaky = await open(`${app}/ws?user=leaky-1`, ua);
+  leaky.send('hi');
+  for (let i = 1; i <= 3; i++) keep.push(await open(`${app}/ws?user=zombie-${i}`, { ...ua, autoPong: false }));
+  const cut = [];
+  for (let i = 1; i <= 10; i++) cut.push(await open(`${app}/ws?user=cut-${i}`, ua));
+  const clean = [];
+  for (let i = 1; i <= 2; i++) clean.push(await open(`${app}/ws?user=clean-${i}`, ua));
+  const closeMe = await open(`${app}/ws?user=close-me`, ua);
+  const terminateMe = await open(`${app}/ws?user=terminate-me`, ua);
+  closeMe.on('error', () => {});
+  terminateMe.on('error', () => {});
+  for (let i = 0; i < 6; i++) await badRequest(port, true);
+  await badRequest(port, false);
+
+  await sleep(700);
+  leaky.close(1000, 'done');
+  for (const ws of clean) ws.close(1000, 'done');
+  closeMe.send('close-me');
+  terminateMe.send('terminate-me');
+  // A cut: the transport vanishes with no close frame in either direction.
+  for (const ws of cut) {
+    ws.on('error', () => {});
+    ws._socket.destroy();
+  }
+  globalThis.keepAlive = keep;
+}
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => process.exit(0));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+main().catch((err) => {
+  process.stderr.write(`scenario: ${err.stack || err}\n`);
+  process.exit(1);
+});
