@@ -6,7 +6,10 @@
 
 pub mod event;
 pub mod findings;
+pub mod model;
+pub mod report;
 pub mod sanitize;
+#[cfg(feature = "cli")]
 pub mod source;
 
 #[cfg(feature = "cli")]
