@@ -29,6 +29,23 @@ impl Sink {
     }
 }
 
+/// The frame with `"server":NAME` added as its first field, for a file that mixes several
+/// feeds. `None` when the frame already has a `server` key (say `null`) or is not an object:
+/// the caller then writes the re-serialised event instead.
+pub fn frame_with_server(raw: &str, server: &str) -> Option<String> {
+    let body = raw.trim_start().strip_prefix('{')?;
+    if raw.contains("\"server\"") {
+        return None;
+    }
+    let name = serde_json::to_string(server).ok()?;
+    let sep = if body.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    Some(format!("{{\"server\":{name}{sep}{body}"))
+}
+
 pub struct Recorder {
     path: PathBuf,
     sink: Option<Sink>,
@@ -174,6 +191,18 @@ mod tests {
             crate::event::parse_event(l.as_bytes()).unwrap();
         }
         assert!(rec.write_frame("{}").is_err());
+    }
+
+    #[test]
+    fn several_feeds_stamp_the_server_name() {
+        let raw = r#"{"type":"ping","ts":"2026-11-30T01:00:00Z","conn":"c1"}"#;
+        let stamped = frame_with_server(raw, "chat-\"2\"").unwrap();
+        let ev = crate::event::parse_event(stamped.as_bytes()).unwrap();
+        assert_eq!(ev.server.as_deref(), Some("chat-\"2\""));
+        assert_eq!(ev.kind.conn(), Some("c1"));
+        let already = r#"{"type":"ping","server":null,"ts":"2026-11-30T01:00:00Z","conn":"c1"}"#;
+        assert_eq!(frame_with_server(already, "x"), None);
+        assert_eq!(frame_with_server("[1]", "x"), None);
     }
 
     #[cfg(feature = "cli")]
