@@ -135,7 +135,7 @@ impl Collector {
                 }
             }
             SourceItem::Status(status) => match status {
-                FeedStatus::Connecting { attempt } if attempt == 1 => {
+                FeedStatus::Connecting { attempt: 1 } => {
                     eprintln!("wscope: {url}: connecting")
                 }
                 FeedStatus::Connecting { .. } => {}
