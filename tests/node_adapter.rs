@@ -102,39 +102,13 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     }
 
     // Rejected upgrades: 6 bad keys (400), and 1 request whose Upgrade a "proxy" stripped (426).
-    let mut by_status = BTreeMap::new();
+    let by_status = rejected_by_status(&summary);
+    assert_eq!(by_status, BTreeMap::from([(400, 6), (426, 1)]));
     for r in summary.of_type("upgrade_rejected") {
-        *by_status.entry(r["status"].as_u64().unwrap()).or_insert(0) += 1;
-        assert!(!s(r, "reason").is_empty());
         assert_eq!(s(r, "user_agent"), "okhttp/4.12");
     }
-    assert_eq!(by_status, BTreeMap::from([(400, 6), (426, 1)]));
 
-    // Closes, each with the right initiator.
-    let mut closes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for c in summary.of_type("close") {
-        let code = c["code"].to_string();
-        closes
-            .entry((code, s(c, "initiator").to_string()))
-            .or_default()
-            .push(users[s(c, "conn")].clone());
-    }
-    let mut expect: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    let key = |code: &str, who: &str| (code.to_string(), who.to_string());
-    expect.insert(
-        key("1000", "client"),
-        vec!["leaky-1".into(), "clean-1".into(), "clean-2".into()],
-    );
-    expect.insert(
-        key("1006", "none"),
-        (1..=10).map(|i| format!("cut-{i}")).collect(),
-    );
-    expect.insert(key("4000", "server"), vec!["close-me".into()]);
-    expect.insert(key("1006", "server"), vec!["terminate-me".into()]);
-    for v in closes.values_mut().chain(expect.values_mut()) {
-        v.sort();
-    }
-    assert_eq!(closes, expect);
+    assert_closes(&summary, &users);
 
     // The server pings everyone; zombies never answer.
     let pinged: Vec<_> = summary
@@ -253,6 +227,89 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
             .any(|t| t["conn"] == leaky_conn.as_str() && t["kind"] == "presence")
     );
     assert_eq!(timers.len(), 7 * 2 + 1);
+}
+
+/// The scenario's 15 closes, each with its code and initiator.
+fn assert_closes(summary: &Summary, users: &HashMap<String, String>) {
+    let mut closes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for c in summary.of_type("close") {
+        let code = c["code"].to_string();
+        closes
+            .entry((code, s(c, "initiator").to_string()))
+            .or_default()
+            .push(users[s(c, "conn")].clone());
+    }
+    let mut expect: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let key = |code: &str, who: &str| (code.to_string(), who.to_string());
+    expect.insert(
+        key("1000", "client"),
+        vec!["leaky-1".into(), "clean-1".into(), "clean-2".into()],
+    );
+    expect.insert(
+        key("1006", "none"),
+        (1..=10).map(|i| format!("cut-{i}")).collect(),
+    );
+    expect.insert(key("4000", "server"), vec!["close-me".into()]);
+    expect.insert(key("1006", "server"), vec!["terminate-me".into()]);
+    for v in closes.values_mut().chain(expect.values_mut()) {
+        v.sort();
+    }
+    assert_eq!(closes, expect);
+}
+
+fn rejected_by_status(summary: &Summary) -> BTreeMap<u64, u32> {
+    let mut by_status = BTreeMap::new();
+    for r in summary.of_type("upgrade_rejected") {
+        *by_status.entry(r["status"].as_u64().unwrap()).or_insert(0) += 1;
+        assert!(!s(r, "reason").is_empty());
+        assert_eq!(s(r, "path"), "/ws");
+    }
+    by_status
+}
+
+/// Subscribes and reads until the scenario's 15 closes (and a little after).
+async fn watch_scenario(scenario: &Scenario) -> Vec<String> {
+    let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    read_until(&mut ws, &mut frames, Duration::from_secs(20), |f| {
+        count_type(f, "close") >= 15
+    })
+    .await;
+    read_until(&mut ws, &mut frames, Duration::from_millis(1200), |_| false).await;
+    frames
+}
+
+#[tokio::test]
+async fn the_adapter_sees_the_same_through_a_noserver_wss_or_the_http_server_alone() {
+    let Some(()) = node_available() else { return };
+    for mode in ["noServer", "http"] {
+        let scenario = Scenario::start(&[("WSCOPE_SCENARIO_MODE", mode)]);
+        let frames = watch_scenario(&scenario).await;
+        let summary = assert_conforms(&frames);
+        assert_eq!(summary.count("open"), 22, "{mode}");
+        let users = users(&summary);
+        assert_closes(&summary, &users);
+        // Here the application rejects one upgrade itself (401), and its own http.Server
+        // answers the request without Upgrade (426).
+        assert_eq!(
+            rejected_by_status(&summary),
+            BTreeMap::from([(400, 6), (401, 1), (426, 1)]),
+            "{mode}"
+        );
+        let healthy_in: u64 = summary
+            .of_type("message")
+            .filter(|m| users[s(m, "conn")].starts_with("healthy") && s(m, "dir") == "in")
+            .map(|m| m["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(healthy_in, 12, "{mode}");
+        let starts = summary
+            .of_type("timer")
+            .filter(|t| s(t, "op") == "start")
+            .count();
+        assert_eq!(starts, 44, "{mode}: two timers per connection");
+    }
 }
 
 #[tokio::test]

@@ -166,9 +166,14 @@ class WscopeFeed {
       this.processTimer.unref();
     }
 
+    // The feed's own HTTP server, unref'd: watching never keeps the process alive.
+    this.http = http.createServer((req, res) => {
+      const body = 'wscope admin feed: connect with a WebSocket client\n';
+      res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+      res.end(body);
+    });
     this.admin = new WebSocketServer({
-      host: o.host || '127.0.0.1',
-      port: o.port === undefined ? 9750 : o.port,
+      server: this.http,
       perMessageDeflate: false,
       maxPayload: 4096,
       verifyClient: (info, cb) => {
@@ -177,26 +182,31 @@ class WscopeFeed {
       },
     });
     this.ready = new Promise((resolve, reject) => {
-      this.admin.once('listening', () => resolve(this.admin.address()));
-      this.admin.on('error', (err) => {
+      this.http.once('listening', () => resolve(this.http.address()));
+      this.http.on('error', (err) => {
         // A listen failure rejects `ready`; the instrumented server itself keeps running.
         process.stderr.write(`wscope adapter: admin feed error: ${err.message}\n`);
         reject(err);
       });
     });
     this.ready.catch(() => {});
+    // `ws` re-emits the HTTP server's errors here; they are reported above already.
+    this.admin.on('error', () => {});
+    this.http.listen(o.port === undefined ? 9750 : o.port, o.host || '127.0.0.1');
+    this.http.unref();
     this.admin.on('connection', (socket) => this.subscribe(socket));
   }
 
   /** The feed's address once listening (`{address, port}`). */
   address() {
-    return this.admin.address();
+    return this.http.address();
   }
 
   // ---- subscribers ------------------------------------------------------------------------
 
   subscribe(socket) {
     const sub = new Subscriber(socket, this.queueLimit, this.maxInFlight);
+    if (socket._socket && typeof socket._socket.unref === 'function') socket._socket.unref();
     this.flushAll();
     sub.push(JSON.stringify(this.hello()));
     sub.push(JSON.stringify(this.snapshot()));
@@ -622,7 +632,7 @@ class WscopeFeed {
     clearInterval(this.flushTimer);
     if (this.processTimer) clearInterval(this.processTimer);
     for (const sub of this.subscribers) sub.socket.terminate();
-    return new Promise((resolve) => this.admin.close(() => resolve()));
+    return new Promise((resolve) => this.admin.close(() => this.http.close(() => resolve())));
   }
 }
 

@@ -12,6 +12,9 @@
 //   2 clients close cleanly themselves (1000, client)
 //   1 client asks the server to close it (4000, server); 1 to terminate it (1006, server)
 //   6 upgrades with a bad Sec-WebSocket-Key (400); 1 GET with WebSocket headers but no Upgrade (426)
+//   with WSCOPE_SCENARIO_MODE=noServer or http (the app's own http.Server upgrades; the adapter
+//   is attached to the noServer WebSocketServer or to the http.Server): also 1 upgrade the app
+//   itself rejects (401)
 // Env: WSCOPE_SCENARIO_QUEUE_LIMIT / _MAX_IN_FLIGHT (feed queues), _BURST (N timers started
 // and cleared in one tick after the first subscriber attaches, to overflow a small queue).
 
@@ -26,10 +29,40 @@ const token = process.env.WSCOPE_TOKEN || crypto.randomBytes(16).toString('hex')
 
 const PING_MS = 500;
 
+/** The application server, in one of the three ways `ws` is set up. */
+async function appServer(mode) {
+  if (mode === 'standalone') {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    return { wss, target: wss, port: wss.address().port, extra: {} };
+  }
+  // noServer: the application's own http.Server does the upgrades, and rejects some itself.
+  const server = http.createServer((req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain' });
+    res.end('Upgrade Required');
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (req.url.includes('user=intruder')) {
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  // `noServer`: attach to the WebSocketServer and name the http.Server; `http`: attach to the
+  // http.Server alone.
+  const target = mode === 'noServer' ? wss : server;
+  const extra = mode === 'noServer' ? { httpServer: server } : {};
+  return { wss, target, port: server.address().port, extra };
+}
+
 async function main() {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
-  const feed = wscope.attach(wss, {
+  const mode = process.env.WSCOPE_SCENARIO_MODE || 'standalone';
+  const { wss, target, port, extra } = await appServer(mode);
+  const feed = wscope.attach(target, {
+    ...extra,
     token,
     port: 0,
     server: 'node-scenario',
@@ -62,7 +95,7 @@ async function main() {
     ws.on('error', () => {});
   });
 
-  const app = `ws://127.0.0.1:${wss.address().port}`;
+  const app = `ws://127.0.0.1:${port}`;
   process.stdout.write(`${JSON.stringify({ feed: `ws://127.0.0.1:${addr.port}/`, token, app })}\n`);
 
   let started = false;
@@ -71,7 +104,7 @@ async function main() {
     started = true;
     const burst = env('WSCOPE_SCENARIO_BURST', 0);
     for (let i = 0; i < burst; i++) feed.clearInterval(feed.setInterval(null, () => {}, 60000, { kind: 'burst' }));
-    setTimeout(() => runClients(app, wss.address().port), 300);
+    setTimeout(() => runClients(app, port, mode), 300);
   });
 }
 
@@ -96,14 +129,17 @@ function badRequest(port, withUpgrade) {
           'User-Agent: okhttp/4.12\r\n\r\n'
       );
     });
-    sock.on('data', () => {});
+    sock.on('data', () => {
+      sock.destroy();
+      resolve();
+    });
     sock.on('close', resolve);
     sock.on('error', resolve);
     setTimeout(() => sock.destroy(), 2000);
   });
 }
 
-async function runClients(app, port) {
+async function runClients(app, port, mode) {
   const keep = [];
   const ua = { headers: { 'User-Agent': 'scenario-client/1.0', 'X-Forwarded-For': '198.51.100.23' } };
   for (let i = 1; i <= 4; i++) {
@@ -124,6 +160,7 @@ async function runClients(app, port) {
   terminateMe.on('error', () => {});
   for (let i = 0; i < 6; i++) await badRequest(port, true);
   await badRequest(port, false);
+  if (mode !== 'standalone') await open(`${app}/ws?user=intruder`, ua).catch(() => {});
 
   await sleep(700);
   leaky.close(1000, 'done');
