@@ -69,9 +69,9 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
         .await
         .unwrap();
     let mut frames = Vec::new();
-    // All 15 closes, then a little more so that the leaked timer fires after its close.
+    // All 17 closes, then a little more so that the leaked timer fires after its close.
     read_until(&mut ws, &mut frames, Duration::from_secs(20), |f| {
-        count_type(f, "close") >= 15
+        count_type(f, "close") >= 17
     })
     .await;
     let closes_at = frames.len();
@@ -90,7 +90,7 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     let summary = assert_conforms(&frames);
     assert_eq!(summary.count("hello"), 1);
     assert_eq!(summary.count("snapshot"), 2, "the first and the resync");
-    assert_eq!(summary.count("open"), 22);
+    assert_eq!(summary.count("open"), 24);
     let users = users(&summary);
 
     // Opens carry what the request said; the path has no query string (tokens live there).
@@ -109,6 +109,18 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     }
 
     assert_closes(&summary, &users);
+
+    // The protocol errors are reported as `error`s of their connections.
+    let mut errors: Vec<_> = summary
+        .of_type("error")
+        .map(|e| (users[s(e, "conn")].as_str(), s(e, "message")))
+        .collect();
+    errors.sort();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, "bad-frames");
+    assert!(errors[0].1.contains("RSV"), "{errors:?}");
+    assert_eq!(errors[1].0, "too-big");
+    assert!(errors[1].1.contains("Max payload"), "{errors:?}");
 
     // The server pings everyone; zombies never answer.
     let pinged: Vec<_> = summary
@@ -229,7 +241,7 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     assert_eq!(timers.len(), 7 * 2 + 1);
 }
 
-/// The scenario's 15 closes, each with its code and initiator.
+/// The scenario's 17 closes, each with its code and initiator.
 fn assert_closes(summary: &Summary, users: &HashMap<String, String>) {
     let mut closes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for c in summary.of_type("close") {
@@ -251,6 +263,8 @@ fn assert_closes(summary: &Summary, users: &HashMap<String, String>) {
     );
     expect.insert(key("4000", "server"), vec!["close-me".into()]);
     expect.insert(key("1006", "server"), vec!["terminate-me".into()]);
+    expect.insert(key("1002", "server"), vec!["bad-frames".into()]);
+    expect.insert(key("1009", "server"), vec!["too-big".into()]);
     for v in closes.values_mut().chain(expect.values_mut()) {
         v.sort();
     }
@@ -267,14 +281,14 @@ fn rejected_by_status(summary: &Summary) -> BTreeMap<u64, u32> {
     by_status
 }
 
-/// Subscribes and reads until the scenario's 15 closes (and a little after).
+/// Subscribes and reads until the scenario's 17 closes (and a little after).
 async fn watch_scenario(scenario: &Scenario) -> Vec<String> {
     let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
         .await
         .unwrap();
     let mut frames = Vec::new();
     read_until(&mut ws, &mut frames, Duration::from_secs(20), |f| {
-        count_type(f, "close") >= 15
+        count_type(f, "close") >= 17
     })
     .await;
     read_until(&mut ws, &mut frames, Duration::from_millis(1200), |_| false).await;
@@ -288,7 +302,7 @@ async fn the_adapter_sees_the_same_through_a_noserver_wss_or_the_http_server_alo
         let scenario = Scenario::start(&[("WSCOPE_SCENARIO_MODE", mode)]);
         let frames = watch_scenario(&scenario).await;
         let summary = assert_conforms(&frames);
-        assert_eq!(summary.count("open"), 22, "{mode}");
+        assert_eq!(summary.count("open"), 24, "{mode}");
         let users = users(&summary);
         assert_closes(&summary, &users);
         // Here the application rejects one upgrade itself (401), and its own http.Server
@@ -308,7 +322,7 @@ async fn the_adapter_sees_the_same_through_a_noserver_wss_or_the_http_server_alo
             .of_type("timer")
             .filter(|t| s(t, "op") == "start")
             .count();
-        assert_eq!(starts, 44, "{mode}: two timers per connection");
+        assert_eq!(starts, 48, "{mode}: two timers per connection");
     }
 }
 
@@ -347,7 +361,7 @@ async fn a_slow_subscriber_gets_a_dropped_count_not_a_slow_server() {
         .unwrap();
     let mut frames = Vec::new();
     read_until(&mut ws, &mut frames, Duration::from_secs(10), |f| {
-        count_type(f, "open") >= 22
+        count_type(f, "open") >= 24
     })
     .await;
     let summary = assert_conforms(&frames);
@@ -367,7 +381,7 @@ async fn a_slow_subscriber_gets_a_dropped_count_not_a_slow_server() {
         "seen {burst_seen} + dropped {dropped}"
     );
     // The feed goes on afterwards: the scenario's clients all show up.
-    assert_eq!(summary.count("open"), 22);
+    assert_eq!(summary.count("open"), 24);
 }
 
 #[test]
@@ -396,12 +410,14 @@ fn wscope_attach_headless_reports_the_findings_and_records_the_feed() {
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
 
-    assert_eq!(report["connections"]["opened"], 22);
-    assert_eq!(report["connections"]["closed"], 15);
+    assert_eq!(report["connections"]["opened"], 24);
+    assert_eq!(report["connections"]["closed"], 17);
     assert_eq!(report["connections"]["open_at_end"], 7);
     assert_eq!(report["close_codes"]["1000"], 3);
     assert_eq!(report["close_codes"]["1006"], 11);
     assert_eq!(report["close_codes"]["4000"], 1);
+    assert_eq!(report["close_codes"]["1002"], 1);
+    assert_eq!(report["close_codes"]["1009"], 1);
     assert_eq!(report["upgrade_rejected"]["400"], 6);
     assert_eq!(report["upgrade_rejected"]["426"], 1);
     assert_eq!(report["skipped_lines"], 0);
@@ -411,6 +427,8 @@ fn wscope_attach_headless_reports_the_findings_and_records_the_feed() {
         .iter()
         .map(|f| (f["id"].as_str().unwrap(), f))
         .collect();
+    let too_big = findings.get("message-too-big").expect("message-too-big");
+    assert_eq!(too_big["evidence"]["count"], 1);
     let leak = findings.get("timer-leak").expect("timer-leak");
     assert_eq!(leak["evidence"]["count"], 1);
     assert_eq!(leak["evidence"]["by_kind"]["presence"], 1);
@@ -425,7 +443,6 @@ fn wscope_attach_headless_reports_the_findings_and_records_the_feed() {
         "heartbeat-missing",
         "server-restart",
         "server-errors",
-        "message-too-big",
         "feed-incomplete",
     ] {
         assert!(!findings.contains_key(absent), "{absent} fired: {report:#}");

@@ -355,6 +355,7 @@ class WscopeFeed {
       if (!st.initiator) st.initiator = ws._closeFrameReceived ? 'client' : 'server';
     };
     ws.close = function (...args) {
+      if (st.sentCode === undefined && this.readyState === this.OPEN) st.sentCode = args[0];
       markServer();
       return close.apply(this, args);
     };
@@ -408,7 +409,11 @@ class WscopeFeed {
         break;
       case 'close': {
         this.flushConn(st);
-        const code = args[0];
+        let code = args[0];
+        // After a protocol error (a bad frame, a message over maxPayload) `ws` closes with the
+        // fitting code (1002, 1007, 1009) but reports 1006, as it stops reading: report the
+        // code it sent, which is the one that explains the close.
+        if (code === 1006 && st.ws._errorEmitted && typeof st.sentCode === 'number') code = st.sentCode;
         const reason = args[1] ? args[1].toString() : '';
         const initiator = st.initiator || (st.ws._closeFrameReceived ? 'client' : 'none');
         this.conns.delete(st.id);

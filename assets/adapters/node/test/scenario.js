@@ -11,6 +11,8 @@
 //  10 clients are cut: their TCP connection is destroyed with no close frame (1006, none)
 //   2 clients close cleanly themselves (1000, client)
 //   1 client asks the server to close it (4000, server); 1 to terminate it (1006, server)
+//   1 client `bad-frames` sends a frame with a reserved bit set: an `error`, then 1002 (server)
+//   1 client `too-big` sends 100 KiB, over the server's maxPayload: an `error`, then 1009 (server)
 //   6 upgrades with a bad Sec-WebSocket-Key (400); 1 GET with WebSocket headers but no Upgrade (426)
 //   with WSCOPE_SCENARIO_MODE=noServer or http (the app's own http.Server upgrades; the adapter
 //   is attached to the noServer WebSocketServer or to the http.Server): also 1 upgrade the app
@@ -28,11 +30,12 @@ const env = (name, dflt) => (process.env[name] === undefined ? dflt : Number(pro
 const token = process.env.WSCOPE_TOKEN || crypto.randomBytes(16).toString('hex');
 
 const PING_MS = 500;
+const MAX_PAYLOAD = 64 * 1024;
 
 /** The application server, in one of the three ways `ws` is set up. */
 async function appServer(mode) {
   if (mode === 'standalone') {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD });
     await new Promise((r) => wss.once('listening', r));
     return { wss, target: wss, port: wss.address().port, extra: {} };
   }
@@ -41,7 +44,7 @@ async function appServer(mode) {
     res.writeHead(426, { 'Content-Type': 'text/plain' });
     res.end('Upgrade Required');
   });
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
   server.on('upgrade', (req, socket, head) => {
     if (req.url.includes('user=intruder')) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
@@ -156,6 +159,10 @@ async function runClients(app, port, mode) {
   for (let i = 1; i <= 2; i++) clean.push(await open(`${app}/ws?user=clean-${i}`, ua));
   const closeMe = await open(`${app}/ws?user=close-me`, ua);
   const terminateMe = await open(`${app}/ws?user=terminate-me`, ua);
+  const badFrames = await open(`${app}/ws?user=bad-frames`, ua);
+  badFrames.on('error', () => {});
+  const tooBig = await open(`${app}/ws?user=too-big`, ua);
+  tooBig.on('error', () => {});
   closeMe.on('error', () => {});
   terminateMe.on('error', () => {});
   for (let i = 0; i < 6; i++) await badRequest(port, true);
@@ -167,6 +174,9 @@ async function runClients(app, port, mode) {
   for (const ws of clean) ws.close(1000, 'done');
   closeMe.send('close-me');
   terminateMe.send('terminate-me');
+  // FIN + RSV2 + text opcode, masked, empty: the server's parser rejects it.
+  badFrames._socket.write(Buffer.from([0xa1, 0x80, 1, 2, 3, 4]));
+  tooBig.send('x'.repeat(100 * 1024));
   // A cut: the transport vanishes with no close frame in either direction.
   for (const ws of cut) {
     ws.on('error', () => {});
