@@ -401,3 +401,80 @@ async fn a_bad_url_fails_before_connecting() {
     };
     assert!(err.to_string().contains("ws://"), "{err}");
 }
+
+/// A `wss://` feed with a self-signed certificate for `localhost`; returns its port and the
+/// certificate.
+async fn tls_feed() -> (u16, rustls_pki_types::CertificateDer<'static>) {
+    use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::sync::Arc;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                let _ = ws.send(Message::text(hello(7))).await;
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    (port, cert)
+}
+
+#[tokio::test]
+async fn wss_feeds_work_with_a_trusted_certificate_and_retry_on_an_untrusted_one() {
+    let (port, cert) = tls_feed().await;
+    let url = format!("wss://localhost:{port}/");
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let opts = FeedOptions {
+        tls: Some(std::sync::Arc::new(tls)),
+        ..fast_options()
+    };
+    let (_feeds, mut rx) = feed::spawn(std::slice::from_ref(&url), opts).unwrap();
+    let items = until(&mut rx, |i| event_type(i).as_deref() == Some("hello")).await;
+    let SourceItem::Event(e) = items.last().unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(e.raw, hello(7));
+
+    // With the default roots the self-signed certificate is refused: a clear reason and a
+    // retry, never a panic (no process-wide crypto provider is needed).
+    let (_feeds, mut rx) = feed::spawn(std::slice::from_ref(&url), fast_options()).unwrap();
+    let items = until(&mut rx, |i| {
+        matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
+    })
+    .await;
+    let SourceItem::Status(FeedStatus::Disconnected { reason, .. }) = items.last().unwrap() else {
+        unreachable!()
+    };
+    assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+}
