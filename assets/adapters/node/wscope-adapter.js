@@ -257,7 +257,7 @@ class WscopeFeed {
           forwarded_for: st.forwardedFor,
           client: st.client,
           subprotocol: st.subprotocol,
-          last_activity: st.lastActivity,
+          last_activity: new Date(st.lastActivityMs).toISOString(),
           last_ping: st.lastPing,
           last_pong: st.lastPong,
           msgs_in: st.msgsIn,
@@ -317,7 +317,7 @@ class WscopeFeed {
       forwardedFor: header(req, 'x-forwarded-for'),
       client: client === undefined ? undefined : String(client),
       subprotocol: ws.protocol || undefined,
-      lastActivity: ts,
+      lastActivityMs: Date.now(),
       lastPing: undefined,
       lastPong: undefined,
       pingSentAt: undefined,
@@ -368,36 +368,37 @@ class WscopeFeed {
         feed.flushConn(st);
         const ts = now();
         st.lastPing = ts;
-        st.lastActivity = ts;
+        st.lastActivityMs = Date.now();
         st.pingSentAt = performance.now();
         feed.emit({ type: 'ping', ts, conn: st.id });
       }
       return ping.apply(this, args);
     };
-    ws.send = function (data, ...args) {
-      if (this.readyState === this.OPEN) feed.countMessage(st, 'out', byteLength(data));
-      return send.call(this, data, ...args);
+    // `arguments` pass through untouched and cost no allocation: these run per message.
+    ws.send = function (data) {
+      if (this.readyState === 1) feed.countMessage(st, 'out', byteLength(data));
+      return send.apply(this, arguments);
     };
-    ws.emit = function (event, ...args) {
-      try {
-        feed.observe(st, event, args);
-      } catch {
-        // Watching must never break the application.
+    ws.emit = function (event, data) {
+      if (event === 'message') feed.countMessage(st, 'in', byteLength(data));
+      else if (event === 'pong' || event === 'error' || event === 'close') {
+        try {
+          feed.observe(st, event, [data, arguments[2]]);
+        } catch {
+          // Watching must never break the application.
+        }
       }
-      return emit.call(this, event, ...args);
+      return emit.apply(this, arguments);
     };
   }
 
   observe(st, event, args) {
     switch (event) {
-      case 'message':
-        this.countMessage(st, 'in', byteLength(args[0]));
-        break;
       case 'pong': {
         this.flushConn(st);
         const ts = now();
         st.lastPong = ts;
-        st.lastActivity = ts;
+        st.lastActivityMs = Date.now();
         const rtt =
           st.pingSentAt === undefined ? undefined : Math.round((performance.now() - st.pingSentAt) * 1000) / 1000;
         st.pingSentAt = undefined;
@@ -417,7 +418,6 @@ class WscopeFeed {
         const reason = args[1] ? args[1].toString() : '';
         const initiator = st.initiator || (st.ws._closeFrameReceived ? 'client' : 'none');
         this.conns.delete(st.id);
-        this.pending.delete(st);
         st.closed = true;
         this.emit({
           type: 'close',
@@ -435,21 +435,25 @@ class WscopeFeed {
   }
 
   countMessage(st, dir, bytes) {
-    const ts = now();
-    st.lastActivity = ts;
+    const ms = Date.now();
+    st.lastActivityMs = ms;
+    let p;
     if (dir === 'in') {
       st.msgsIn++;
       st.bytesIn += bytes;
+      p = st.pendIn || (st.pendIn = { count: 0, bytes: 0, ms });
     } else {
       st.msgsOut++;
       st.bytesOut += bytes;
+      p = st.pendOut || (st.pendOut = { count: 0, bytes: 0, ms });
     }
-    const key = dir === 'in' ? 'pendIn' : 'pendOut';
-    const p = st[key] || (st[key] = { count: 0, bytes: 0, ts });
     p.count++;
     p.bytes += bytes;
-    p.ts = ts;
-    this.pending.add(st);
+    p.ms = ms;
+    if (!st.isPending) {
+      st.isPending = true;
+      this.pending.add(st);
+    }
   }
 
   /** Sends a connection's aggregated messages before anything else about it. */
@@ -461,9 +465,17 @@ class WscopeFeed {
       const p = st[key];
       if (p) {
         st[key] = null;
-        this.emit({ type: 'message', ts: p.ts, conn: st.id, dir, count: p.count, bytes: p.bytes });
+        this.emit({
+          type: 'message',
+          ts: new Date(p.ms).toISOString(),
+          conn: st.id,
+          dir,
+          count: p.count,
+          bytes: p.bytes,
+        });
       }
     }
+    st.isPending = false;
     this.pending.delete(st);
   }
 
