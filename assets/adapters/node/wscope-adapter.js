@@ -85,6 +85,7 @@ class Subscriber {
     this.head = 0;
     this.inFlight = 0;
     this.dropped = 0;
+    this.lastResync = 0;
   }
 
   get queued() {
@@ -141,6 +142,9 @@ class WscopeFeed {
     this.server = o.server || os.hostname();
     this.software = o.software;
     const hb = o.heartbeat;
+    if (hb && !(hb.pingIntervalMs > 0)) {
+      throw new Error('wscope adapter: heartbeat.pingIntervalMs must be a positive number of ms');
+    }
     this.heartbeat = hb
       ? { ping_interval_ms: hb.pingIntervalMs, pong_timeout_ms: hb.pongTimeoutMs || 0 }
       : null;
@@ -219,7 +223,9 @@ class WscopeFeed {
       } catch {
         return;
       }
-      if (msg && msg.type === 'resync') {
+      // A snapshot of a big server is costly: at most one a second per subscriber.
+      if (msg && msg.type === 'resync' && Date.now() - sub.lastResync >= 1000) {
+        sub.lastResync = Date.now();
         this.flushAll();
         sub.push(JSON.stringify(this.snapshot()));
       }
@@ -327,7 +333,8 @@ class WscopeFeed {
       bytesOut: 0,
       pendIn: null,
       pendOut: null,
-      initiator: undefined,
+      // Seen only after the application already closed it (an http.Server-only setup).
+      initiator: ws.readyState === 2 ? 'server' : undefined,
     };
     this.conns.set(st.id, st);
     this.byWs.set(ws, st);
@@ -486,11 +493,11 @@ class WscopeFeed {
 
   // ---- upgrades that fail ------------------------------------------------------------------
 
-  rejected(req, status, reason) {
+  rejected(req, status, reason, remote) {
     this.emit({
       type: 'upgrade_rejected',
       ts: now(),
-      remote: remoteOf(req.socket),
+      remote: remote || remoteOf(req.socket),
       user_agent: header(req, 'user-agent'),
       path: pathOf(req),
       status,
@@ -505,6 +512,7 @@ class WscopeFeed {
     socket[kWatched] = true;
     socket[kRequest] = req;
     const feed = this;
+    const remote = remoteOf(socket);
     let decided = false;
     const decide = (chunk) => {
       if (decided) return;
@@ -528,7 +536,7 @@ class WscopeFeed {
       const bodyAt = text.indexOf('\r\n\r\n');
       let reason = bodyAt >= 0 ? text.slice(bodyAt + 4, bodyAt + 204).trim() : '';
       if (!reason) reason = status ? http.STATUS_CODES[status] : 'connection closed with no response';
-      feed.rejected(req, status, reason);
+      feed.rejected(req, status, reason, remote);
     };
     socket.write = function (chunk, ...args) {
       decide(chunk);
