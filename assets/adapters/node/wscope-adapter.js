@@ -5,8 +5,6 @@
 
 const http = require('http');
 const os = require('os');
-const fs = require('fs');
-const crypto = require('crypto');
 const { performance } = require('perf_hooks');
 const { WebSocketServer } = require('ws');
 
@@ -14,122 +12,18 @@ const PROTOCOL = 1;
 const kWatched = Symbol('wscope.watched');
 const kRequest = Symbol('wscope.request');
 
-const now = () => new Date().toISOString();
-
-/** Byte length of anything `ws` sends or delivers (string, Buffer, ArrayBuffer, fragments). */
-function byteLength(data) {
-  if (data == null) return 0;
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  if (Array.isArray(data)) return data.reduce((n, d) => n + byteLength(d), 0);
-  if (typeof data.byteLength === 'number') return data.byteLength;
-  return 0;
-}
-
-/** `ip:port`, with IPv6 in brackets and IPv4-mapped addresses unwrapped. */
-function remoteOf(socket) {
-  if (!socket) return undefined;
-  let ip = socket.remoteAddress;
-  if (!ip) return undefined;
-  if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
-  return ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
-}
-
-/** The path without its query string: queries often carry tokens. */
-function pathOf(req) {
-  const url = (req && req.url) || '';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
-
-function header(req, name) {
-  const v = req && req.headers && req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v || undefined;
-}
-
-/** Drops undefined fields so that the JSON only carries what is known. */
-function compact(obj) {
-  for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
-  return obj;
-}
-
-function sameToken(given, expected) {
-  if (typeof given !== 'string') return false;
-  // Hashing first makes the comparison constant-time whatever the lengths.
-  const a = crypto.createHash('sha256').update(given).digest();
-  const b = crypto.createHash('sha256').update(expected).digest();
-  return crypto.timingSafeEqual(a, b);
-}
-
-function tokenOf(req) {
-  const auth = header(req, 'authorization');
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
-  const url = new URL(req.url || '/', 'http://feed.invalid');
-  return url.searchParams.get('token') || undefined;
-}
-
-function countOpenFds() {
-  try {
-    return fs.readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
-}
-
-/** One admin-feed subscriber: a bounded queue; what does not fit is counted as `dropped`. */
-class Subscriber {
-  constructor(socket, limit, maxInFlight) {
-    this.socket = socket;
-    this.limit = limit;
-    this.maxInFlight = maxInFlight;
-    this.queue = [];
-    this.head = 0;
-    this.inFlight = 0;
-    this.dropped = 0;
-    this.lastResync = 0;
-  }
-
-  get queued() {
-    return this.queue.length - this.head;
-  }
-
-  push(line) {
-    if (this.queued >= this.limit) {
-      this.dropped++;
-      return;
-    }
-    this.noteDropped();
-    this.queue.push(line);
-    this.pump();
-  }
-
-  /** Puts the count of dropped events in the queue once there is room for it. */
-  noteDropped() {
-    if (this.dropped > 0 && this.queued < this.limit) {
-      this.queue.push(JSON.stringify({ type: 'dropped', ts: now(), count: this.dropped }));
-      this.dropped = 0;
-    }
-  }
-
-  pump() {
-    while (this.inFlight < this.maxInFlight && this.queued > 0) {
-      if (this.socket.readyState !== this.socket.OPEN) return;
-      const line = this.queue[this.head];
-      this.queue[this.head++] = undefined;
-      this.inFlight++;
-      // The callback runs once the frame reached the kernel: a slow reader holds it back.
-      this.socket.send(line, (err) => {
-        this.inFlight--;
-        if (err) return;
-        this.noteDropped();
-        this.pump();
-      });
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
+const { Subscriber } = require('./lib/subscriber');
+const {
+  now,
+  byteLength,
+  remoteOf,
+  pathOf,
+  header,
+  compact,
+  sameToken,
+  tokenOf,
+  countOpenFds,
+} = require('./lib/util');
 
 class WscopeFeed {
   constructor(options) {
