@@ -478,3 +478,33 @@ async fn wss_feeds_work_with_a_trusted_certificate_and_retry_on_an_untrusted_one
     };
     assert!(reason.to_lowercase().contains("certificate"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_dropped_event_asks_for_a_fresh_snapshot_at_most_once_per_interval() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dropped = |n: u32| {
+        Message::text(format!(
+            r#"{{"type":"dropped","ts":"2026-11-30T01:00:0{n}Z","count":10}}"#
+        ))
+    };
+    let frames = vec![
+        Message::text(hello(1)),
+        Message::text(snapshot(&["c1"])),
+        dropped(2),
+        dropped(3),
+        Message::text(r#"{"type":"ping","ts":"2026-11-30T01:00:04Z","conn":"c1"}"#),
+    ];
+    let _server = serve(listener, frames);
+    let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], fast_options()).unwrap();
+    let mut resynced = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Some((_, item))) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if let SourceItem::Event(e) = item {
+            if e.raw.contains("resynced") {
+                resynced += 1;
+            }
+        }
+    }
+    assert_eq!(resynced, 1, "one resync for two dropped events in a row");
+}
