@@ -395,7 +395,7 @@ fn wscope_attach_headless_reports_the_findings_and_records_the_feed() {
             "attach",
             "--headless",
             "--duration",
-            "5s",
+            "6s",
             "--format",
             "json",
             "--record",

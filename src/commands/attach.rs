@@ -229,6 +229,7 @@ async fn headless(args: AttachArgs) -> Result<ExitCode> {
     let deadline = args.duration.map(|d| Instant::now() + d);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
 
+    let mut hung_up = false;
     let outcome: Result<()> = loop {
         tokio::select! {
             item = rx.recv() => match item {
@@ -248,7 +249,10 @@ async fn headless(args: AttachArgs) -> Result<ExitCode> {
                 if deadline.is_some() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
             _ = sigterm.recv() => break Ok(()),
-            _ = sighup.recv() => break Ok(()),
+            _ = sighup.recv() => {
+                hung_up = true;
+                break Ok(());
+            }
         }
     };
     feeds.stop();
@@ -275,12 +279,8 @@ async fn headless(args: AttachArgs) -> Result<ExitCode> {
         .and_then(|_| stdout.flush())
     {
         Ok(()) => {}
-        // A hung-up terminal or a closed pipe: the recording is what matters then.
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::Other
-            ) => {}
+        // A closed pipe, or the terminal that hung up: the recording is what matters then.
+        Err(e) if hung_up || e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(e).wrap_err("cannot write the report"),
     }
     Ok(ExitCode::SUCCESS)
