@@ -508,3 +508,55 @@ async fn a_dropped_event_asks_for_a_fresh_snapshot_at_most_once_per_interval() {
     }
     assert_eq!(resynced, 1, "one resync for two dropped events in a row");
 }
+
+#[tokio::test]
+async fn the_model_resyncs_from_the_snapshot_after_a_reconnect_without_double_counting() {
+    use wscope::model::Model;
+    let hello = r#"{"type":"hello","ts":"2026-11-30T01:00:00Z","protocol":1,"server":"same","heartbeat":null}"#;
+    let open = |c: &str, s: u32| {
+        Message::text(format!(
+            r#"{{"type":"open","ts":"2026-11-30T01:00:{s:02}Z","conn":"{c}"}}"#
+        ))
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = serve(
+        listener,
+        vec![
+            Message::text(hello),
+            Message::text(snapshot(&["c1", "c2"])),
+            open("c3", 1),
+        ],
+    );
+    let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], fast_options()).unwrap();
+    let mut model = Model::new();
+    let mut apply_until = async |model: &mut Model, conn: &str| loop {
+        let (i, item) = next(&mut rx).await;
+        if let SourceItem::Event(e) = item {
+            model.apply(i, &e.event);
+            if e.event.kind.conn() == Some(conn) {
+                return;
+            }
+        }
+    };
+    apply_until(&mut model, "c3").await;
+    assert_eq!(model.open_count(), 3);
+
+    // While wscope was away, c1 closed and c4 opened; the new snapshot says so.
+    server.abort();
+    let _ = server.await;
+    let listener = TcpListener::bind(addr).await.unwrap();
+    let _server = serve(
+        listener,
+        vec![
+            Message::text(hello.replace("01:00:00", "01:00:10")),
+            Message::text(snapshot(&["c2", "c3", "c4"])),
+            open("c5", 11),
+        ],
+    );
+    apply_until(&mut model, "c5").await;
+    assert_eq!(model.open_count(), 4, "c2 c3 c4 c5, nothing twice");
+    assert_eq!(model.servers.len(), 1);
+    assert_eq!(model.counters.contradictions, 0);
+    assert_eq!(model.opened, 2, "only live opens count as opens");
+}
