@@ -211,10 +211,7 @@ impl Collector {
 
 async fn headless(args: AttachArgs) -> Result<ExitCode> {
     let recorder = match &args.record {
-        Some(path) => Some(
-            Recorder::create(path)
-                .wrap_err_with(|| format!("cannot record to {}", path.display()))?,
-        ),
+        Some(path) => Some(Recorder::create(path).wrap_err("--record")?),
         None => None,
     };
     let options = FeedOptions {
