@@ -15,3 +15,5 @@ pub mod source;
 
 #[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
+pub mod probe;
