@@ -111,3 +111,33 @@ fn every_string_field_with_escapes_stays_inert_in_reports() {
     }
     assert!(!json.contains('\u{1b}'));
 }
+
+/// Valid but extreme values: timestamps centuries apart, intervals and counts near the top of
+/// their types. Nothing may overflow (a panic in a debug build, garbage in a release one).
+#[test]
+fn extreme_numbers_and_times_do_not_overflow() {
+    let max = u64::MAX;
+    let lines = [
+        format!(
+            r#"{{"type":"hello","ts":"1678-01-01T00:00:00Z","server":"s","heartbeat":{{"ping_interval_ms":{max},"pong_timeout_ms":{max}}}}}"#
+        ),
+        r#"{"type":"open","ts":"1678-01-01T00:00:01Z","conn":"a","remote":"1.2.3.4:5","user_agent":"iPhone"}"#.to_string(),
+        format!(
+            r#"{{"type":"timer","ts":"1678-01-01T00:00:01Z","conn":"a","timer":"t","op":"start","interval_ms":{max}}}"#
+        ),
+        r#"{"type":"ping","ts":"1678-01-01T00:00:02Z","conn":"a"}"#.to_string(),
+        r#"{"type":"app_state","ts":"1678-01-01T00:00:03Z","conn":"a","state":"background"}"#
+            .to_string(),
+        format!(r#"{{"type":"dropped","ts":"1678-01-01T00:00:04Z","count":{max}}}"#),
+        format!(r#"{{"type":"dropped","ts":"2261-12-31T00:00:00Z","count":{max}}}"#),
+        r#"{"type":"snapshot","ts":"2261-12-31T00:00:01Z","server":"s2","connections":[{"conn":"b","opened":"1678-01-01T00:00:00Z","user_agent":"iPhone"}]}"#.to_string(),
+        r#"{"type":"close","ts":"2261-12-31T00:00:02Z","conn":"a","code":1001,"initiator":"server"}"#.to_string(),
+        r#"{"type":"close","ts":"2261-12-31T00:00:02Z","server":"s2","conn":"b","code":1006,"initiator":"none"}"#.to_string(),
+        r#"{"type":"close","ts":"1678-01-01T00:00:05Z","conn":"zz","code":1001,"initiator":"server"}"#.to_string(),
+        r#"{"type":"timer","ts":"2261-12-31T00:00:03Z","timer":"t","op":"clear"}"#.to_string(),
+    ];
+    let log = lines.join("\n") + "\n";
+    let (events, skipped, json) = report_of(log.into_bytes());
+    assert_eq!((events, skipped), (lines.len() as u64, 0));
+    assert!(json.contains("\"feed-incomplete\""), "{json}");
+}

@@ -89,7 +89,10 @@ impl Model {
                 }
                 None => self.counters.contradictions += 1,
             },
-            EventKind::Dropped { count } => self.servers[server as usize].dropped += count,
+            EventKind::Dropped { count } => {
+                let s = &mut self.servers[server as usize];
+                s.dropped = s.dropped.saturating_add(*count);
+            }
             EventKind::Process {
                 rss_bytes,
                 open_fds,
@@ -225,7 +228,7 @@ impl Model {
             if cut {
                 self.mobile.mobile_cuts += 1;
                 if c.background_since()
-                    .is_some_and(|bg| ts.0 - bg.0 <= AFTER_BACKGROUND)
+                    .is_some_and(|bg| ts.0.saturating_sub(bg.0) <= AFTER_BACKGROUND)
                 {
                     self.mobile.cuts_after_background += 1;
                 }
@@ -247,7 +250,7 @@ impl Model {
             while w
                 .recent
                 .front()
-                .is_some_and(|t| t.0 < ts.0 - RESTART_WINDOW)
+                .is_some_and(|t| t.0 < ts.0.saturating_sub(RESTART_WINDOW))
             {
                 w.recent.pop_front();
             }

@@ -46,7 +46,7 @@ pub struct Clients {
 impl Clients {
     /// A connection of `identity`, opened at `opened`, closed at `closed`.
     pub fn closed(&mut self, identity: &str, opened: Ts, closed: Ts) {
-        if closed.0 - opened.0 >= SHORT_LIVED {
+        if closed.0.saturating_sub(opened.0) >= SHORT_LIVED {
             // A healthy connection ends any run.
             self.runs.remove(identity);
             return;
@@ -62,7 +62,7 @@ impl Clients {
         let in_window = n >= LOOP_OPENS && {
             let last = run.opens[n - 1];
             let fifth_last = run.opens[n - LOOP_OPENS];
-            last.0 - fifth_last.0 <= LOOP_WINDOW
+            last.0.saturating_sub(fifth_last.0) <= LOOP_WINDOW
         };
         if !in_window {
             return;
@@ -98,12 +98,12 @@ impl Clients {
 
     /// Forgets clients quiet for a while; call as event time advances.
     pub fn sweep(&mut self, now: Ts) {
-        if now.0 - self.last_sweep.0 < 60 * SECOND {
+        if now.0.saturating_sub(self.last_sweep.0) < 60 * SECOND {
             return;
         }
         self.last_sweep = now;
         self.runs
-            .retain(|_, run| now.0 - run.last_seen.0 < FORGET_AFTER);
+            .retain(|_, run| now.0.saturating_sub(run.last_seen.0) < FORGET_AFTER);
     }
 
     pub fn looping(&self) -> impl Iterator<Item = &LoopingClient> {

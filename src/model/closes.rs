@@ -39,7 +39,7 @@ impl CloseStats {
         let origin = *self
             .origin
             .get_or_insert(Ts(now.0 - now.0.rem_euclid(BUCKET)));
-        let idx = (((now.0 - origin.0).max(0) / BUCKET) as usize).min(MAX_BUCKETS - 1);
+        let idx = ((now.0.saturating_sub(origin.0).max(0) / BUCKET) as usize).min(MAX_BUCKETS - 1);
         while self.buckets.len() <= idx {
             self.buckets.push(RateBucket {
                 closes: 0,
@@ -55,7 +55,7 @@ impl CloseStats {
     pub fn record(&mut self, ts: Ts, code: u16, initiator: Option<Initiator>) {
         *self.all_time.entry((code, initiator)).or_default() += 1;
         if let Some(origin) = self.origin {
-            let idx = (((ts.0 - origin.0).max(0) / BUCKET) as usize)
+            let idx = ((ts.0.saturating_sub(origin.0).max(0) / BUCKET) as usize)
                 .min(self.buckets.len().saturating_sub(1));
             if let Some(b) = self.buckets.get_mut(idx) {
                 b.closes = b.closes.saturating_add(1);
@@ -75,7 +75,7 @@ impl CloseStats {
         while self
             .recent
             .front()
-            .is_some_and(|(s, _)| s.0 + RECENT + BUCKET <= ts.0)
+            .is_some_and(|(s, _)| s.0.saturating_add(RECENT + BUCKET) <= ts.0)
         {
             self.recent.pop_front();
         }
@@ -85,7 +85,7 @@ impl CloseStats {
     pub fn recent(&self, now: Ts) -> CodeCounts {
         let mut out = CodeCounts::new();
         for (start, counts) in &self.recent {
-            if start.0 + BUCKET > now.0 - RECENT {
+            if start.0.saturating_add(BUCKET) > now.0.saturating_sub(RECENT) {
                 for (k, v) in counts {
                     *out.entry(*k).or_default() += v;
                 }

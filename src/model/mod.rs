@@ -165,7 +165,9 @@ impl Model {
 
     /// All events left out by feeds (`dropped`), over all servers.
     pub fn dropped(&self) -> u64 {
-        self.servers.iter().map(|s| s.dropped).sum()
+        self.servers
+            .iter()
+            .fold(0u64, |sum, s| sum.saturating_add(s.dropped))
     }
 
     pub fn server(&self, id: ServerId) -> &Server {
@@ -178,7 +180,7 @@ impl Model {
         let now = self.now();
         self.conns.iter().filter_map(move |c| {
             let hb = self.server(c.server).heartbeat?;
-            let limit = (hb.ping_interval_ms + hb.pong_timeout_ms) as f64 / 1000.0 + 1.0;
+            let limit = (hb.ping_interval_ms as f64 + hb.pong_timeout_ms as f64) / 1000.0 + 1.0;
             let age = c.pong_age(now)?;
             (age > limit).then_some((c, age))
         })

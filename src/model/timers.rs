@@ -26,7 +26,10 @@ impl TimerState {
     /// How long after its connection closed a timer may still run before it is a leak:
     /// max(interval, 5 s), findings.md.
     pub fn grace(&self) -> i64 {
-        (self.interval_ms.unwrap_or(0) as i64 * 1_000_000).max(5 * SECOND)
+        i64::try_from(self.interval_ms.unwrap_or(0))
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000)
+            .max(5 * SECOND)
     }
 
     pub fn conn_closed(&self) -> Option<Ts> {
