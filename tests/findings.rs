@@ -527,3 +527,71 @@ fn untrusted_strings_in_evidence_are_inert() {
     assert!(!text.contains('\u{1b}'));
     assert_eq!(ev(&f, "conns"), json!(["evil\\u{1b}[2J"]));
 }
+
+/// A snapshot lists the timers a server still runs; one whose connection is not among the
+/// snapshot's connections belongs to a closed connection: a leak once the grace has passed. A
+/// resync must not forget leaks already seen.
+#[test]
+fn timer_leak_seen_in_a_snapshot_and_kept_across_a_resync() {
+    use wscope::event::{Snapshot, SnapshotConn, SnapshotTimer};
+    let snapshot = |timers: &[(&str, &str)]| {
+        EventKind::Snapshot(Snapshot {
+            connections: vec![SnapshotConn {
+                open: Open {
+                    conn: "live".into(),
+                    ..Open::default()
+                },
+                ..SnapshotConn::default()
+            }],
+            timers: timers
+                .iter()
+                .map(|(conn, timer)| SnapshotTimer {
+                    conn: Some((*conn).into()),
+                    timer: (*timer).into(),
+                    kind: Some("presence".into()),
+                    interval_ms: Some(1_000),
+                    started: None,
+                })
+                .collect(),
+        })
+    };
+    let mut s = Scenario::new();
+    s.hello(None)
+        .push(snapshot(&[("live", "t-live"), ("gone", "t-gone")]));
+    assert!(
+        find(&s.findings(), "timer-leak").is_none(),
+        "within the grace"
+    );
+    s.advance(6.0).open("x");
+    let f = get(&s.findings(), "timer-leak");
+    assert_eq!(ev(&f, "timers"), json!(["t-gone"]));
+
+    // The same server, resynced a minute later: still the same one leak.
+    s.advance(60.0)
+        .push(snapshot(&[("live", "t-live"), ("gone", "t-gone")]));
+    let f = get(&s.findings(), "timer-leak");
+    assert_eq!(
+        (ev(&f, "count"), ev(&f, "timers")),
+        (json!(1), json!(["t-gone"]))
+    );
+}
+
+/// A leaked timer cleared while the feed dropped events, gone from the next snapshot: it still
+/// counts (it had leaked), and one cleared within its grace does not.
+#[test]
+fn timer_leak_cleared_out_of_sight_is_remembered() {
+    use wscope::event::Snapshot;
+    let mut s = Scenario::new();
+    s.hello(None);
+    s.open("a").timer("a", "t-a", TimerOp::Start);
+    s.open("b").timer("b", "t-b", TimerOp::Start);
+    s.at(10.0).close("a", 1000, Initiator::Client);
+    s.at(20.0).close("b", 1000, Initiator::Client);
+    s.at(30.0).push(EventKind::Snapshot(Snapshot::default()));
+    let f = get(&s.findings(), "timer-leak");
+    assert_eq!(
+        (ev(&f, "timers"), ev(&f, "still_running")),
+        (json!(["t-a"]), json!(0)),
+        "t-a had leaked by 20 s; t-b was within its grace"
+    );
+}

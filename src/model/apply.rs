@@ -15,6 +15,7 @@ impl Model {
     /// Folds one event from source `source` (the index of a feed or log) into the model.
     pub fn apply(&mut self, source: usize, ev: &Event) {
         self.counters.events += 1;
+        let before = self.now;
         if self.now != Ts::MIN && ev.ts < self.now {
             self.counters.reordered += 1;
         }
@@ -32,7 +33,7 @@ impl Model {
                 s.software.clone_from(&h.software);
                 self.source_server[source] = Some(server);
             }
-            EventKind::Snapshot(snap) => self.apply_snapshot(server, ev.ts, snap),
+            EventKind::Snapshot(snap) => self.apply_snapshot(server, ev.ts, snap, before),
             EventKind::Open(open) => self.apply_open(server, ev.ts, open),
             EventKind::UpgradeRejected(u) => {
                 *self.rejected.entry(u.status.unwrap_or(0)).or_default() += 1;
@@ -175,11 +176,12 @@ impl Model {
     }
 
     /// A snapshot replaces everything known of its server's open state; history (close counts,
-    /// rates) stays, so a reconnect and resync never counts anything twice.
-    fn apply_snapshot(&mut self, server: ServerId, ts: Ts, snap: &Snapshot) {
+    /// rates) stays, so a reconnect and resync never counts anything twice. `before` is the
+    /// event time before the snapshot: what we last saw of the old state.
+    fn apply_snapshot(&mut self, server: ServerId, ts: Ts, snap: &Snapshot, before: Ts) {
         self.servers[server as usize].snapshots += 1;
         self.conns.remove_server(server);
-        self.timers.remove_server(server);
+        let mut closed_before = self.timers.remove_server(server);
         for sc in &snap.connections {
             let conn = self.snapshot_conn(server, ts, sc);
             if !self.conns.insert(conn) {
@@ -195,7 +197,15 @@ impl Model {
                 interval_ms: st.interval_ms,
             };
             self.apply_timer(server, st.started.unwrap_or(ts), &t);
+            // A timer of a connection the snapshot does not list outlived it (a leak suspect).
+            if let Some(conn) = st.conn.as_deref()
+                && self.conns.get(server, conn).is_none()
+            {
+                self.timers
+                    .resync_closed(server, &st.timer, ts, &mut closed_before);
+            }
         }
+        self.timers.resync_gone(closed_before, before);
     }
 
     fn apply_close(&mut self, server: ServerId, ts: Ts, close: &Close) {

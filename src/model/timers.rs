@@ -101,15 +101,19 @@ impl Timers {
             }
         }
         if t.is_leak(now) {
-            self.past_leaks_total += 1;
-            if self.past_leaks.len() < MAX_REMEMBERED_LEAKS {
-                self.past_leaks.push(PastLeak {
-                    id: t.id.clone(),
-                    kind: t.kind,
-                });
-            }
+            self.note_past_leak(&t);
         }
         Some(t)
+    }
+
+    fn note_past_leak(&mut self, t: &TimerState) {
+        self.past_leaks_total += 1;
+        if self.past_leaks.len() < MAX_REMEMBERED_LEAKS {
+            self.past_leaks.push(PastLeak {
+                id: t.id.clone(),
+                kind: t.kind,
+            });
+        }
     }
 
     /// The connection closed: its timers start their grace period.
@@ -123,10 +127,54 @@ impl Timers {
         }
     }
 
-    /// A snapshot replaces what was known of `server`.
-    pub fn remove_server(&mut self, server: ServerId) {
-        self.live.retain(|(s, _), _| *s != server);
+    /// A snapshot replaces what was known of `server`: returns its timers whose connection
+    /// had closed, for [`Timers::resync_closed`].
+    pub fn remove_server(&mut self, server: ServerId) -> HashMap<Str, TimerState> {
+        let mut closed = HashMap::new();
+        self.live.retain(|(s, id), t| {
+            if *s != server {
+                return true;
+            }
+            if t.conn_closed != Ts::MIN {
+                closed.insert(id.clone(), t.clone());
+            }
+            false
+        });
         self.by_conn.retain(|(s, _), _| *s != server);
+        closed
+    }
+
+    /// After a snapshot of `server` at `at`: its timer `id` runs for a connection the snapshot
+    /// does not list, so that connection is closed. It keeps what was known of it before the
+    /// snapshot (`before`, from [`Timers::remove_server`]), else counts as closed at `at`.
+    pub fn resync_closed(
+        &mut self,
+        server: ServerId,
+        id: &str,
+        at: Ts,
+        before: &mut HashMap<Str, TimerState>,
+    ) {
+        let prev = before.remove(id);
+        if let Some(t) = self.live.get_mut(&(server, Str::from(id))) {
+            match prev {
+                Some(p) => {
+                    t.conn_closed = p.conn_closed;
+                    t.fires_after_close = p.fires_after_close;
+                }
+                None => t.conn_closed = at,
+            }
+        }
+    }
+
+    /// Timers of closed connections that a snapshot no longer lists: they were cleared while
+    /// we were not looking; those that had already leaked when last seen, at `at`, are
+    /// remembered as past leaks.
+    pub fn resync_gone(&mut self, before: HashMap<Str, TimerState>, at: Ts) {
+        let mut gone: Vec<TimerState> = before.into_values().filter(|t| t.is_leak(at)).collect();
+        gone.sort_by(|a, b| a.id.cmp(&b.id));
+        for t in &gone {
+            self.note_past_leak(t);
+        }
     }
 
     pub fn live(&self) -> impl Iterator<Item = &TimerState> {
