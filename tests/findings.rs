@@ -595,3 +595,17 @@ fn timer_leak_cleared_out_of_sight_is_remembered() {
         "t-a had leaked by 20 s; t-b was within its grace"
     );
 }
+
+/// A log that starts after the connections opened (no snapshot): the closes still happened and
+/// count for `server-restart`, as they do in the close codes.
+#[test]
+fn server_restart_counts_closes_of_connections_opened_before_the_log() {
+    let mut s = Scenario::new();
+    s.hello(Some((30_000, 5_000)));
+    for i in 0..25 {
+        s.advance(0.2)
+            .close(&format!("c{i}"), 1001, Initiator::Server);
+    }
+    let f = get(&s.findings(), "server-restart");
+    assert_eq!(ev(&f, "count"), json!(25));
+}

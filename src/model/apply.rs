@@ -212,6 +212,23 @@ impl Model {
         let code = close.effective_code();
         self.closed += 1;
         self.closes.record(ts, code, close.initiator);
+        // Before the lookup: a close of a connection opened before the log is still a close.
+        if code == 1001 && close.initiator == Some(Initiator::Server) {
+            let w = &mut self.restart;
+            let pos = w.recent.partition_point(|t| *t <= ts);
+            w.recent.insert(pos, ts);
+            while w
+                .recent
+                .front()
+                .is_some_and(|t| t.0 < ts.0.saturating_sub(RESTART_WINDOW))
+            {
+                w.recent.pop_front();
+            }
+            if w.recent.len() > w.peak {
+                w.peak = w.recent.len();
+                w.peak_at = w.recent.front().copied();
+            }
+        }
         let Some(c) = self.conns.remove(server, &close.conn) else {
             self.counters.contradictions += 1;
             return;
@@ -252,23 +269,6 @@ impl Model {
         }
         let identity = self.identity(&c);
         self.clients.closed(&identity, c.opened, ts);
-
-        if code == 1001 && close.initiator == Some(Initiator::Server) {
-            let w = &mut self.restart;
-            let pos = w.recent.partition_point(|t| *t <= ts);
-            w.recent.insert(pos, ts);
-            while w
-                .recent
-                .front()
-                .is_some_and(|t| t.0 < ts.0.saturating_sub(RESTART_WINDOW))
-            {
-                w.recent.pop_front();
-            }
-            if w.recent.len() > w.peak {
-                w.peak = w.recent.len();
-                w.peak_at = w.recent.front().copied();
-            }
-        }
     }
 
     fn apply_timer(&mut self, server: ServerId, ts: Ts, t: &Timer) {
