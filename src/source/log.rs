@@ -92,6 +92,9 @@ pub struct LogReader {
     /// Inside a line longer than [`MAX_LINE`]: drop bytes until its newline.
     discarding: bool,
     eof: bool,
+    /// zstd input: a recording killed mid-write ends in an incomplete frame, which is the end
+    /// of the log (its last line may be truncated), not a failure to read it.
+    compressed: bool,
     bytes_read: u64,
     /// Line-at-a-time iteration state (for replay).
     pending: std::vec::IntoIter<Event>,
@@ -131,7 +134,8 @@ impl LogReader {
         }
         let head = head[..n].to_vec();
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(input));
-        let input: Box<dyn Read + Send> = if zstd_magic(&head) {
+        let compressed = zstd_magic(&head);
+        let input: Box<dyn Read + Send> = if compressed {
             Box::new(zstd::Decoder::new(chained)?)
         } else {
             chained
@@ -142,6 +146,7 @@ impl LogReader {
             next_line: 1,
             discarding: false,
             eof: false,
+            compressed,
             bytes_read: 0,
             pending: Vec::new().into_iter(),
             skipped: Skipped::default(),
@@ -165,6 +170,10 @@ impl LogReader {
                 }
                 Ok(k) => filled += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.compressed && e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.eof = true;
+                    break;
+                }
                 Err(e) => {
                     self.buf.truncate(filled);
                     return Err(e);
@@ -469,6 +478,27 @@ mod tests {
         }
         assert_eq!(n, 2);
         assert_eq!(r.skipped().count, 1);
+    }
+
+    /// What a recorder killed mid-write leaves: flushed blocks, then a frame never finished.
+    #[test]
+    fn reads_a_zstd_log_cut_short() {
+        use std::io::Write;
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        for _ in 0..1000 {
+            writeln!(enc, "{OK}").unwrap();
+        }
+        enc.flush().unwrap();
+        let flushed = enc.get_ref().len();
+        write!(enc, "{OK}\n{{\"type\":\"pi").unwrap();
+        enc.flush().unwrap();
+        let packed = enc.get_ref().clone();
+        let (events, skipped) = read(&packed[..flushed]);
+        assert_eq!((events.len(), skipped.count), (1000, 0));
+        let (events, skipped) = read(&packed);
+        assert_eq!((events.len(), skipped.count), (1001, 1));
+        assert_eq!(skipped.first[0].line, 1002);
+        assert!(skipped.first[0].reason.contains("truncated"));
     }
 
     #[test]
