@@ -609,3 +609,28 @@ fn server_restart_counts_closes_of_connections_opened_before_the_log() {
     let f = get(&s.findings(), "server-restart");
     assert_eq!(ev(&f, "count"), json!(25));
 }
+
+/// Events may arrive up to 1 s out of order (feed-protocol.md): a connection that lived less
+/// than that may have its `close` before its `open`. It must end closed, not stay open forever
+/// (a phantom that never gets a ping would soon be "heartbeat-missing").
+#[test]
+fn close_before_open_within_a_second_is_reordering_not_a_phantom() {
+    let mut s = Scenario::new();
+    s.hello(Some((10_000, 2_000)));
+    s.open("keep");
+    for i in 0..20 {
+        let t = 1.0 + i as f64 * 5.0;
+        let id = format!("r{i}");
+        s.at(t + 0.3)
+            .close(&id, 4001, Initiator::Server)
+            .at(t)
+            .open(&id);
+        s.at(t + 1.0).ping("keep").advance(0.01).pong("keep");
+    }
+    s.at(120.0).ping("keep").advance(0.01).pong("keep");
+    let m = s.model();
+    assert_eq!((m.opened, m.closed, m.open_count()), (21, 20, 1));
+    assert_eq!(m.counters.contradictions, 0);
+    let fs = s.findings();
+    assert!(find(&fs, "heartbeat-missing").is_none(), "{:?}", ids(&fs));
+}

@@ -24,6 +24,7 @@ impl Model {
         let server = self.resolve_server(source, ev);
         self.closes.advance(self.now, self.conns.len());
         self.clients.sweep(self.now);
+        self.early_closes.expire(self.now);
 
         match &ev.kind {
             EventKind::Hello(h) => {
@@ -162,6 +163,13 @@ impl Model {
         } else {
             self.mobile.other_opens += 1;
         }
+        // Its close came first (reordering): not a contradiction after all.
+        if let Some((closed, close)) = self.early_closes.take(server, &open.conn, ts)
+            && let Some(c) = self.conns.remove(server, &open.conn)
+        {
+            self.counters.contradictions = self.counters.contradictions.saturating_sub(1);
+            self.end_conn(server, closed, &close, c);
+        }
     }
 
     fn snapshot_conn(&mut self, server: ServerId, ts: Ts, sc: &SnapshotConn) -> Conn {
@@ -231,8 +239,15 @@ impl Model {
         }
         let Some(c) = self.conns.remove(server, &close.conn) else {
             self.counters.contradictions += 1;
+            self.early_closes.remember(server, ts, close);
             return;
         };
+        self.end_conn(server, ts, close, c);
+    }
+
+    /// What a close tells of its connection `c` (the close itself is already counted).
+    fn end_conn(&mut self, server: ServerId, ts: Ts, close: &Close, c: Conn) {
+        let code = close.effective_code();
         let idle = ts.secs_since(c.last_activity()).max(0.0);
         let age = ts.secs_since(c.opened).max(0.0);
         let cut = code == 1006 && close.initiator == Some(Initiator::None);

@@ -11,6 +11,7 @@ pub mod closes;
 pub mod conns;
 pub mod histogram;
 pub mod interner;
+pub mod reorder;
 pub mod timers;
 
 mod apply;
@@ -110,6 +111,7 @@ pub struct Model {
     pub busy_close_age: DurationHistogram,
     pub mobile: MobileStats,
     pub restart: RestartWindow,
+    early_closes: reorder::EarlyCloses,
 }
 
 impl Default for Model {
@@ -141,6 +143,7 @@ impl Model {
             busy_close_age: DurationHistogram::default(),
             mobile: MobileStats::default(),
             restart: RestartWindow::default(),
+            early_closes: reorder::EarlyCloses::default(),
         }
     }
 
