@@ -79,7 +79,7 @@ impl Model {
                 Some(c) => {
                     if !c.mobile {
                         c.mobile = true;
-                        if self.mobile.other_opens > 0 {
+                        if c.counted_open && self.mobile.other_opens > 0 {
                             self.mobile.other_opens -= 1;
                             self.mobile.mobile_opens += 1;
                         }
@@ -151,7 +151,8 @@ impl Model {
     }
 
     fn apply_open(&mut self, server: ServerId, ts: Ts, open: &Open) {
-        let conn = self.new_conn(server, open, ts);
+        let mut conn = self.new_conn(server, open, ts);
+        conn.counted_open = true;
         let mobile = conn.mobile;
         if !self.conns.insert(conn) {
             self.counters.contradictions += 1;
@@ -188,10 +189,21 @@ impl Model {
     /// event time before the snapshot: what we last saw of the old state.
     fn apply_snapshot(&mut self, server: ServerId, ts: Ts, snap: &Snapshot, before: Ts) {
         self.servers[server as usize].snapshots += 1;
-        self.conns.remove_server(server);
+        // Connections whose open we counted stay counted (and mobile) through a resync.
+        let counted: HashMap<Str, bool> = self
+            .conns
+            .remove_server(server)
+            .into_iter()
+            .filter(|c| c.counted_open)
+            .map(|c| (c.id, c.mobile))
+            .collect();
         let mut closed_before = self.timers.remove_server(server);
         for sc in &snap.connections {
-            let conn = self.snapshot_conn(server, ts, sc);
+            let mut conn = self.snapshot_conn(server, ts, sc);
+            if let Some(&mobile) = counted.get(&conn.id) {
+                conn.counted_open = true;
+                conn.mobile |= mobile;
+            }
             if !self.conns.insert(conn) {
                 self.counters.contradictions += 1;
             }
@@ -266,7 +278,9 @@ impl Model {
         s.longest_lived = s.longest_lived.max(age);
 
         if c.mobile {
-            self.mobile.mobile_closes += 1;
+            if c.counted_open {
+                self.mobile.mobile_closes += 1;
+            }
             if cut {
                 self.mobile.mobile_cuts += 1;
                 if c.background_since()
@@ -275,7 +289,7 @@ impl Model {
                     self.mobile.cuts_after_background += 1;
                 }
             }
-        } else {
+        } else if c.counted_open {
             self.mobile.other_closes += 1;
         }
 

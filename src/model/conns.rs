@@ -56,6 +56,8 @@ pub struct Conn {
     pub bytes_out: u64,
     pub rtt_ms: f32,
     pub mobile: bool,
+    /// Its `open` was seen and counted (not known from a snapshot only).
+    pub counted_open: bool,
     /// Timers of this connection currently running.
     pub timers: u16,
 }
@@ -82,6 +84,7 @@ impl Conn {
             bytes_out: 0,
             rtt_ms: f32::NAN,
             mobile: false,
+            counted_open: false,
             timers: 0,
         }
     }

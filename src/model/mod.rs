@@ -69,6 +69,8 @@ pub struct Counters {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MobileStats {
     pub mobile_opens: u64,
+    /// Closes of connections whose `open` was counted: closes ÷ opens is over one population
+    /// (a snapshot's connections opened before we looked).
     pub mobile_closes: u64,
     pub other_opens: u64,
     pub other_closes: u64,
