@@ -702,3 +702,22 @@ fn mobile_close_ratio_ignores_connections_opened_before_the_snapshot() {
     let m = s.model().mobile;
     assert_eq!((m.mobile_opens, m.mobile_closes), (11, 11));
 }
+
+/// "Over 2 × the ping interval (and ≥ 60 s)": with a 10 s interval, 60 s without a ping is
+/// enough; 59 s is not.
+#[test]
+fn heartbeat_missing_at_exactly_sixty_seconds() {
+    let run = |secs: f64| {
+        let mut s = Scenario::new();
+        s.hello(Some((10_000, 2_000)));
+        s.open("a").open("b");
+        for k in (1..).take_while(|k| *k as f64 * 10.0 <= secs) {
+            s.at(k as f64 * 10.0).ping("a").pong("a");
+        }
+        s.at(secs).message("b", Dir::In);
+        s.findings()
+    };
+    assert!(find(&run(59.0), "heartbeat-missing").is_none());
+    let f = get(&run(60.0), "heartbeat-missing");
+    assert_eq!(ev(&f, "longest_unpinged_seconds"), json!(60.0));
+}

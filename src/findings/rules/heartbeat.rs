@@ -22,11 +22,15 @@ pub fn heartbeat_missing(m: &Model, t: &Thresholds) -> Option<Finding> {
             }
             None => {}
             Some(hb) => {
-                let limit = (2.0 * hb.ping_interval_ms as f64 / 1000.0).max(t.unpinged_min_secs);
+                let two_intervals = 2.0 * hb.ping_interval_ms as f64 / 1000.0;
                 let longest = open
                     .map(|c| now.secs_since(c.unpinged_since()))
                     .fold(s.longest_unpinged, f64::max);
-                if longest > limit && worst.is_none_or(|w| longest > w.0) {
+                // "Over 2 × the ping interval (and ≥ 60 s)".
+                if longest > two_intervals
+                    && longest >= t.unpinged_min_secs
+                    && worst.is_none_or(|w| longest > w.0)
+                {
                     worst = Some((longest, true));
                 }
             }
