@@ -721,3 +721,33 @@ fn heartbeat_missing_at_exactly_sixty_seconds() {
     let f = get(&run(60.0), "heartbeat-missing");
     assert_eq!(ev(&f, "longest_unpinged_seconds"), json!(60.0));
 }
+
+/// An empty `client` or `forwarded_for` says nothing about who connects: the identity falls
+/// back to the remote IP, so six different machines are not one client in a loop.
+#[test]
+fn empty_client_or_forwarded_for_is_no_identity() {
+    for (client, forwarded_for) in [
+        (Some(""), None),
+        (None, Some("")),
+        (None, Some(" , 10.9.9.9")),
+    ] {
+        let mut s = Scenario::new();
+        for k in 0..6 {
+            let id = format!("x{k}");
+            s.at(k as f64).open_full(Open {
+                conn: id.as_str().into(),
+                remote: Some(format!("10.0.0.{k}:1").as_str().into()),
+                client: client.map(Into::into),
+                forwarded_for: forwarded_for.map(Into::into),
+                user_agent: Some("app/1".into()),
+                ..Open::default()
+            });
+            s.advance(0.5).close(&id, 1006, Initiator::None);
+        }
+        let fs = s.findings();
+        assert!(
+            find(&fs, "reconnect-loop").is_none(),
+            "{client:?} {forwarded_for:?}: {fs:#?}"
+        );
+    }
+}

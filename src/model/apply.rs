@@ -135,11 +135,13 @@ impl Model {
     fn new_conn(&mut self, server: ServerId, open: &Open, opened: Ts) -> Conn {
         let user_agent = open.user_agent.as_deref().map(|ua| self.strings.intern(ua));
         let mobile = open.user_agent.as_deref().is_some_and(is_mobile_agent);
-        let client_key = open.client.clone().or_else(|| {
+        // A blank `client` or first `forwarded_for` entry identifies no one: fall back.
+        let nonblank = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(Str::from);
+        let client_key = open.client.as_deref().and_then(nonblank).or_else(|| {
             open.forwarded_for
                 .as_deref()
                 .and_then(|f| f.split(',').next())
-                .map(|f| Str::from(f.trim()))
+                .and_then(nonblank)
         });
         let mut c = Conn::new(server, open.conn.clone(), opened);
         c.remote.clone_from(&open.remote);
