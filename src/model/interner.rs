@@ -12,6 +12,21 @@ pub struct Sym(u32);
 
 pub const OVERFLOW_TEXT: &str = "(too many distinct values)";
 
+/// Longest value kept, in bytes; longer ones are cut (at a character boundary) and marked with
+/// "…". The count cap alone would still let 100,000 user agents of 8 KiB hold 800 MB.
+pub const MAX_VALUE_LEN: usize = 512;
+
+fn shortened(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_VALUE_LEN {
+        return s.into();
+    }
+    let mut end = MAX_VALUE_LEN;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end]).into()
+}
+
 #[derive(Debug, Clone)]
 pub struct Interner {
     index: HashMap<Arc<str>, Sym>,
@@ -32,6 +47,8 @@ impl Interner {
     }
 
     pub fn intern(&mut self, s: &str) -> Sym {
+        let s = shortened(s);
+        let s = s.as_ref();
         if let Some(&sym) = self.index.get(s) {
             return sym;
         }
@@ -72,5 +89,17 @@ mod tests {
         let c = i.intern("c");
         assert_eq!(i.get(c), OVERFLOW_TEXT);
         assert_eq!(i.get(b), "b");
+    }
+
+    #[test]
+    fn caps_value_length() {
+        let mut i = Interner::with_cap(10);
+        let long = format!("{}é{}", "a".repeat(MAX_VALUE_LEN - 1), "b".repeat(10_000));
+        let sym = i.intern(&long);
+        let kept = i.get(sym);
+        assert!(kept.len() <= MAX_VALUE_LEN + 3, "{}", kept.len());
+        assert!(kept.starts_with("aaa") && kept.ends_with('…'), "{kept}");
+        let other = format!("{}é{}", "a".repeat(MAX_VALUE_LEN - 1), "c".repeat(10_000));
+        assert_eq!(i.intern(&other), sym, "the same once cut");
     }
 }
