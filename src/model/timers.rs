@@ -8,6 +8,9 @@ use std::collections::HashMap;
 /// How many leaked timers are remembered by id (for the panel and the evidence); beyond this
 /// they are only counted, so a server that leaks forever cannot grow our memory forever.
 const MAX_REMEMBERED_LEAKS: usize = 10_000;
+/// Live timers beyond which leaked ones (judged, past their grace) are forgotten and only
+/// counted; the next sweep waits until the table has doubled, so sweeps cost O(1) amortised.
+const SWEEP_LIVE_AT: usize = 200_000;
 
 #[derive(Clone, Debug)]
 pub struct TimerState {
@@ -59,6 +62,8 @@ pub struct Timers {
     /// Timers that leaked and were later cleared.
     pub past_leaks: Vec<PastLeak>,
     pub past_leaks_total: u64,
+    /// Live timers at which the next sweep of leaks happens (0: [`SWEEP_LIVE_AT`]).
+    next_sweep: usize,
 }
 
 impl Timers {
@@ -125,6 +130,37 @@ impl Timers {
                 }
             }
         }
+        if self.live.len() >= self.next_sweep.max(SWEEP_LIVE_AT) {
+            self.forget_leaks(at);
+        }
+    }
+
+    /// A server that leaks a timer per connection must not grow our memory per connection:
+    /// timers already judged leaks at `now` become counted past leaks. A later fire or clear
+    /// of one is then an unknown timer (a contradiction).
+    fn forget_leaks(&mut self, now: Ts) {
+        let mut leaked: Vec<TimerState> = Vec::new();
+        self.live.retain(|_, t| {
+            let leak = t.is_leak(now);
+            if leak {
+                leaked.push(t.clone());
+            }
+            !leak
+        });
+        leaked.sort_by(|a, b| a.conn_closed.cmp(&b.conn_closed).then(a.id.cmp(&b.id)));
+        for t in &leaked {
+            if let Some(conn) = &t.conn {
+                let key = (t.server, conn.clone());
+                if let Some(ids) = self.by_conn.get_mut(&key) {
+                    ids.retain(|x| *x != t.id);
+                    if ids.is_empty() {
+                        self.by_conn.remove(&key);
+                    }
+                }
+            }
+            self.note_past_leak(t);
+        }
+        self.next_sweep = 2 * self.live.len();
     }
 
     /// A snapshot replaces what was known of `server`: returns its timers whose connection
@@ -187,5 +223,40 @@ impl Timers {
 
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaks_of_a_server_leaking_forever_are_counted_not_kept() {
+        let mut timers = Timers::default();
+        let total = 3 * SWEEP_LIVE_AT as u64;
+        for i in 0..total {
+            let t = Ts(i as i64 * SECOND / 100);
+            let id = Str::from(format!("t{i}"));
+            let conn = Str::from(format!("c{i}"));
+            timers.start(TimerState {
+                id,
+                server: 0,
+                conn: Some(conn.clone()),
+                kind: None,
+                interval_ms: None,
+                started: t,
+                conn_closed: Ts::MIN,
+                fires_after_close: 0,
+            });
+            timers.conn_closed(0, &conn, t);
+        }
+        assert_eq!(
+            timers.len() as u64 + timers.past_leaks_total,
+            total,
+            "every timer live or counted, once"
+        );
+        assert!(timers.len() <= SWEEP_LIVE_AT, "{}", timers.len());
+        assert!(timers.by_conn.len() <= SWEEP_LIVE_AT);
+        assert_eq!(timers.past_leaks.len(), MAX_REMEMBERED_LEAKS);
     }
 }
