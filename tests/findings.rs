@@ -751,3 +751,22 @@ fn empty_client_or_forwarded_for_is_no_identity() {
         );
     }
 }
+
+/// A timer re-armed under the same id after its connection closed (a setTimeout chain) is one
+/// leaked timer, still running, however often it re-arms.
+#[test]
+fn timer_leak_rearmed_after_close_stays_one_running_leak() {
+    let mut s = Scenario::new();
+    s.open("a").timer("a", "t", TimerOp::Start);
+    s.at(10.0).close("a", 1000, Initiator::Client);
+    for k in 1..=20 {
+        s.at(10.0 + k as f64)
+            .timer("a", "t", TimerOp::Fire)
+            .timer("a", "t", TimerOp::Start);
+    }
+    let f = get(&s.findings(), "timer-leak");
+    assert_eq!(
+        (ev(&f, "count"), ev(&f, "still_running")),
+        (json!(1), json!(1))
+    );
+}

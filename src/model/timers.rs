@@ -68,10 +68,23 @@ pub struct Timers {
 
 impl Timers {
     /// Starts (or restarts) a timer; false when that id was already running.
-    pub fn start(&mut self, t: TimerState) -> bool {
+    pub fn start(&mut self, mut t: TimerState) -> bool {
         let key = (t.server, t.id.clone());
         let fresh = !self.live.contains_key(&key);
-        if !fresh {
+        if let Some(old) = self.live.get(&key)
+            && old.conn_closed != Ts::MIN
+            && old.conn == t.conn
+        {
+            // Re-armed after its connection closed (a setTimeout chain): the same leak runs on.
+            t.conn_closed = old.conn_closed;
+            t.fires_after_close = old.fires_after_close;
+            self.live.remove(&key);
+            if let Some(conn) = &t.conn
+                && let Some(ids) = self.by_conn.get_mut(&(t.server, conn.clone()))
+            {
+                ids.retain(|x| *x != t.id);
+            }
+        } else if !fresh {
             self.clear(t.server, &t.id, t.started);
         }
         if let Some(conn) = &t.conn {
