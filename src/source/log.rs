@@ -184,8 +184,13 @@ impl LogReader {
                 break;
             }
         }
+        let first = self.bytes_read == 0;
         self.bytes_read += (filled - start) as u64;
         self.buf.truncate(filled);
+        // A UTF-8 byte-order mark (Windows tools) would make line 1, the `hello`, invalid.
+        if first && self.buf.starts_with(b"\xef\xbb\xbf") {
+            self.buf.drain(..3);
+        }
         Ok(())
     }
 
@@ -499,6 +504,16 @@ mod tests {
         assert_eq!((events.len(), skipped.count), (1001, 1));
         assert_eq!(skipped.first[0].line, 1002);
         assert!(skipped.first[0].reason.contains("truncated"));
+    }
+
+    /// A byte-order mark (Windows editors, PowerShell) must not cost the `hello` of line 1.
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_line_one() {
+        let log = format!("\u{feff}{OK}\n{OK}\n");
+        let (events, skipped) = read(log.as_bytes());
+        assert_eq!((events.len(), skipped.count), (2, 0));
+        let packed = zstd::encode_all(log.as_bytes(), 3).unwrap();
+        assert_eq!(read(&packed).0.len(), 2);
     }
 
     #[test]
