@@ -700,7 +700,7 @@ fn mobile_close_ratio_ignores_connections_opened_before_the_snapshot() {
     }))
     .close("n", 1000, Initiator::Client);
     let m = s.model().mobile;
-    assert_eq!((m.mobile_opens, m.mobile_closes), (11, 11));
+    assert_eq!((m.mobile_opens, m.mobile_closes_of_opens), (11, 11));
 }
 
 /// "Over 2 × the ping interval (and ≥ 60 s)": with a 10 s interval, 60 s without a ping is
@@ -769,4 +769,37 @@ fn timer_leak_rearmed_after_close_stays_one_running_leak() {
         (ev(&f, "count"), ev(&f, "still_running")),
         (json!(1), json!(1))
     );
+}
+
+/// Phones known from the snapshot, cut after going to the background: every mobile close
+/// counts toward the finding's minimum, whether or not we saw its open.
+#[test]
+fn mobile_background_for_connections_from_a_snapshot() {
+    use wscope::event::{Snapshot, SnapshotConn};
+    let conns = (0..12)
+        .map(|i| SnapshotConn {
+            open: Open {
+                conn: format!("p{i}").into(),
+                remote: Some(format!("10.0.1.{i}:1").into()),
+                user_agent: Some("Mozilla/5.0 (Linux; Android 14) Mobile".into()),
+                ..Open::default()
+            },
+            ..SnapshotConn::default()
+        })
+        .collect();
+    let mut s = Scenario::new();
+    s.hello(Some((30_000, 5_000)))
+        .push(EventKind::Snapshot(Snapshot {
+            connections: conns,
+            timers: vec![],
+        }));
+    for i in 0..12 {
+        let id = format!("p{i}");
+        s.at(10.0 + i as f64)
+            .app_state(&id, AppState::Background)
+            .advance(60.0)
+            .cut(&id);
+    }
+    let f = get(&s.findings(), "mobile-background");
+    assert_eq!(ev(&f, "after_background"), json!(12));
 }

@@ -280,9 +280,8 @@ impl Model {
         s.longest_lived = s.longest_lived.max(age);
 
         if c.mobile {
-            if c.counted_open {
-                self.mobile.mobile_closes += 1;
-            }
+            self.mobile.mobile_closes += 1;
+            self.mobile.mobile_closes_of_opens += c.counted_open as u64;
             if cut {
                 self.mobile.mobile_cuts += 1;
                 if c.background_since()
@@ -291,8 +290,9 @@ impl Model {
                     self.mobile.cuts_after_background += 1;
                 }
             }
-        } else if c.counted_open {
+        } else {
             self.mobile.other_closes += 1;
+            self.mobile.other_closes_of_opens += c.counted_open as u64;
         }
 
         if c.timers > 0 {

@@ -69,11 +69,13 @@ pub struct Counters {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MobileStats {
     pub mobile_opens: u64,
-    /// Closes of connections whose `open` was counted: closes ÷ opens is over one population
-    /// (a snapshot's connections opened before we looked).
     pub mobile_closes: u64,
     pub other_opens: u64,
     pub other_closes: u64,
+    /// Closes of connections whose `open` was counted, for closes ÷ opens over one population
+    /// (a snapshot's connections opened before we looked have no counted open).
+    pub mobile_closes_of_opens: u64,
+    pub other_closes_of_opens: u64,
     pub mobile_cuts: u64,
     /// Mobile cuts within 120 s after that connection went to the background.
     pub cuts_after_background: u64,

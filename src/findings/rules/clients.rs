@@ -101,8 +101,8 @@ pub fn mobile_background(m: &Model, t: &Thresholds) -> Option<Finding> {
             closes as f64 / opens as f64
         }
     };
-    let mobile_ratio = ratio(s.mobile_closes, s.mobile_opens);
-    let other_ratio = ratio(s.other_closes, s.other_opens);
+    let mobile_ratio = ratio(s.mobile_closes_of_opens, s.mobile_opens);
+    let other_ratio = ratio(s.other_closes_of_opens, s.other_opens);
     // With too few other connections there is nothing to compare with (see DESIGN.md).
     let by_ratio =
         s.other_opens >= t.mobile_min_closes && mobile_ratio >= t.mobile_ratio * other_ratio;
