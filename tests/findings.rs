@@ -803,3 +803,18 @@ fn mobile_background_for_connections_from_a_snapshot() {
     let f = get(&s.findings(), "mobile-background");
     assert_eq!(ev(&f, "after_background"), json!(12));
 }
+
+/// A timer started for a connection whose `open` comes just after (reordering within 1 s):
+/// still that connection's timer, a leak when the connection closes without clearing it.
+#[test]
+fn timer_started_just_before_its_open_is_still_linked() {
+    let mut s = Scenario::new();
+    s.at(1.0)
+        .timer("a", "t-a", TimerOp::Start)
+        .at(0.5)
+        .open("a");
+    s.at(10.0).close("a", 1000, Initiator::Client);
+    s.at(20.0).open("b");
+    let f = get(&s.findings(), "timer-leak");
+    assert_eq!(ev(&f, "timers"), json!(["t-a"]));
+}

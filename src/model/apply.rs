@@ -155,6 +155,10 @@ impl Model {
     fn apply_open(&mut self, server: ServerId, ts: Ts, open: &Open) {
         let mut conn = self.new_conn(server, open, ts);
         conn.counted_open = true;
+        conn.timers = self
+            .timers
+            .running_for(server, &open.conn)
+            .min(u16::MAX as usize) as u16;
         let mobile = conn.mobile;
         if !self.conns.insert(conn) {
             self.counters.contradictions += 1;

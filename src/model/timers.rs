@@ -226,6 +226,13 @@ impl Timers {
         }
     }
 
+    /// Timers running for `conn` (started before its `open` arrived, when events are reordered).
+    pub fn running_for(&self, server: ServerId, conn: &str) -> usize {
+        self.by_conn
+            .get(&(server, Str::from(conn)))
+            .map_or(0, Vec::len)
+    }
+
     pub fn live(&self) -> impl Iterator<Item = &TimerState> {
         self.live.values()
     }
