@@ -158,8 +158,9 @@ fn lifetime_cap_not_found_for_varied_ages() {
             s.at(k as f64 * 5.0).message(&id, Dir::In);
         }
         s.at(20.0 + i as f64 * 15.0)
-            .close(&id, 1001, Initiator::Server);
+            .close(&id, 1000, Initiator::Server);
     }
+    assert_eq!(s.model().cap_candidates, 12);
     assert!(find(&s.findings(), "lifetime-cap").is_none());
 }
 
@@ -817,4 +818,36 @@ fn timer_started_just_before_its_open_is_still_linked() {
     s.at(20.0).open("b");
     let f = get(&s.findings(), "timer-leak");
     assert_eq!(ev(&f, "timers"), json!(["t-a"]));
+}
+
+/// A deploy closes every connection at once (1001, by the server), and its clients all came
+/// back together after the previous deploy: their ages agree, but that is a restart, not a cap
+/// on connection lifetime.
+#[test]
+fn a_deploy_after_a_reconnect_storm_is_not_a_lifetime_cap() {
+    let mut s = Scenario::new();
+    s.hello(Some((30_000, 5_000)));
+    for i in 0..30 {
+        s.at(i as f64 * 0.1).open_as(
+            &format!("c{i}"),
+            &format!("10.0.0.{i}:1"),
+            "Mozilla/5.0 (X11; Linux x86_64)",
+        );
+    }
+    for k in 1..60 {
+        for i in 0..30 {
+            let id = format!("c{i}");
+            s.at(k as f64 * 30.0 + i as f64 * 0.01)
+                .ping(&id)
+                .advance(0.02)
+                .pong(&id);
+        }
+    }
+    for i in 0..30 {
+        s.at(1800.0 + i as f64 * 0.05)
+            .close(&format!("c{i}"), 1001, Initiator::Server);
+    }
+    let fs = s.findings();
+    assert!(find(&fs, "server-restart").is_some(), "{:?}", ids(&fs));
+    assert!(find(&fs, "lifetime-cap").is_none(), "{fs:#?}");
 }

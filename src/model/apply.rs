@@ -272,7 +272,10 @@ impl Model {
         if cut {
             self.cut_idle.add(idle);
         }
-        if cut || close.initiator == Some(Initiator::Server) {
+        // A server going away (1001) or restarting (1012) ends every connection at one
+        // instant, whatever its age: that is `server-restart`, not a lifetime cap (DESIGN.md).
+        let restart = matches!(code, 1001 | 1012);
+        if cut || (close.initiator == Some(Initiator::Server) && !restart) {
             self.cap_candidates += 1;
             // "While not idle": the connection was in use for most of its life.
             if idle <= age * 0.5 {
