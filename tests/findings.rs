@@ -851,3 +851,46 @@ fn a_deploy_after_a_reconnect_storm_is_not_a_lifetime_cap() {
     assert!(find(&fs, "server-restart").is_some(), "{:?}", ids(&fs));
     assert!(find(&fs, "lifetime-cap").is_none(), "{fs:#?}");
 }
+
+/// Devices connected for two months (a snapshot says so), pinged and answering: no zombie,
+/// nothing unpinged. Per-connection times must not saturate after weeks.
+#[test]
+fn connections_open_for_months_keep_exact_times() {
+    use wscope::event::{Snapshot, SnapshotConn, Ts};
+    let mut s = Scenario::new();
+    let day = 86_400.0;
+    let now = s.now();
+    let at = |secs: f64| Some(now.plus_secs(secs));
+    let conns = (0..3)
+        .map(|i| SnapshotConn {
+            open: Open {
+                conn: format!("dev{i}").into(),
+                ..Open::default()
+            },
+            opened: at(-60.0 * day - i as f64),
+            last_activity: at(-1.0),
+            last_ping: at(-10.0),
+            last_pong: at(-9.98),
+            ..SnapshotConn::default()
+        })
+        .collect();
+    s.hello(Some((30_000, 5_000)))
+        .push(EventKind::Snapshot(Snapshot {
+            connections: conns,
+            timers: vec![],
+        }));
+    s.at(20.0).ping("dev0").advance(0.02).pong("dev0");
+    let fs = s.findings();
+    assert!(find(&fs, "zombie-connections").is_none(), "{fs:#?}");
+    assert!(find(&fs, "heartbeat-missing").is_none(), "{fs:#?}");
+    let m = s.model();
+    let c = m.conns.get(0, "dev1").unwrap();
+    let off = |t: Option<Ts>| t.unwrap().secs_since(now);
+    assert!(
+        (off(c.last_pong()) + 9.98).abs() <= 0.1,
+        "{}",
+        off(c.last_pong())
+    );
+    assert!((off(c.last_ping()) + 10.0).abs() <= 0.1);
+    assert!((off(Some(c.last_activity())) + 1.0).abs() <= 0.1);
+}
