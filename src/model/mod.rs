@@ -190,6 +190,18 @@ impl Model {
         self.timers.live().filter(move |t| t.is_leak(now))
     }
 
+    /// The server an event from `source` naming `server` (its `server` field) belongs to, as
+    /// [`Model::apply`] resolved it; `None` before any event of that server.
+    pub fn server_for(&self, source: usize, server: Option<&str>) -> Option<ServerId> {
+        let by_name = |name: &str| self.server_ids.get(name).copied();
+        match (server, self.source_server.get(source).copied().flatten()) {
+            (Some(name), _) => by_name(name),
+            (None, Some(id)) => Some(id),
+            (None, None) if source == 0 => by_name(""),
+            (None, None) => by_name(&format!("source-{source}")),
+        }
+    }
+
     /// The client identity of feed-protocol.md: `client`, else the first `forwarded_for`
     /// address, else the IP of `remote`, joined with the user agent.
     pub fn identity(&self, c: &Conn) -> String {
@@ -218,4 +230,37 @@ pub fn is_mobile_agent(ua: &str) -> bool {
     ["Mobile", "Android", "iPhone", "iPad"]
         .iter()
         .any(|m| ua.contains(m))
+}
+
+#[cfg(test)]
+mod server_for_tests {
+    use super::*;
+    use crate::event::{Event, EventKind, Hello};
+
+    #[test]
+    fn server_for_agrees_with_apply() {
+        let mut m = Model::new();
+        let ping = |server: Option<&str>| Event {
+            ts: Ts(1),
+            server: server.map(Str::from),
+            kind: EventKind::Ping { conn: "c".into() },
+        };
+        assert_eq!(m.server_for(0, None), None);
+        m.apply(0, &ping(None));
+        assert_eq!(m.server_for(0, None), Some(0));
+        m.apply(
+            1,
+            &Event {
+                ts: Ts(2),
+                server: Some("b".into()),
+                kind: EventKind::Hello(Hello::default()),
+            },
+        );
+        assert_eq!(m.server_for(1, None), Some(1));
+        m.apply(2, &ping(None));
+        assert_eq!(m.server_for(2, None), Some(2));
+        assert_eq!(m.server(2).name, "source-2");
+        assert_eq!(m.server_for(0, Some("b")), Some(1));
+        assert_eq!(m.server_for(0, Some("nope")), None);
+    }
 }
