@@ -14,3 +14,5 @@ pub mod source;
 
 #[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
+pub mod ui;

@@ -1,0 +1,65 @@
+//! Findings: severity, id, summary; `Enter` opens the evidence and remedy.
+
+use super::block;
+use crate::findings::Severity;
+use crate::sanitize::inert;
+use crate::ui::app::Panel;
+use crate::ui::dashboard::Dashboard;
+use crate::ui::theme::{Level, Theme};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table};
+
+pub fn severity_style(theme: &Theme, s: Severity) -> Style {
+    theme.level(match s {
+        Severity::Critical => Level::Bad,
+        Severity::Warning => Level::Warn,
+        Severity::Info => Level::Ok,
+    })
+}
+
+pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
+    let theme = &dash.theme;
+    let app = &dash.app;
+    let visible = area.height.saturating_sub(3) as usize;
+    let rows: Vec<Row> = dash
+        .findings
+        .iter()
+        .enumerate()
+        .skip(app.findings.offset)
+        .take(visible)
+        .map(|(i, f)| {
+            let row = Row::new([
+                Cell::from(Span::styled(
+                    f.severity.as_str(),
+                    severity_style(theme, f.severity),
+                )),
+                Cell::from(f.id),
+                Cell::from(inert(&f.summary).into_owned()),
+            ]);
+            if focused && i == app.findings.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let extra = if dash.findings.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{}", dash.findings.len())
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(18),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["severity", "id", "summary"]).style(theme.header_row()))
+    .block(block(theme, Panel::Findings.title(), extra, focused));
+    frame.render_widget(table, area);
+}
