@@ -129,7 +129,8 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .first()
         .map(|(_, p)| p.iter().sum::<u64>())
         .unwrap_or(0);
-    let label_w = 22usize;
+    let name_w = if inner.width >= 50 { 17 } else { 10 };
+    let label_w = name_w + 5;
     let num_w = 7usize;
     let bar_w = (inner.width as usize).saturating_sub(label_w + num_w + 1);
     let shown = if rows.len() > bars {
@@ -138,7 +139,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         rows.len()
     };
     for (code, parts) in rows.iter().take(shown) {
-        let mut spans = vec![Span::raw(format!("{code} {:<17.17}", code_name(*code)))];
+        let mut spans = vec![Span::raw(format!(
+            "{code} {:<name_w$.name_w$}",
+            code_name(*code)
+        ))];
         let sum: u64 = parts.iter().sum();
         spans.push(Span::raw(format!("{:>num_w$} ", count(sum))));
         spans.extend(bar_spans(theme, *parts, max, bar_w));

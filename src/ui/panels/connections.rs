@@ -16,15 +16,15 @@ use ratatui::widgets::{Cell, Row, Table};
 
 fn width(col: ConnColumn) -> Constraint {
     match col {
-        ConnColumn::Id => Constraint::Length(12),
+        ConnColumn::Id => Constraint::Length(10),
         ConnColumn::Server => Constraint::Length(10),
         ConnColumn::Address => Constraint::Length(21),
-        ConnColumn::Agent => Constraint::Min(14),
+        ConnColumn::Agent => Constraint::Min(12),
         ConnColumn::Path => Constraint::Length(10),
         ConnColumn::Age => Constraint::Length(6),
         ConnColumn::LastPong => Constraint::Length(6),
-        ConnColumn::Rtt => Constraint::Length(6),
-        ConnColumn::MsgsIn | ConnColumn::MsgsOut => Constraint::Length(6),
+        ConnColumn::Rtt => Constraint::Length(5),
+        ConnColumn::MsgsIn | ConnColumn::MsgsOut => Constraint::Length(5),
     }
 }
 

@@ -163,7 +163,7 @@ pub fn render_connection(
     for e in events {
         lines.push(Line::from(describe(e)));
     }
-    let rect = crate::ui::layout::centered(area, area.width.saturating_sub(4).max(20), area.height);
+    let rect = area;
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -200,7 +200,7 @@ pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str)
         }
         None => lines.push(Line::from("this finding no longer applies")),
     }
-    let rect = crate::ui::layout::centered(area, area.width.saturating_sub(4).max(20), area.height);
+    let rect = area;
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

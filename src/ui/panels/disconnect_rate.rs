@@ -107,13 +107,15 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     } else {
         Level::Ok
     };
+    let rest = if inner.width >= 56 {
+        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {ALARM_PCT:.0} %")
+    } else {
+        format!("  peak {peak:.1} %")
+    };
     let head = Line::from(vec![
         Span::raw("now "),
         Span::styled(format!("{now_pct:.1} %/min"), theme.level(level)),
-        Span::styled(
-            format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {ALARM_PCT:.0} %"),
-            theme.dim(),
-        ),
+        Span::styled(rest, theme.dim()),
     ]);
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
     let chart = Rect {

@@ -24,6 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let app = &dash.app;
     let visible = area.height.saturating_sub(3) as usize;
+    let wide = area.width >= 60;
     let rows: Vec<Row> = dash
         .findings
         .iter()
@@ -31,11 +32,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .skip(app.findings.offset)
         .take(visible)
         .map(|(i, f)| {
+            let severity = if wide {
+                f.severity.as_str()
+            } else {
+                &f.severity.as_str()[..4]
+            };
             let row = Row::new([
-                Cell::from(Span::styled(
-                    f.severity.as_str(),
-                    severity_style(theme, f.severity),
-                )),
+                Cell::from(Span::styled(severity, severity_style(theme, f.severity))),
                 Cell::from(f.id),
                 Cell::from(inert(&f.summary).into_owned()),
             ]);
@@ -54,12 +57,15 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(8),
-            Constraint::Length(18),
+            Constraint::Length(if wide { 8 } else { 4 }),
+            Constraint::Length(20),
             Constraint::Min(10),
         ],
     )
-    .header(Row::new(["severity", "id", "summary"]).style(theme.header_row()))
+    .header(
+        Row::new([if wide { "severity" } else { "sev" }, "id", "summary"])
+            .style(theme.header_row()),
+    )
     .block(block(theme, Panel::Findings.title(), extra, focused));
     frame.render_widget(table, area);
 }

@@ -12,7 +12,7 @@ const KEYS: &[(&str, &str)] = &[
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
     ("Tab  Shift-Tab", "next / previous panel"),
-    ("↑ ↓  j k", "move the selection"),
+    ("Up Down  j k", "move the selection"),
     ("PgUp PgDn  g G", "page, top, bottom"),
     (
         "Enter",
@@ -63,7 +63,7 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let line = Line::from(vec![
             Span::styled("filter: /", theme.key()),
             Span::raw(crate::sanitize::inert(input).into_owned()),
-            Span::styled("▏", theme.key()),
+            Span::styled(if theme.ascii { "_" } else { "▏" }, theme.key()),
             Span::styled("  Enter apply  Esc cancel", theme.dim()),
         ]);
         frame.render_widget(Paragraph::new(line), area);

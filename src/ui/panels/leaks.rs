@@ -13,11 +13,20 @@ use ratatui::widgets::{Cell, Row, Table};
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let app = &dash.app;
-    let extra = format!(
-        "{} timers, {} not answering pings",
-        dash.leak_total, dash.zombie_total
-    );
-    let header = Row::new(["what", "timer", "kind", "conn", "closed for", "fires"])
+    let extra = format!("{} timers, {} no pong", dash.leak_total, dash.zombie_total);
+    // Narrow panels (80 columns split in two) drop the kind and the fire count.
+    let wide = area.width >= 60;
+    let keep = |i: usize| wide || !matches!(i, 2 | 5);
+    let pick = |cells: [Cell<'static>; 6]| -> Row<'static> {
+        Row::new(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, c)| c),
+        )
+    };
+    let header = pick(["what", "timer", "kind", "conn", "closed for", "fires"].map(Cell::from))
         .style(theme.header_row());
     let visible = area.height.saturating_sub(3) as usize;
     let rows: Vec<Row> = dash
@@ -34,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
                     conn,
                     closed_for,
                     fires,
-                } => Row::new([
+                } => pick([
                     Cell::from(Span::styled("timer", theme.level(Level::Warn))),
                     Cell::from(timer.clone()),
                     Cell::from(kind.clone()),
@@ -42,7 +51,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
                     Cell::from(age(*closed_for)),
                     Cell::from(fires.to_string()),
                 ]),
-                LeakRow::Zombie { conn, pong_age } => Row::new([
+                LeakRow::Zombie { conn, pong_age } => pick([
                     Cell::from(Span::styled("no pong", theme.level(Level::Bad))),
                     Cell::from("-"),
                     Cell::from("open"),
@@ -58,18 +67,25 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
             }
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(7),
-            Constraint::Min(6),
-            Constraint::Length(9),
-            Constraint::Min(5),
-            Constraint::Length(10),
-            Constraint::Length(5),
-        ],
-    )
-    .header(header)
-    .block(block(theme, Panel::Leaks.title(), extra, focused));
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Min(6),
+        Constraint::Length(9),
+        Constraint::Min(5),
+        Constraint::Length(10),
+        Constraint::Length(5),
+    ];
+    let widths: Vec<Constraint> = widths
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, w)| w)
+        .collect();
+    let table = Table::new(rows, widths).header(header).block(block(
+        theme,
+        Panel::Leaks.title(),
+        extra,
+        focused,
+    ));
     frame.render_widget(table, area);
 }

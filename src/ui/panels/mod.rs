@@ -84,7 +84,7 @@ pub fn short_agent(ua: &str) -> String {
     match (ua.starts_with("Mozilla/"), browser, platform) {
         (true, Some(b), Some(p)) => format!("{} {p}", b.trim_end()),
         (true, Some(b), None) => b.trim_end().to_string(),
-        (true, None, Some(p)) => format!("Browser {p}"),
+        (true, None, Some(p)) => p.to_string(),
         _ => ua.split_whitespace().next().unwrap_or("").to_string(),
     }
 }
