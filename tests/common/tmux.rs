@@ -34,7 +34,8 @@ pub fn available() -> bool {
 }
 
 impl Tmux {
-    /// Starts `command` (run by `sh -c`) in a detached pane of `width` x `height`.
+    /// Starts `command` (run by `sh -c`) in a detached pane of `width` x `height`. The pane's
+    /// shell then sleeps, so what the command left on the screen can still be read.
     pub fn start(command: &str, width: u16, height: u16) -> Tmux {
         let socket = format!(
             "wscope-test-{}-{}",
@@ -55,10 +56,8 @@ impl Tmux {
             &height.to_string(),
             "sh",
             "-c",
-            command,
+            &format!("{command}; exec sleep 600"),
         ]);
-        // The pane keeps its last screen after the command ends, so it can be read.
-        t.run(&["set-option", "-t", "t", "remain-on-exit", "on"]);
         t
     }
 
