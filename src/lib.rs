@@ -9,6 +9,7 @@ pub mod findings;
 pub mod model;
 pub mod report;
 pub mod sanitize;
+pub mod scenario;
 #[cfg(feature = "cli")]
 pub mod source;
 

@@ -290,52 +290,84 @@ fn describe(e: &ParseError, last: bool) -> String {
 /// Progress of [`read_log`]: bytes read so far.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// Parser threads for [`read_log`]: parsing is most of the work, so it gets both cores
+/// while the caller's thread folds events into the model.
+const PARSERS: usize = 2;
+
 /// Reads a whole log, calling `on_event` for each valid event in order, and returns what was
-/// skipped. Parsing runs on a second thread, a few chunks ahead of `on_event`.
+/// skipped. A reader thread cuts chunks, [`PARSERS`] threads parse them, and this thread
+/// puts them back in order and calls `on_event`.
 pub fn read_log(
     mut reader: LogReader,
     on_event: &mut dyn FnMut(&Event),
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Parsed>>(4);
-    let (bytes_tx, bytes_rx) = mpsc::channel::<u64>();
-    let parser = std::thread::spawn(move || {
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS * 2);
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS * 4);
+    let mut threads = Vec::new();
+    for _ in 0..PARSERS {
+        let work_rx = work_rx.clone();
+        let done_tx = done_tx.clone();
+        threads.push(std::thread::spawn(move || {
+            loop {
+                let next = work_rx.lock().map(|rx| rx.recv());
+                let Ok(Ok((seq, chunk))) = next else { return };
+                let bytes = chunk.bytes.len() as u64;
+                if done_tx.send((seq, Ok(parse_chunk(chunk)), bytes)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let reader_done = done_tx;
+    threads.push(std::thread::spawn(move || {
+        let mut seq = 0;
         loop {
             match reader.next_chunk() {
                 Ok(Some(chunk)) => {
-                    let _ = bytes_tx.send(reader.bytes_read());
-                    if tx.send(Ok(parse_chunk(chunk))).is_err() {
+                    if work_tx.send((seq, chunk)).is_err() {
                         return;
                     }
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    let _ = tx.send(Err(e));
+                    let _ = reader_done.send((seq, Err(e), 0));
                     return;
                 }
             }
+            seq += 1;
         }
-    });
+    }));
+
     let mut skipped = Skipped::default();
     let mut result = Ok(());
-    for parsed in rx {
+    let mut waiting: std::collections::BTreeMap<u64, Parsed> = Default::default();
+    let (mut next, mut bytes_done) = (0u64, 0u64);
+    for (seq, parsed, bytes) in done_rx {
         match parsed {
             Ok(parsed) => {
-                for ev in &parsed.events {
-                    on_event(ev);
-                }
-                skipped.merge(parsed.skipped);
-                if let Some(bytes) = bytes_rx.try_iter().last() {
-                    progress(bytes);
-                }
+                waiting.insert(seq, parsed);
+                bytes_done += bytes;
             }
             Err(e) => {
                 result = Err(e);
                 break;
             }
         }
+        while let Some(parsed) = waiting.remove(&next) {
+            for ev in &parsed.events {
+                on_event(ev);
+            }
+            skipped.merge(parsed.skipped);
+            next += 1;
+        }
+        progress(bytes_done);
     }
-    let _ = parser.join();
+    drop(waiting);
+    for t in threads {
+        let _ = t.join();
+    }
     result.map(|_| skipped)
 }
 

@@ -18,7 +18,11 @@ pub fn high_disconnect_rate(m: &Model, t: &Thresholds) -> Option<Finding> {
         }
     }
     let (i, closes, pct) = peak?;
-    let at = origin.plus_nanos(i as i64 * crate::model::closes::BUCKET);
+    // The window is 60 s wide; point at its first bucket that has closes.
+    let first = (i..buckets.len())
+        .find(|&b| buckets[b].closes > 0)
+        .unwrap_or(i);
+    let at = origin.plus_nanos(first as i64 * crate::model::closes::BUCKET);
     let severity = if pct > t.rate_critical_pct {
         Severity::Critical
     } else {
