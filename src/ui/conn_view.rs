@@ -1,9 +1,10 @@
 //! Which connections the Connections table shows, in which order.
 //!
 //! A million open connections must not cost a million rows per frame, nor a full sort. The
-//! view keeps only the slots of the rows on screen: a refresh filters the table, then
-//! `select_nth_unstable` brings the window's ranks into place in linear time and only those
-//! few rows are sorted. Refreshes happen when the view changes (sort, filter, scroll, size)
+//! view keeps only the slots of the rows on screen: a refresh filters the table in one pass,
+//! keeping the best `offset + rows` items as it goes (near the top, where people look), or
+//! for deep scrolling collects them and lets `select_nth_unstable` bring the window's ranks
+//! into place in linear time; only the rows on screen are sorted. Refreshes happen when the view changes (sort, filter, scroll, size)
 //! and otherwise at most once a second while the data changes; frames in between read the
 //! cached slots, so a frame costs the same at any table size.
 
@@ -111,6 +112,44 @@ fn window_by<T>(
     window
 }
 
+/// Windows this close to the top are found in one streaming pass that keeps only the best
+/// `offset + rows` items (no copy of the whole table); deeper ones collect and select.
+const STREAM_LIMIT: usize = 2048;
+
+/// The items of ranks `[offset, offset + rows)` under `cmp`, sorted, and how many items there
+/// were.
+fn select_window<T: Copy>(
+    items: impl Iterator<Item = T>,
+    offset: usize,
+    rows: usize,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> (Vec<T>, usize) {
+    let k = offset.saturating_add(rows);
+    if k <= STREAM_LIMIT {
+        let mut best: Vec<T> = Vec::with_capacity(k + 1);
+        let mut n = 0usize;
+        for item in items {
+            n += 1;
+            if k == 0 {
+                continue;
+            }
+            // Most items lose against the current k-th best: one comparison each.
+            if best.len() == k && cmp(&item, &best[k - 1]) != Ordering::Less {
+                continue;
+            }
+            let at = best.partition_point(|b| cmp(b, &item) == Ordering::Less);
+            best.insert(at, item);
+            best.truncate(k);
+        }
+        let window = best.get(offset..).map(<[T]>::to_vec).unwrap_or_default();
+        (window, n)
+    } else {
+        let mut all: Vec<T> = items.collect();
+        let n = all.len();
+        (window_by(&mut all, offset, rows, cmp).to_vec(), n)
+    }
+}
+
 pub fn build(model: &Model, key: ViewKey) -> ConnView {
     let now = model.now();
     let pass = |c: &Conn| {
@@ -118,13 +157,9 @@ pub fn build(model: &Model, key: ViewKey) -> ConnView {
     };
     let col = key.sort.unwrap_or(ConnColumn::LastPong);
     let desc = key.descending;
+    let candidates = model.conns.slots().filter(|(_, c)| pass(c));
     let (slots, matching) = if is_numeric(col) {
-        let mut items: Vec<(f64, u32)> = model
-            .conns
-            .slots()
-            .filter(|(_, c)| pass(c))
-            .map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot))
-            .collect();
+        let items = candidates.map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot));
         let cmp = |a: &(f64, u32), b: &(f64, u32)| {
             let by_value = match (a.0.is_nan(), b.0.is_nan()) {
                 (true, true) => Ordering::Equal,
@@ -135,21 +170,16 @@ pub fn build(model: &Model, key: ViewKey) -> ConnView {
             };
             by_value.then(a.1.cmp(&b.1))
         };
-        let w = window_by(&mut items, key.offset, key.rows, cmp);
-        (w.iter().map(|(_, s)| *s).collect(), items.len())
+        let (w, n) = select_window(items, key.offset, key.rows, cmp);
+        (w.iter().map(|(_, s)| *s).collect(), n)
     } else {
-        let mut items: Vec<(&str, u32)> = model
-            .conns
-            .slots()
-            .filter(|(_, c)| pass(c))
-            .map(|(slot, c)| (text(model, c, col), slot))
-            .collect();
+        let items = candidates.map(|(slot, c)| (text(model, c, col), slot));
         let cmp = |a: &(&str, u32), b: &(&str, u32)| {
             let by_value = if desc { b.0.cmp(a.0) } else { a.0.cmp(b.0) };
             by_value.then(a.1.cmp(&b.1))
         };
-        let w = window_by(&mut items, key.offset, key.rows, cmp);
-        (w.iter().map(|(_, s)| *s).collect(), items.len())
+        let (w, n) = select_window(items, key.offset, key.rows, cmp);
+        (w.iter().map(|(_, s)| *s).collect(), n)
     };
     ConnView {
         key,
@@ -169,11 +199,21 @@ mod tests {
             let data: Vec<(u32, u32)> = (0..n as u32).map(|i| (rng.u32(0..50), i)).collect();
             let mut full = data.clone();
             full.sort();
-            for (offset, rows) in [(0, 10), (3, 7), (n.saturating_sub(4), 10), (n + 5, 3)] {
+            for (offset, rows) in [
+                (0, 10),
+                (3, 7),
+                (n.saturating_sub(4), 10),
+                (n + 5, 3),
+                (0, 0),
+                (STREAM_LIMIT, 5),
+            ] {
                 let mut items = data.clone();
                 let got = window_by(&mut items, offset, rows, |a, b| a.cmp(b)).to_vec();
                 let want: Vec<_> = full.iter().skip(offset).take(rows).copied().collect();
                 assert_eq!(got, want, "n={n} offset={offset}");
+                let (streamed, count) =
+                    select_window(data.iter().copied(), offset, rows, |a, b| a.cmp(b));
+                assert_eq!((streamed, count), (want, n), "n={n} offset={offset}");
             }
         }
         assert!(contains_ci("Mozilla (iPhone)", "IPHONE"));

@@ -186,7 +186,7 @@ async fn recv(rx: Option<&mut mpsc::Receiver<SourceMsg>>) -> Option<SourceMsg> {
 
 /// Applies what is already queued, up to a time budget, so a busy feed costs one wake-up per
 /// batch rather than one per event, and input still gets a turn.
-fn drain(rx: &mut mpsc::Receiver<SourceMsg>, dash: &mut Dashboard) {
+pub fn drain(rx: &mut mpsc::Receiver<SourceMsg>, dash: &mut Dashboard) {
     let start = Instant::now();
     loop {
         for _ in 0..1024 {
