@@ -134,8 +134,21 @@ impl Dashboard {
 
     /// Forgets all data (a replay seeking back rebuilds from the start).
     pub fn reset(&mut self) {
-        self.model = Model::new();
+        self.restore(Model::new());
+    }
+
+    /// Replaces the model (a replay seeking back to a checkpoint); recent events start over.
+    pub fn restore(&mut self, model: Model) {
+        self.model = model;
         self.recent.clear();
+        self.data_changed = true;
+        self.app.dirty = true;
+    }
+
+    /// Applies an event to the model only: for events a replay skips over, whose place in the
+    /// recent-events ring would be taken by later ones anyway.
+    pub fn apply_quietly(&mut self, source: usize, event: &Event) {
+        self.model.apply(source, event);
         self.data_changed = true;
         self.app.dirty = true;
     }

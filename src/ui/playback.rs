@@ -5,11 +5,18 @@
 use super::app::Action;
 use super::dashboard::{Dashboard, PlayStatus};
 use super::player::{Player, Speed};
+use super::recent::SHARED_CAPACITY;
 use crate::event::{Event, Ts};
+use crate::model::Model;
 use std::time::{Duration, Instant};
 
 /// At `max` speed, how long one step may apply events before input and drawing get a turn.
 const MAX_SPEED_SLICE: Duration = Duration::from_millis(30);
+/// A copy of the model is kept every this many events, so seeking back replays at most this
+/// many events instead of the whole log...
+const CHECKPOINT_EVERY: usize = 500_000;
+/// ...unless the model is this large (a copy per checkpoint would cost too much memory).
+const CHECKPOINT_MAX_OPEN: usize = 200_000;
 
 pub struct Playback {
     events: Vec<Event>,
@@ -19,6 +26,9 @@ pub struct Playback {
     player: Player,
     /// Whether the dashboard's current model has been told about the skipped lines.
     skipped_noted: bool,
+    /// (cursor, model after applying `events[..cursor]`), ascending.
+    checkpoints: Vec<(usize, Model)>,
+    checkpoint_every: usize,
 }
 
 impl Playback {
@@ -45,6 +55,8 @@ impl Playback {
             cursor: 0,
             player,
             skipped_noted: false,
+            checkpoints: Vec::new(),
+            checkpoint_every: CHECKPOINT_EVERY,
         }
     }
 
@@ -78,10 +90,27 @@ impl Playback {
         let max = self.player.speed() == Speed::Max && !self.player.is_paused();
         let started = Instant::now();
         let mut applied_any = false;
+        // A long jump: events that the recent-events ring would drop again skip it.
+        let quiet_until = if max {
+            0
+        } else {
+            let end = self.events[self.cursor..]
+                .iter()
+                .position(|e| e.ts > target)
+                .map_or(self.events.len(), |n| self.cursor + n);
+            end.saturating_sub(SHARED_CAPACITY)
+        };
         while self.cursor < self.events.len() && self.events[self.cursor].ts <= target {
-            dash.apply(0, &self.events[self.cursor]);
+            if self.cursor < quiet_until {
+                dash.apply_quietly(0, &self.events[self.cursor]);
+            } else {
+                dash.apply(0, &self.events[self.cursor]);
+            }
             self.cursor += 1;
             applied_any = true;
+            if self.cursor % self.checkpoint_every == 0 {
+                self.checkpoint(dash);
+            }
             if max && self.cursor % 4096 == 0 && started.elapsed() >= MAX_SPEED_SLICE {
                 break;
             }
@@ -139,12 +168,136 @@ impl Playback {
         self.advance(now, dash);
     }
 
-    /// Going back means rebuilding from the first event: the model only moves forward.
-    fn rewind_if_needed(&mut self, target: Ts, dash: &mut Dashboard) {
-        if target < self.applied() {
-            dash.reset();
-            self.skipped_noted = false;
-            self.cursor = 0;
+    fn checkpoint(&mut self, dash: &Dashboard) {
+        let fresh = self
+            .checkpoints
+            .last()
+            .is_none_or(|(c, _)| *c < self.cursor);
+        if fresh && dash.model.open_count() <= CHECKPOINT_MAX_OPEN {
+            self.checkpoints.push((self.cursor, dash.model.clone()));
         }
+    }
+
+    /// Going back means rebuilding: the model only moves forward. It restarts from the
+    /// latest checkpoint before `target`, or from the first event.
+    fn rewind_if_needed(&mut self, target: Ts, dash: &mut Dashboard) {
+        if target >= self.applied() {
+            return;
+        }
+        let events = &self.events;
+        match self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|(c, _)| events[c - 1].ts < target)
+        {
+            Some((cursor, model)) => {
+                dash.restore(model.clone());
+                self.skipped_noted = true;
+                self.cursor = *cursor;
+            }
+            None => {
+                dash.reset();
+                self.skipped_noted = false;
+                self.cursor = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Close, EventKind, Initiator, Open, SECOND};
+    use crate::ui::UiConfig;
+    use ratatui::layout::Rect;
+
+    /// Opens and closes spread over 100 s: one event every 100 ms.
+    fn log() -> Vec<Event> {
+        (0..1000)
+            .map(|i| {
+                let ts = Ts(i * SECOND / 10);
+                let conn = format!("c{}", i / 2).into();
+                let kind = if i % 4 == 3 {
+                    EventKind::Close(Close {
+                        conn,
+                        code: Some(1006),
+                        reason: None,
+                        initiator: Some(Initiator::None),
+                    })
+                } else if i % 2 == 0 {
+                    EventKind::Open(Open {
+                        conn,
+                        ..Open::default()
+                    })
+                } else {
+                    EventKind::Ping { conn }
+                };
+                Event::new(ts, kind)
+            })
+            .collect()
+    }
+
+    fn dash() -> Dashboard {
+        let config = UiConfig {
+            sources: vec!["t".into()],
+            ascii: true,
+        };
+        Dashboard::new(&config, true, Rect::new(0, 0, 80, 24))
+    }
+
+    fn fingerprint(d: &Dashboard) -> (usize, u64, u64, Ts) {
+        (
+            d.model.open_count(),
+            d.model.opened,
+            d.model.closed,
+            d.model.now(),
+        )
+    }
+
+    #[test]
+    fn seeking_back_through_checkpoints_gives_the_same_model_as_playing_forward() {
+        let now = Instant::now();
+        let mut p = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+        p.checkpoint_every = 128;
+        let mut d = dash();
+        p.act(Action::JumpEnd, now, &mut d);
+        assert_eq!(p.cursor, 1000);
+        assert_eq!(p.checkpoints.len(), 7);
+        for back in [10, 30, 55, 99] {
+            p.act(Action::JumpEnd, now, &mut d);
+            p.act(Action::Seek(-back), now, &mut d);
+            let target = Ts((99 - back as i64) * SECOND + 9 * SECOND / 10);
+            let mut fresh = dash();
+            let mut q = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+            q.act(Action::Seek(0), now, &mut fresh);
+            q.player.seek_to(target, now);
+            q.advance(now, &mut fresh);
+            assert_eq!(p.cursor, q.cursor, "back {back}");
+            assert_eq!(fingerprint(&d), fingerprint(&fresh), "back {back}");
+            assert_eq!(d.model.counters, fresh.model.counters, "back {back}");
+            assert_eq!(d.model.counters.skipped_lines, 3);
+        }
+        p.act(Action::JumpStart, now, &mut d);
+        assert_eq!(p.cursor, 1, "only the first event, at the start time");
+    }
+
+    #[test]
+    fn max_speed_runs_to_the_end_and_holds() {
+        let now = Instant::now();
+        let mut p = Playback::new(log(), 0, Speed::Max, false, None, now);
+        let mut d = dash();
+        for _ in 0..10 {
+            p.advance(now, &mut d);
+        }
+        assert_eq!(p.cursor, 1000);
+        let status = d.play_status().unwrap();
+        assert!(status.at_end && !status.paused);
+        assert_eq!(status.position, Ts(999 * SECOND / 10));
+        assert_eq!(
+            p.next_wake(now),
+            Duration::from_secs(1),
+            "holds without spinning"
+        );
     }
 }
