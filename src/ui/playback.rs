@@ -267,7 +267,7 @@ mod tests {
         for back in [10, 30, 55, 99] {
             p.act(Action::JumpEnd, now, &mut d);
             p.act(Action::Seek(-back), now, &mut d);
-            let target = Ts((99 - back as i64) * SECOND + 9 * SECOND / 10);
+            let target = Ts((99 - back) * SECOND + 9 * SECOND / 10);
             let mut fresh = dash();
             let mut q = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
             q.act(Action::Seek(0), now, &mut fresh);
