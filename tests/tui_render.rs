@@ -332,3 +332,102 @@ fn strings_from_clients_are_inert() {
         }
     }
 }
+
+#[test]
+fn live_header_shows_each_source_state() {
+    use std::time::Duration;
+    use wscope::ui::{SourceMsg, SourceState};
+    let config = UiConfig {
+        sources: vec![
+            "ws://127.0.0.1:9001/feed".into(),
+            "ws://127.0.0.1:9002/feed".into(),
+            "ws://127.0.0.1:9003/feed".into(),
+        ],
+        ascii: false,
+    };
+    let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 160, 40));
+    d.theme = Theme {
+        color: true,
+        ascii: false,
+    };
+    let now = Instant::now();
+    d.apply_msg(SourceMsg::State {
+        source: 0,
+        state: SourceState::Connected,
+    });
+    d.apply_msg(SourceMsg::State {
+        source: 1,
+        state: SourceState::Retrying {
+            retry_at: now + Duration::from_millis(4_500),
+            reason: "connection refused".into(),
+        },
+    });
+    d.apply_msg(SourceMsg::State {
+        source: 2,
+        state: SourceState::Unauthorized {
+            message: "HTTP 401".into(),
+        },
+    });
+    d.prepare(now);
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| d.render(f, now)).unwrap();
+    let b = term.backend().buffer().clone();
+    let header: String = text(&b).lines().take(2).collect::<Vec<_>>().join("\n");
+    assert!(header.starts_with("wscope LIVE"), "{header}");
+    assert!(header.contains("127.0.0.1:9001: live"), "{header}");
+    assert!(
+        header.contains("127.0.0.1:9002: disconnected, retrying in 5 s (connection refused)"),
+        "{header}"
+    );
+    assert!(
+        header.contains("127.0.0.1:9003: 401 unauthorized: check --token or WSCOPE_TOKEN"),
+        "{header}"
+    );
+    assert!(!header.contains("/feed"), "{header}");
+    let (x, y) = find(&b, "disconnected").unwrap();
+    assert_eq!(b[(x, y)].fg, Color::Red);
+    // The countdown follows the wall clock handed to render.
+    term.draw(|f| d.render(f, now + Duration::from_secs(3)))
+        .unwrap();
+    let header = text(term.backend().buffer())
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(header.contains("retrying in 2 s"), "{header}");
+}
+
+#[test]
+fn several_servers_get_a_server_column_and_a_filter() {
+    use wscope::event::EventKind;
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("eu-1", Some((30_000, 5_000)));
+    s.hello("us-1", Some((30_000, 5_000)));
+    for i in 0..6 {
+        let server = if i % 2 == 0 { "eu-1" } else { "us-1" };
+        s.push_on(
+            server,
+            EventKind::Open(wscope::event::Open {
+                conn: format!("k{i}").into(),
+                remote: Some("192.0.2.1:1".into()),
+                ..Default::default()
+            }),
+        );
+    }
+    let mut d = dashboard(&s, 120, 40, true, false);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("server"), "{t}");
+    assert!(t.contains("eu-1") && t.contains("us-1"), "{t}");
+    assert_eq!(d.app.conn_rows, 6);
+    key(&mut d, KeyCode::Char('f'));
+    let shown = d.model.servers[d.app.server_filter.unwrap()]
+        .name
+        .to_string();
+    assert_eq!(d.app.conn_rows, 3);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains(&format!("server {shown}")), "{t}");
+    key(&mut d, KeyCode::Char('f'));
+    key(&mut d, KeyCode::Char('f'));
+    assert_eq!(d.app.server_filter, None);
+    assert_eq!(d.app.conn_rows, 6);
+}

@@ -19,10 +19,14 @@ fn replay_command(args: &str) -> String {
 /// After `q` (or a signal): the shell saw the exit, echo and canonical mode are back, and the
 /// alternate screen is gone.
 fn assert_restored(t: &Tmux) {
+    assert_restored_with(t, 0);
+}
+
+fn assert_restored_with(t: &Tmux, code: i32) -> String {
     let s = t.wait_for("exit and terminal modes", |s| {
         s.contains("EXITED") && s.contains("icanon")
     });
-    assert!(s.contains("EXITED 0"), "{s}");
+    assert!(s.contains(&format!("EXITED {code}")), "{s}");
     let modes: Vec<&str> = s.split_whitespace().collect();
     for m in ["echo", "icanon", "isig", "icrnl", "opost"] {
         assert!(modes.contains(&m), "{m} not restored:\n{s}");
@@ -30,6 +34,7 @@ fn assert_restored(t: &Tmux) {
     }
     assert_eq!(t.display("#{alternate_on}"), "0");
     assert_eq!(t.display("#{cursor_flag}"), "1", "cursor shown again");
+    s
 }
 
 fn write(s: &Scenario, dir: &Path, name: &str) -> String {
@@ -163,6 +168,21 @@ fn signals_restore_the_terminal() {
         assert!(ok.success());
         assert_restored(&t);
     }
+}
+
+#[test]
+fn a_panic_in_a_background_task_restores_the_terminal_and_exits() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(&busy_server(), dir.path(), "busy.jsonl");
+    let cmd = format!(
+        "stty sane; RUST_BACKTRACE=0 WSCOPE_DEBUG_PANIC=1 {BIN} replay {log}; echo EXITED $?; stty -a"
+    );
+    let t = Tmux::start(&cmd, 120, 40);
+    let s = assert_restored_with(&t, 101);
+    assert!(s.contains("a panic in a background task"), "{s}");
 }
 
 /// Every string field of every event carries escape sequences; none reaches the terminal.

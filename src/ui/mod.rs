@@ -125,6 +125,9 @@ async fn event_loop(
             dash.prepare(now);
             term.draw(|frame| dash.render(frame, now))?;
             dash.app.dirty = false;
+            if last_draw.is_none() {
+                debug_panic_hook_check();
+            }
             last_draw = Some(now);
         }
         let since = last_draw.map(|t| now.duration_since(t)).unwrap_or_default();
@@ -174,6 +177,15 @@ async fn event_loop(
             },
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Debug builds only: `WSCOPE_DEBUG_PANIC=1` panics in a background task after the first
+/// frame, so the end-to-end tests can check that a panic restores the terminal.
+fn debug_panic_hook_check() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("WSCOPE_DEBUG_PANIC").is_some() {
+        tokio::spawn(async { panic!("WSCOPE_DEBUG_PANIC: a panic in a background task") });
     }
 }
 

@@ -72,14 +72,14 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
             }
             SourceState::Unauthorized { message } => (
                 format!(
-                    "401 unauthorized: check --token / WSCOPE_TOKEN ({})",
+                    "401 unauthorized: check --token or WSCOPE_TOKEN ({})",
                     inert(message)
                 ),
                 Level::Bad,
             ),
             SourceState::Failed { message } => (format!("failed: {}", inert(message)), Level::Bad),
         };
-        sources.push(Span::raw(format!("{}: ", inert(&s.label))));
+        sources.push(Span::raw(format!("{}: ", inert(short_label(&s.label)))));
         sources.push(Span::styled(text, theme.level(level)));
     }
     if dash.sources_ended {
@@ -127,18 +127,33 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
         ));
     }
 
+    // Line one: mode, time, open connections and the alerts (dropped, skipped), which must
+    // not be pushed off the edge; line two: the sources and servers. One line: all in a row.
+    let (alerts, rest): (Vec<Span>, Vec<Span>) =
+        warn.into_iter().partition(|s| s.style == theme.alert());
     let lines = if area.height >= 2 {
         let mut l1 = first;
         l1.push(Span::raw("  "));
-        l1.extend(sources);
-        vec![Line::from(l1), Line::from(warn)]
+        l1.extend(alerts);
+        let mut l2 = sources;
+        l2.push(Span::raw("  "));
+        l2.extend(rest);
+        vec![Line::from(l1), Line::from(l2)]
     } else {
-        // One line: the essentials, warnings before the source list.
         let mut l = first;
         l.push(Span::raw(" "));
-        l.extend(warn.into_iter().filter(|s| s.style == theme.alert()));
+        l.extend(alerts);
         l.extend(sources);
         vec![Line::from(l)]
     };
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// `ws://127.0.0.1:9001/feed?token=x` → `127.0.0.1:9001`: the host says which feed it is; the
+/// rest (and any token in the query) stays off the screen.
+fn short_label(label: &str) -> &str {
+    match label.split_once("://") {
+        Some((_, rest)) => rest.split(['/', '?']).next().unwrap_or(rest),
+        None => label,
+    }
 }
