@@ -16,4 +16,6 @@ pub mod source;
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
+pub mod probe;
+#[cfg(feature = "cli")]
 pub mod ui;

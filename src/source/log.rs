@@ -7,7 +7,7 @@
 //! [`read_log`] is the fast path for whole logs: chunks are parsed on a second thread while the
 //! model is fed on this one, so the two cores each do half the work.
 
-use crate::event::{Event, ParseError, parse_event};
+use crate::event::{Event, ParseError, parse_event, parse_event_str};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -254,27 +254,39 @@ impl LogReader {
 pub fn parse_chunk(chunk: Chunk) -> Parsed {
     let mut skipped = chunk.skipped;
     let mut events = Vec::with_capacity(chunk.bytes.len() / 96);
-    let mut line_no = chunk.first_line;
     let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.unterminated as usize;
-    for (i, line) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
-        if i >= n_lines {
-            break;
-        }
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let last = chunk.unterminated && i + 1 == n_lines;
+    let mut handle = |i: usize, line: &[u8], parse: &dyn Fn() -> Result<Event, ParseError>| {
+        let line_no = chunk.first_line + i as u64;
         if line.iter().all(u8::is_ascii_whitespace) {
-            line_no += 1;
-            continue;
+            return;
         }
         if line.len() > MAX_LINE {
             skipped.add(line_no, || format!("line longer than {MAX_LINE} bytes"));
-        } else {
-            match parse_event(line) {
-                Ok(ev) => events.push(ev),
-                Err(e) => skipped.add(line_no, || describe(&e, last)),
+            return;
+        }
+        match parse() {
+            Ok(ev) => events.push(ev),
+            Err(e) => {
+                let last = chunk.unterminated && i + 1 == n_lines;
+                skipped.add(line_no, || describe(&e, last))
             }
         }
-        line_no += 1;
+    };
+    // One UTF-8 check for the whole chunk (cheap) spares serde_json checking every string;
+    // only a chunk holding invalid bytes is checked line by line.
+    match std::str::from_utf8(&chunk.bytes) {
+        Ok(text) => {
+            for (i, line) in text.split('\n').take(n_lines).enumerate() {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                handle(i, line.as_bytes(), &|| parse_event_str(line));
+            }
+        }
+        Err(_) => {
+            for (i, line) in chunk.bytes.split(|&b| b == b'\n').take(n_lines).enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                handle(i, line, &|| parse_event(line));
+            }
+        }
     }
     Parsed { events, skipped }
 }
@@ -302,9 +314,9 @@ pub fn read_log(
     on_event: &mut dyn FnMut(&Event),
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS);
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS * 4);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS);
     let mut threads = Vec::new();
     for _ in 0..PARSERS {
         let work_rx = work_rx.clone();
