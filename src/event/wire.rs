@@ -688,11 +688,7 @@ mod tests {
             r#"{"type":"pong","ts":"bad","conn":"c"}"#,
         ];
         for line in SPEC_EXAMPLES.iter().chain(extra.iter()) {
-            assert_eq!(
-                parse_event(line.as_bytes()),
-                parse_general(line),
-                "{line}"
-            );
+            assert_eq!(parse_event(line.as_bytes()), parse_general(line), "{line}");
         }
     }
 

@@ -94,8 +94,8 @@ fn cell(dash: &Dashboard, c: &Conn, col: ConnColumn) -> Cell<'static> {
             Some(ms) => Cell::from(format!("{ms:.0}ms")),
             None => Cell::from(Span::styled("-", theme.dim())),
         },
-        ConnColumn::MsgsIn => Cell::from(count(c.msgs_in)),
-        ConnColumn::MsgsOut => Cell::from(count(c.msgs_out)),
+        ConnColumn::MsgsIn => Cell::from(count(c.msgs_in.into())),
+        ConnColumn::MsgsOut => Cell::from(count(c.msgs_out.into())),
     }
 }
 

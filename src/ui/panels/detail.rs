@@ -133,9 +133,9 @@ pub fn render_connection(
                 "messages",
                 format!(
                     "in {} ({} B), out {} ({} B)",
-                    count(c.msgs_in),
+                    count(c.msgs_in.into()),
                     count(c.bytes_in),
-                    count(c.msgs_out),
+                    count(c.msgs_out.into()),
                     count(c.bytes_out)
                 ),
             ));
