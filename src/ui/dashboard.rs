@@ -121,6 +121,7 @@ impl Dashboard {
                 }
                 self.app.dirty = true;
             }
+            SourceMsg::Skipped { count, .. } => self.note_skipped(count),
         }
     }
 

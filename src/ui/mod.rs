@@ -37,8 +37,19 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 /// What a live source sends to the dashboard.
 #[derive(Debug)]
 pub enum SourceMsg {
-    Event { source: usize, event: Event },
-    State { source: usize, state: SourceState },
+    Event {
+        source: usize,
+        event: Event,
+    },
+    State {
+        source: usize,
+        state: SourceState,
+    },
+    /// Frames or lines that were not valid events (counted, shown as skipped in the header).
+    Skipped {
+        source: usize,
+        count: u64,
+    },
 }
 
 /// The connection state of one source, shown in the header.

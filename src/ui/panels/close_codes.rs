@@ -129,7 +129,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .first()
         .map(|(_, p)| p.iter().sum::<u64>())
         .unwrap_or(0);
-    let name_w = if inner.width >= 50 { 17 } else { 10 };
+    let name_w = if inner.width >= 50 { 17 } else { 11 };
     let label_w = name_w + 5;
     let num_w = 7usize;
     let bar_w = (inner.width as usize).saturating_sub(label_w + num_w + 1);
