@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use wscope::event::{Dir, Initiator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wscope");
+/// Clock ticks per second of /proc/PID/stat on Linux.
+const USER_HZ: f64 = 100.0;
 
 /// 5,000 connections over 6 minutes, pinged every 30 s, chatty, with steady churn and a burst
 /// of cuts: about 1,000 events per second.
@@ -101,7 +103,7 @@ fn main() {
     // Output during a 1x replay, from the 60 s mark (the table is full by then).
     let raw = dir.path().join("raw.out");
     let t = tmux::Tmux::start(
-        &format!("read go; {BIN} replay --from 60s {}", log.display()),
+        &format!("read go; exec {BIN} replay --from 60s {}", log.display()),
         120,
         40,
     );
@@ -109,17 +111,21 @@ fn main() {
     t.keys(&["Enter"]);
     t.wait_text("REPLAY 1x PLAYING");
     std::thread::sleep(Duration::from_secs(3));
+    let pid = t.display("#{pane_pid}");
     let window = Duration::from_secs(20);
     let before = std::fs::metadata(&raw).map(|m| m.len()).unwrap_or(0);
+    let c0 = cpu_ticks(&pid);
     let start = Instant::now();
     std::thread::sleep(window);
     let after = std::fs::metadata(&raw).unwrap().len();
-    let rate = (after - before) as f64 / start.elapsed().as_secs_f64();
+    let c1 = cpu_ticks(&pid);
+    let secs = start.elapsed().as_secs_f64();
     println!(
-        "1x replay at 120x40: {:.1} KB/s written to the terminal ({} bytes in {:.0?})",
-        rate / 1024.0,
+        "1x replay at 120x40: {:.1} KB/s written to the terminal ({} bytes in {secs:.0} s), \
+         {:.1} % CPU",
+        (after - before) as f64 / secs / 1024.0,
         after - before,
-        start.elapsed()
+        (c1 - c0) as f64 / USER_HZ / secs * 100.0
     );
     // What was on screen, so the figure can be judged against what was drawn.
     for line in t.screen().lines().take(14) {
@@ -137,12 +143,11 @@ fn main() {
     t.wait_text("PAUSED");
     let pid = t.display("#{pane_pid}");
     std::thread::sleep(Duration::from_secs(2));
-    let hz = 100.0; // USER_HZ on Linux
     let c0 = cpu_ticks(&pid);
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(20));
     let c1 = cpu_ticks(&pid);
-    let pct = (c1 - c0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
+    let pct = (c1 - c0) as f64 / USER_HZ / start.elapsed().as_secs_f64() * 100.0;
     println!(
         "idle (paused replay, 120x40): {pct:.2} % CPU ({} ticks in {:.0?})",
         c1 - c0,

@@ -170,6 +170,66 @@ fn signals_restore_the_terminal() {
     }
 }
 
+/// The SGR parameters of every `ESC [ ... m` in `s`.
+fn sgr_params(s: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for part in s.split("\u{1b}[").skip(1) {
+        if let Some(end) = part.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            if part[end..].starts_with('m') {
+                out.extend(part[..end].split(';').filter_map(|p| p.parse::<u32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_color_and_ascii_in_a_real_terminal() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(&busy_server(), dir.path(), "busy.jsonl");
+    let with = |env: &str, flags: &str| {
+        let t = Tmux::start(
+            &replay_command(&format!("{flags} --speed max {log}"))
+                .replace(BIN, &format!("{env} {BIN}")),
+            120,
+            40,
+        );
+        t.wait_for("the end of the log", |s| {
+            s.contains("END") && s.contains("timer-leak")
+        });
+        let styled = t.screen_with_styles();
+        t.keys(&["q"]);
+        assert_restored(&t);
+        styled
+    };
+    let coloured = with("", "");
+    let is_colour = |p: &u32| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107);
+    assert!(
+        sgr_params(&coloured).iter().any(is_colour),
+        "colours by default"
+    );
+
+    let plain = with("NO_COLOR=1", "--ascii");
+    let params = sgr_params(&plain);
+    assert!(
+        !params.iter().any(is_colour),
+        "colour under NO_COLOR: {params:?}"
+    );
+    assert!(params.contains(&7), "reverse video marks the selection");
+    assert!(params.contains(&1), "bold emphasis");
+    let text: String = plain
+        .split('\u{1b}')
+        .map(|p| {
+            p.trim_start_matches(|c: char| c == '[' || c.is_ascii_digit() || c == ';')
+                .trim_start_matches('m')
+        })
+        .collect();
+    assert!(text.is_ascii(), "non-ASCII with --ascii:\n{text}");
+}
+
 #[test]
 fn a_panic_in_a_background_task_restores_the_terminal_and_exits() {
     if !tmux::available() {

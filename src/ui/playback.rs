@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 /// At `max` speed, how long one step may apply events before input and drawing get a turn.
 const MAX_SPEED_SLICE: Duration = Duration::from_millis(30);
+/// The shortest sleep between replay steps at a finite speed.
+const MIN_STEP: Duration = Duration::from_millis(50);
 /// A copy of the model is kept every this many events, so seeking back replays at most this
 /// many events instead of the whole log...
 const CHECKPOINT_EVERY: usize = 500_000;
@@ -141,7 +143,9 @@ impl Playback {
             Speed::Max => Duration::ZERO,
             Speed::Times(v) => {
                 let gap = next.ts.secs_since(self.player.position(now)).max(0.0) / v;
-                Duration::from_secs_f64(gap.min(1.0)).min(self.player.until_next_second(now))
+                // Dense logs are applied in batches: a frame shows them together anyway.
+                Duration::from_secs_f64(gap.clamp(MIN_STEP.as_secs_f64(), 1.0))
+                    .min(self.player.until_next_second(now).max(MIN_STEP))
             }
         }
     }
