@@ -278,12 +278,12 @@ fn sort_keys_and_filter() {
         .app
         .visible_conns
         .iter()
-        .map(|(_, c)| c.as_str())
+        .map(|c| c.as_ref().unwrap().1.as_str())
         .collect();
     assert_eq!(&ids[..4], ["c0", "c1", "c12", "c13"]);
     key(&mut d, KeyCode::Char('1'));
     assert!(d.app.descending);
-    assert_eq!(d.app.visible_conns[0].1, "c9");
+    assert_eq!(d.app.visible_conns[0].as_ref().unwrap().1, "c9");
 
     key(&mut d, KeyCode::Char('/'));
     for c in "OKHTTP".chars() {
@@ -430,4 +430,51 @@ fn several_servers_get_a_server_column_and_a_filter() {
     key(&mut d, KeyCode::Char('f'));
     assert_eq!(d.app.server_filter, None);
     assert_eq!(d.app.conn_rows, 6);
+}
+
+#[test]
+fn scrolling_across_pages_matches_a_full_sort() {
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("chat-1", Some((30_000, 5_000)));
+    for i in 0..300 {
+        s.at(i as f64)
+            .open(&format!("c{i:03}"), "192.0.2.1:1", "okhttp/4.12", "/ws");
+    }
+    let mut d = dashboard(&s, 120, 40, true, false);
+    key(&mut d, KeyCode::Char('1'));
+    let rows = d.app.visible_conn_rows();
+    let check = |d: &Dashboard| {
+        let ids: Vec<String> = d
+            .app
+            .visible_conns
+            .iter()
+            .map(|c| c.as_ref().unwrap().1.clone())
+            .collect();
+        let start = d.app.conns.offset;
+        let want: Vec<String> = (start..(start + rows).min(300))
+            .map(|i| format!("c{i:03}"))
+            .collect();
+        assert_eq!(ids, want, "offset {start}");
+        assert!(d.app.conns.selected >= start && d.app.conns.selected < start + rows);
+        let t = text(&draw(d, 120, 40));
+        assert!(
+            t.contains(&format!("│c{:03} ", d.app.conns.selected)),
+            "{t}"
+        );
+    };
+    for _ in 0..299 {
+        key(&mut d, KeyCode::Char('j'));
+        check(&d);
+    }
+    assert_eq!(d.app.conns.selected, 299);
+    for code in [
+        KeyCode::PageUp,
+        KeyCode::Char('g'),
+        KeyCode::PageDown,
+        KeyCode::Char('G'),
+    ] {
+        key(&mut d, code);
+        check(&d);
+    }
+    assert_eq!(d.app.conns.selected, 299);
 }

@@ -198,7 +198,8 @@ pub struct App {
     pub finding_rows: usize,
     pub finding_ids: Vec<String>,
     /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
-    pub visible_conns: Vec<(ServerId, String)>,
+    /// `None` where a connection closed since the order was computed.
+    pub visible_conns: Vec<Option<(ServerId, String)>>,
     pub replay: bool,
     /// Something the screen shows changed since the last frame.
     pub dirty: bool,
@@ -436,7 +437,7 @@ impl App {
             }
             Panel::Connections => {
                 let row = self.conns.selected.saturating_sub(self.conns.offset);
-                if let Some((server, conn)) = self.visible_conns.get(row) {
+                if let Some(Some((server, conn))) = self.visible_conns.get(row) {
                     self.overlay = Overlay::Connection {
                         server: *server,
                         conn: conn.clone(),

@@ -22,13 +22,36 @@ pub struct ViewKey {
     pub rows: usize,
 }
 
+/// Ranks are fetched in pages this long (plus a screenful), so scrolling within a page reuses
+/// the window instead of scanning the table again.
+pub const PAGE: usize = 128;
+
 #[derive(Clone, Debug, Default)]
 pub struct ConnView {
     pub key: ViewKey,
-    /// Table slots of the rows on screen, in display order, from rank `key.offset`.
+    /// Table slots of ranks `key.offset..key.offset + key.rows`, in display order.
     pub slots: Vec<u32>,
     /// Connections that pass the filter.
     pub matching: usize,
+}
+
+impl ConnView {
+    /// The key of the window that holds ranks `offset..offset + rows`.
+    pub fn key_for(mut base: ViewKey, offset: usize, rows: usize) -> ViewKey {
+        base.offset = offset / PAGE * PAGE;
+        base.rows = PAGE + rows;
+        base
+    }
+
+    /// The slots of ranks `offset..offset + rows` (fewer at the end, none outside the window).
+    pub fn visible(&self, offset: usize, rows: usize) -> &[u32] {
+        let start = offset.saturating_sub(self.key.offset).min(self.slots.len());
+        let end = start.saturating_add(rows).min(self.slots.len());
+        if offset < self.key.offset {
+            return &[];
+        }
+        &self.slots[start..end]
+    }
 }
 
 /// ASCII case-insensitive substring test, without allocating.

@@ -216,32 +216,36 @@ impl Dashboard {
 
         // The Connections window: its count first (selection clamps to it), then the rows.
         let rows = self.app.visible_conn_rows();
-        let mut key = ViewKey {
+        let base = ViewKey {
             sort: Some(self.app.sort),
             descending: self.app.descending,
             filter: self.app.filter.clone(),
             server: server_filter,
-            offset: self.app.conns.offset,
-            rows,
+            offset: 0,
+            rows: 0,
         };
-        if data_due || key != self.conn_view.key || self.last_refresh.is_none() {
-            let view = conn_view::build(&self.model, key.clone());
-            self.app.conn_rows = view.matching;
+        let key = ConnView::key_for(base.clone(), self.app.conns.offset, rows);
+        if data_due || key != self.conn_view.key || self.conn_view.key.rows == 0 {
+            self.conn_view = conn_view::build(&self.model, key);
+            self.app.conn_rows = self.conn_view.matching;
             self.app.clamp();
-            if self.app.conns.offset != key.offset {
-                key.offset = self.app.conns.offset;
+            // Fewer rows than before can move the scroll position out of this window.
+            let key = ConnView::key_for(base, self.app.conns.offset, rows);
+            if key != self.conn_view.key {
                 self.conn_view = conn_view::build(&self.model, key);
-            } else {
-                self.conn_view = view;
             }
         }
         self.app.clamp();
         self.app.visible_conns = self
             .conn_view
-            .slots
+            .visible(self.app.conns.offset, rows)
             .iter()
-            .filter_map(|s| self.model.conns.at_slot(*s))
-            .map(|c| (c.server, c.id.to_string()))
+            .map(|s| {
+                self.model
+                    .conns
+                    .at_slot(*s)
+                    .map(|c| (c.server, c.id.to_string()))
+            })
             .collect();
     }
 

@@ -111,9 +111,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         Cell::from(t)
     }))
     .style(theme.header_row());
+    let visible = area.height.saturating_sub(3) as usize;
     let rows: Vec<Row> = dash
         .conn_view
-        .slots
+        .visible(app.conns.offset, visible)
         .iter()
         .enumerate()
         .filter_map(|(i, slot)| Some((i, dash.model.conns.at_slot(*slot)?)))
