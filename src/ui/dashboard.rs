@@ -146,6 +146,15 @@ impl Dashboard {
         self.app.dirty = true;
     }
 
+    /// Moves event time to `ts` with no event (a replay's clock in a quiet stretch).
+    pub fn advance_clock(&mut self, ts: Ts) {
+        if self.model.span().is_some() && ts > self.model.now() {
+            self.model.advance_to(ts);
+            self.data_changed = true;
+            self.app.dirty = true;
+        }
+    }
+
     /// Applies an event to the model only: for events a replay skips over, whose place in the
     /// recent-events ring would be taken by later ones anyway.
     pub fn apply_quietly(&mut self, source: usize, event: &Event) {
@@ -171,8 +180,8 @@ impl Dashboard {
     /// The event time the screen shows: the replay clock, else the latest event.
     pub fn event_time(&self) -> Ts {
         match &self.play {
-            Some(p) => p.position.max(self.model.now()),
-            None => self.model.now(),
+            Some(p) if self.model.span().is_none() => p.position,
+            _ => self.model.now(),
         }
     }
 

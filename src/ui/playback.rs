@@ -118,6 +118,9 @@ impl Playback {
             }
         }
         let position = if max { self.applied() } else { target };
+        if !max {
+            dash.advance_clock(target);
+        }
         let status = PlayStatus {
             position,
             speed: self.player.speed(),
@@ -284,6 +287,39 @@ mod tests {
         }
         p.act(Action::JumpStart, now, &mut d);
         assert_eq!(p.cursor, 1, "only the first event, at the start time");
+    }
+
+    #[test]
+    fn the_clock_moves_event_time_through_quiet_stretches() {
+        use crate::event::{Heartbeat, Hello};
+        let hello = EventKind::Hello(Hello {
+            heartbeat: Some(Heartbeat {
+                ping_interval_ms: 10_000,
+                pong_timeout_ms: 1_000,
+            }),
+            ..Hello::default()
+        });
+        let open = EventKind::Open(Open {
+            conn: "c".into(),
+            ..Open::default()
+        });
+        let events = vec![
+            Event::new(Ts(0), hello),
+            Event::new(Ts(0), open),
+            Event::new(Ts(0), EventKind::Ping { conn: "c".into() }),
+            Event::new(Ts(100 * SECOND), EventKind::Ping { conn: "c".into() }),
+        ];
+        let now = Instant::now();
+        let mut p = Playback::new(events, 0, Speed::Times(1.0), true, None, now);
+        let mut d = dash();
+        p.act(Action::Seek(5), now, &mut d);
+        assert_eq!(d.model.zombies().count(), 0);
+        p.act(Action::Seek(55), now, &mut d);
+        assert_eq!(p.cursor, 3, "no event between 0 and 100 s");
+        assert_eq!(d.model.now(), Ts(60 * SECOND));
+        assert_eq!(d.event_time(), Ts(60 * SECOND));
+        let zombies: Vec<f64> = d.model.zombies().map(|(_, age)| age).collect();
+        assert_eq!(zombies, vec![60.0]);
     }
 
     #[test]
