@@ -245,6 +245,36 @@ fn a_panic_in_a_background_task_restores_the_terminal_and_exits() {
     assert!(s.contains("a panic in a background task"), "{s}");
 }
 
+/// The SSH session or the tmux pane dies under a running dashboard: it must end, not linger
+/// (or spin) on a dead terminal.
+#[test]
+fn a_lost_terminal_ends_the_program() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(&busy_server(), dir.path(), "busy.jsonl");
+    let t = Tmux::start(&format!("exec {BIN} replay {log}"), 100, 30);
+    t.wait_text("Connections");
+    let pid = t.display("#{pane_pid}");
+    let alive = || {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    assert!(alive());
+    t.kill_server();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !alive(),
+        "wscope (pid {pid}) still running after its terminal went away"
+    );
+}
+
 /// Every string field of every event carries escape sequences; none reaches the terminal.
 #[test]
 fn escape_sequences_in_a_log_never_reach_the_terminal() {
@@ -297,6 +327,8 @@ fn escape_sequences_in_a_log_never_reach_the_terminal() {
     ] {
         assert!(!out.contains(bad), "{bad:?} reached the terminal");
     }
+    // No terminal query either (a cursor-position request hangs 2 s where nothing answers).
+    assert!(!out.contains("\u{1b}[6n"), "cursor position query sent");
     // Every PWNED on the wire is part of an escaped, visible sequence.
     assert_eq!(
         out.matches("PWNED").count(),

@@ -32,14 +32,14 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         // The terminal is the keyboard; a log on stdin would take its place.
         return Err(eyre!("replay needs a log file, not standard input"));
     }
+    let reader = LogReader::open(&args.file)
+        .wrap_err_with(|| format!("cannot open {}", args.file.display()))?;
     if !std::io::stdout().is_terminal() {
         return Err(eyre!(
             "replay draws a dashboard and needs a terminal; for text use `wscope report {}`",
             args.file.display()
         ));
     }
-    let reader = LogReader::open(&args.file)
-        .wrap_err_with(|| format!("cannot open {}", args.file.display()))?;
     let mut events = Vec::new();
     let loud = std::io::stderr().is_terminal();
     let started = Instant::now();

@@ -26,10 +26,16 @@ pub fn enter() -> io::Result<(Tui, TerminalGuard)> {
     ACTIVE.store(true, Ordering::SeqCst);
     let guard = TerminalGuard { _private: () };
     let mut out = io::stdout();
-    execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
+    // Cleared here rather than with `Terminal::clear`, which asks the terminal for the cursor
+    // position and fails when nothing answers within 2 s.
+    execute!(
+        out,
+        terminal::EnterAlternateScreen,
+        terminal::Clear(terminal::ClearType::All),
+        cursor::Hide
+    )?;
     let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
-    let mut term = Terminal::new(backend)?;
-    term.clear()?;
+    let term = Terminal::new(backend)?;
     Ok((term, guard))
 }
 

@@ -154,6 +154,15 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Ends the tmux server now: its panes' programs lose their terminal (SIGHUP, then EOF).
+    pub fn kill_server(&self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
