@@ -2,9 +2,25 @@
 //!
 //! Entry points are source-agnostic: [`run_live`] takes a channel of [`SourceMsg`] from any
 //! live source (admin feeds, the in-process tap); [`run_replay`] plays a log through a
-//! [`playback::Playback`]. Both share [`event_loop`]: one `select!` over terminal input,
+//! [`playback::Playback`]. Both share one event loop: one `select!` over terminal input,
 //! signals, the source, and a timer; the screen is redrawn when something changed (at most
 //! [`FRAME_INTERVAL`] apart) and at least once a second.
+//!
+//! Wiring a live source (what `attach` and `demo` do):
+//!
+//! ```ignore
+//! let (feeds, mut items) = feed::spawn(&urls, options)?;
+//! let (tx, rx) = tokio::sync::mpsc::channel(65_536);
+//! tokio::spawn(async move {
+//!     while let Some((source, item)) = items.recv().await {
+//!         // (--record: write the raw frame here first)
+//!         let msg = SourceMsg::from_feed(source, item, std::time::Instant::now());
+//!         if tx.send(msg).await.is_err() { break }
+//!     }
+//! });
+//! ui::run_live(UiConfig { sources: urls, ascii }, rx).await?;
+//! feeds.stop();
+//! ```
 
 pub mod app;
 pub mod conn_view;
