@@ -478,3 +478,66 @@ fn scrolling_across_pages_matches_a_full_sort() {
     }
     assert_eq!(d.app.conns.selected, 299);
 }
+
+mod any_events {
+    use super::*;
+    use proptest::prelude::*;
+    use wscope::event::Dir;
+
+    /// One step of a random scenario: (kind, connection, seconds later, code, text).
+    type Step = (u8, u8, u16, u16, String);
+
+    fn scenario(steps: &[Step]) -> Scenario {
+        let mut s = Scenario::new("2026-11-30T01:00:00Z");
+        for (kind, conn, later, code, text) in steps {
+            s.wait(*later as f64 / 10.0);
+            let c = format!("c{conn}");
+            match kind % 9 {
+                0 => s.hello(
+                    text,
+                    if code % 2 == 0 {
+                        Some((30_000, 5_000))
+                    } else {
+                        None
+                    },
+                ),
+                1 => s.open(&c, text, text, text),
+                2 => s.ping(&c),
+                3 => s.pong(&c, *code as f64),
+                4 => s.message(&c, Dir::In, *code as u64),
+                5 => s.close(&c, *code, text, Initiator::None),
+                6 => s.timer(&c, text, TimerOp::Start, text),
+                7 => s.timer(&c, text, TimerOp::Fire, text),
+                _ => s.dropped(*code as u64),
+            };
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_events_any_size_any_keys_never_panic(
+            steps in prop::collection::vec((any::<u8>(), 0u8..8, 0u16..3000, any::<u16>(), "\\PC{0,12}"), 0..60),
+            sizes in prop::collection::vec((0u16..140, 0u16..50), 1..4),
+            keys in prop::collection::vec(prop::sample::select(vec![
+                KeyCode::Tab, KeyCode::Enter, KeyCode::Esc, KeyCode::Down, KeyCode::Up,
+                KeyCode::PageDown, KeyCode::Char('G'), KeyCode::Char('s'), KeyCode::Char('w'),
+                KeyCode::Char('f'), KeyCode::Char('?'), KeyCode::Char('/'), KeyCode::Char('x'),
+            ]), 0..20),
+        ) {
+            let s = scenario(&steps);
+            let mut d = dashboard(&s, 120, 40, true, false);
+            for (w, h) in sizes {
+                d.handle_input(&TermEvent::Resize(w, h));
+                d.prepare(Instant::now());
+                draw(&d, w, h);
+                for k in &keys {
+                    key(&mut d, *k);
+                    let t = text(&draw(&d, w, h));
+                    prop_assert!(!t.chars().any(|c| c.is_control() && c != '\n'));
+                }
+            }
+        }
+    }
+}
