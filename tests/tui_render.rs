@@ -222,6 +222,15 @@ fn leak_suspects_list_timers_and_silent_connections() {
         t.lines().any(|l| l.contains("no pong") && l.contains("c7")),
         "{t}"
     );
+    // Enter on a leaked timer shows its (closed) connection's last events.
+    let mut d = d;
+    d.app.focus = Panel::Leaks;
+    key(&mut d, KeyCode::Down);
+    key(&mut d, KeyCode::Enter);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("Connection c41"), "{t}");
+    assert!(t.contains("closed (no longer open)"), "{t}");
+    assert!(t.contains("timer hb-41 fire"), "{t}");
 }
 
 #[test]

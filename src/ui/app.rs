@@ -195,6 +195,8 @@ pub struct App {
     /// Row counts after filtering, as last prepared from the model; navigation clamps to these.
     pub conn_rows: usize,
     pub leak_rows: usize,
+    /// The connection of each Leak suspects row, for `Enter`.
+    pub leak_conns: Vec<Option<(ServerId, String)>>,
     pub finding_rows: usize,
     pub finding_ids: Vec<String>,
     /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
@@ -224,6 +226,7 @@ impl App {
             detail_scroll: 0,
             conn_rows: 0,
             leak_rows: 0,
+            leak_conns: Vec::new(),
             finding_rows: 0,
             finding_ids: Vec::new(),
             visible_conns: Vec::new(),
@@ -426,13 +429,21 @@ impl App {
         }
     }
 
-    /// `Enter` on Connections or Findings: the detail of the selected row.
+    /// `Enter` on Connections, Leak suspects or Findings: the detail of the selected row.
     fn open_detail_request(&mut self) {
         self.detail_scroll = 0;
         match self.focus {
             Panel::Findings => {
                 if let Some(id) = self.finding_ids.get(self.findings.selected) {
                     self.overlay = Overlay::Finding { id: id.clone() };
+                }
+            }
+            Panel::Leaks => {
+                if let Some(Some((server, conn))) = self.leak_conns.get(self.leaks.selected) {
+                    self.overlay = Overlay::Connection {
+                        server: *server,
+                        conn: conn.clone(),
+                    };
                 }
             }
             Panel::Connections => {

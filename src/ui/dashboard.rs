@@ -261,7 +261,8 @@ impl Dashboard {
     fn refresh_leaks(&mut self) {
         let now = self.model.now();
         let model = &self.model;
-        let mut rows: Vec<(f64, LeakRow)> = Vec::new();
+        // (how long, the row, the connection it is about)
+        let mut rows: Vec<(f64, LeakRow, Option<(ServerId, String)>)> = Vec::new();
         let mut timers = 0;
         for t in model.leaked_timers() {
             timers += 1;
@@ -282,6 +283,7 @@ impl Dashboard {
                     closed_for,
                     fires: t.fires_after_close,
                 },
+                t.conn.as_ref().map(|c| (t.server, c.to_string())),
             ));
         }
         let mut zombies = 0;
@@ -293,6 +295,7 @@ impl Dashboard {
                     conn: inert(&c.id).into_owned(),
                     pong_age: age,
                 },
+                Some((c.server, c.id.to_string())),
             ));
         }
         // Longest-standing first; ties by text so the order does not flicker.
@@ -305,7 +308,8 @@ impl Dashboard {
             rows.truncate(MAX_LEAK_ROWS);
         }
         rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(&a.1).cmp(&key(&b.1))));
-        self.leak_rows = rows.into_iter().map(|(_, r)| r).collect();
+        self.app.leak_conns = rows.iter().map(|(_, _, c)| c.clone()).collect();
+        self.leak_rows = rows.into_iter().map(|(_, r, _)| r).collect();
         self.leak_total = timers;
         self.zombie_total = zombies;
     }

@@ -73,6 +73,7 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.focus {
         Panel::Connections => items.extend([("Enter", "detail"), ("/", "filter"), ("1-0", "sort")]),
         Panel::Findings => items.push(("Enter", "evidence")),
+        Panel::Leaks => items.push(("Enter", "connection")),
         Panel::CloseCodes => items.push(("w", "5 min/all")),
         _ => {}
     }
