@@ -11,6 +11,9 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::Rect;
 
+/// A connection as the model keys it: its server and its id.
+pub type ConnKey = (ServerId, String);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Panel {
     Connections,
@@ -196,12 +199,12 @@ pub struct App {
     pub conn_rows: usize,
     pub leak_rows: usize,
     /// The connection of each Leak suspects row, for `Enter`.
-    pub leak_conns: Vec<Option<(ServerId, String)>>,
+    pub leak_conns: Vec<Option<ConnKey>>,
     pub finding_rows: usize,
     pub finding_ids: Vec<String>,
     /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
     /// `None` where a connection closed since the order was computed.
-    pub visible_conns: Vec<Option<(ServerId, String)>>,
+    pub visible_conns: Vec<Option<ConnKey>>,
     pub replay: bool,
     /// Something the screen shows changed since the last frame.
     pub dirty: bool,

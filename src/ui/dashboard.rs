@@ -5,7 +5,7 @@
 //! Changes happen in `apply*` (data), `handle_input` (keys) and `prepare` (derived state,
 //! before a frame); [`Dashboard::render`] only reads.
 
-use super::app::{Action, App, Overlay, Panel};
+use super::app::{Action, App, ConnKey, Overlay, Panel};
 use super::conn_view::{self, ConnView, ViewKey};
 use super::player::Speed;
 use super::recent::RecentEvents;
@@ -262,7 +262,7 @@ impl Dashboard {
         let now = self.model.now();
         let model = &self.model;
         // (how long, the row, the connection it is about)
-        let mut rows: Vec<(f64, LeakRow, Option<(ServerId, String)>)> = Vec::new();
+        let mut rows: Vec<(f64, LeakRow, Option<ConnKey>)> = Vec::new();
         let mut timers = 0;
         for t in model.leaked_timers() {
             timers += 1;
