@@ -8,5 +8,11 @@ pub mod event;
 pub mod findings;
 pub mod sanitize;
 
+#[cfg(feature = "tap")]
+pub mod tap;
+
+#[cfg(feature = "cli")]
+pub mod demo;
+
 #[cfg(feature = "cli")]
 pub mod commands;
