@@ -6,7 +6,12 @@
 
 pub mod event;
 pub mod findings;
+pub mod model;
+pub mod report;
 pub mod sanitize;
+pub mod scenario;
+#[cfg(feature = "cli")]
+pub mod source;
 
 #[cfg(feature = "tap")]
 pub mod tap;

@@ -1,11 +1,129 @@
-//! `wscope report` (not built yet).
+//! `wscope report FILE`: analyse a recorded log headless and print its findings.
 
-use color_eyre::{Result, eyre::bail};
+use crate::model::Model;
+use crate::report::{Format, Report};
+use crate::source::log::{LogReader, read_log};
+use color_eyre::{Result, eyre::WrapErr};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FormatArg {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
-pub struct ReportArgs {}
+pub struct ReportArgs {
+    /// The event log (JSON Lines, optionally .zst); `-` reads standard input.
+    pub file: PathBuf,
+    /// Output format: text for a person, json for scripts, markdown for an incident document.
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// Also list the first skipped lines, with their line numbers and reasons.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
 
-pub fn run(_args: ReportArgs) -> Result<ExitCode> {
-    bail!("`wscope report` is not available in this build yet")
+/// Shows how far reading has come on stderr, once reading takes more than a second.
+struct ProgressLine {
+    started: Instant,
+    last: Instant,
+    total: Option<u64>,
+    enabled: bool,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn new(total: Option<u64>) -> ProgressLine {
+        let now = Instant::now();
+        ProgressLine {
+            started: now,
+            last: now,
+            total,
+            enabled: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn update(&mut self, bytes: u64) {
+        let now = Instant::now();
+        if !self.enabled
+            || now - self.started < Duration::from_secs(1)
+            || now - self.last < Duration::from_millis(200)
+        {
+            return;
+        }
+        self.last = now;
+        self.shown = true;
+        let mb = bytes as f64 / 1e6;
+        let pct = self
+            .total
+            .filter(|t| *t > 0)
+            .map(|t| format!(" ({:.0} %)", (bytes as f64 * 100.0 / t as f64).min(100.0)))
+            .unwrap_or_default();
+        eprint!("\rreading… {mb:.0} MB{pct}   ");
+        let _ = std::io::stderr().flush();
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let shown = args.file.display().to_string();
+    let reader = LogReader::open(&args.file).wrap_err_with(|| format!("cannot read {shown}"))?;
+    let size = std::fs::metadata(&args.file)
+        .ok()
+        .filter(|m| m.is_file() && !shown.ends_with(".zst"))
+        .map(|m| m.len());
+    let mut progress = ProgressLine::new(size);
+    let mut model = Model::new();
+    let skipped = read_log(reader, &mut |ev| model.apply(0, ev), &mut |bytes| {
+        progress.update(bytes)
+    })
+    .wrap_err_with(|| format!("cannot read {shown}"));
+    progress.finish();
+    let skipped = skipped?;
+    model.note_skipped(skipped.count);
+    let examples: Vec<(u64, String)> = skipped
+        .first
+        .iter()
+        .map(|s| (s.line, s.reason.clone()))
+        .collect();
+    let report = Report::with_skipped(&model, if args.verbose { &examples } else { &[] });
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(report.render(args.format.into()).as_bytes())
+        .and_then(|_| stdout.flush());
+    match written {
+        Ok(()) => {}
+        // `wscope report big.log | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).wrap_err("cannot write the report"),
+    }
+    if args.verbose && args.format != FormatArg::Json && !examples.is_empty() {
+        eprintln!("skipped lines (first {}):", examples.len());
+        for (line, reason) in &examples {
+            eprintln!("  line {line}: {}", crate::sanitize::inert(reason));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! One owned value type serves the three places the protocol names: the admin feed, recorded
 //! logs and the in-process tap. [`wire`] turns JSON into [`Event`] and back.
 
+pub mod codes;
 pub mod time;
 pub mod wire;
 

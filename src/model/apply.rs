@@ -1,0 +1,332 @@
+//! [`Model::apply`]: how each event kind changes the model.
+
+use super::*;
+use crate::event::{
+    AppState, Close, Event, EventKind, Initiator, Open, SECOND, Snapshot, SnapshotConn, Timer,
+    TimerOp,
+};
+
+/// A mobile connection cut within this long after going to the background counts as lost to it.
+const AFTER_BACKGROUND: i64 = 120 * SECOND;
+/// `server-restart`: server-initiated 1001 closes within this window.
+const RESTART_WINDOW: i64 = 10 * SECOND;
+
+impl Model {
+    /// Folds one event from source `source` (the index of a feed or log) into the model.
+    pub fn apply(&mut self, source: usize, ev: &Event) {
+        self.counters.events += 1;
+        if self.now != Ts::MIN && ev.ts < self.now {
+            self.counters.reordered += 1;
+        }
+        self.now = self.now.max(ev.ts);
+        self.first = Some(self.first.map_or(ev.ts, |f| f.min(ev.ts)));
+        let server = self.resolve_server(source, ev);
+        self.closes.advance(self.now, self.conns.len());
+        self.clients.sweep(self.now);
+
+        match &ev.kind {
+            EventKind::Hello(h) => {
+                let s = &mut self.servers[server as usize];
+                s.said_hello = true;
+                s.heartbeat = h.heartbeat.filter(|hb| hb.ping_interval_ms > 0);
+                s.software.clone_from(&h.software);
+                self.source_server[source] = Some(server);
+            }
+            EventKind::Snapshot(snap) => self.apply_snapshot(server, ev.ts, snap),
+            EventKind::Open(open) => self.apply_open(server, ev.ts, open),
+            EventKind::UpgradeRejected(u) => {
+                *self.rejected.entry(u.status.unwrap_or(0)).or_default() += 1;
+            }
+            EventKind::Ping { conn } => {
+                self.servers[server as usize].pings += 1;
+                match self.conns.get_mut(server, conn) {
+                    Some(c) => {
+                        let gap = ev.ts.secs_since(c.unpinged_since());
+                        c.last_ping = c.last_ping.max(ev.ts);
+                        if c.unanswered_ping == Ts::MIN {
+                            c.unanswered_ping = ev.ts;
+                        }
+                        c.last_activity = c.last_activity.max(ev.ts);
+                        let s = &mut self.servers[server as usize];
+                        s.longest_unpinged = s.longest_unpinged.max(gap);
+                    }
+                    None => self.counters.contradictions += 1,
+                }
+            }
+            EventKind::Pong { conn, rtt_ms } => match self.conns.get_mut(server, conn) {
+                Some(c) => {
+                    c.last_pong = c.last_pong.max(ev.ts);
+                    c.unanswered_ping = Ts::MIN;
+                    c.last_activity = c.last_activity.max(ev.ts);
+                    if let Some(rtt) = rtt_ms {
+                        c.rtt_ms = *rtt as f32;
+                    }
+                }
+                None => self.counters.contradictions += 1,
+            },
+            EventKind::Message(m) => match self.conns.get_mut(server, &m.conn) {
+                Some(c) => {
+                    let (msgs, bytes) = match m.dir {
+                        crate::event::Dir::In => (&mut c.msgs_in, &mut c.bytes_in),
+                        crate::event::Dir::Out => (&mut c.msgs_out, &mut c.bytes_out),
+                    };
+                    *msgs = msgs.saturating_add(m.count);
+                    *bytes = bytes.saturating_add(m.bytes);
+                    c.last_activity = c.last_activity.max(ev.ts);
+                }
+                None => self.counters.contradictions += 1,
+            },
+            EventKind::Close(close) => self.apply_close(server, ev.ts, close),
+            EventKind::Error { .. } => self.counters.errors += 1,
+            EventKind::Timer(t) => self.apply_timer(server, ev.ts, t),
+            EventKind::AppState { conn, state } => match self.conns.get_mut(server, conn) {
+                Some(c) => {
+                    if !c.mobile {
+                        c.mobile = true;
+                        if self.mobile.other_opens > 0 {
+                            self.mobile.other_opens -= 1;
+                            self.mobile.mobile_opens += 1;
+                        }
+                    }
+                    c.background_since = match state {
+                        AppState::Background => ev.ts,
+                        AppState::Foreground => Ts::MIN,
+                    };
+                }
+                None => self.counters.contradictions += 1,
+            },
+            EventKind::Dropped { count } => self.servers[server as usize].dropped += count,
+            EventKind::Process {
+                rss_bytes,
+                open_fds,
+            } => {
+                let s = &mut self.servers[server as usize];
+                s.rss_bytes = rss_bytes.or(s.rss_bytes);
+                s.open_fds = open_fds.or(s.open_fds);
+            }
+            EventKind::Unknown { .. } => self.counters.unknown_types += 1,
+        }
+        self.peak_open = self.peak_open.max(self.conns.len());
+    }
+
+    fn resolve_server(&mut self, source: usize, ev: &Event) -> ServerId {
+        if self.source_server.len() <= source {
+            self.source_server.resize(source + 1, None);
+        }
+        let name: Str = match (&ev.server, self.source_server[source]) {
+            (Some(name), _) => name.clone(),
+            (None, Some(id)) => return id,
+            (None, None) if source == 0 => Str::default(),
+            (None, None) => Str::from(format!("source-{source}")),
+        };
+        if let Some(&id) = self.server_ids.get(&name) {
+            return id;
+        }
+        let id = self.servers.len().min(ServerId::MAX as usize) as ServerId;
+        if self.servers.len() <= ServerId::MAX as usize {
+            self.servers.push(Server {
+                name: name.clone(),
+                ..Server::default()
+            });
+            self.server_ids.insert(name, id);
+        }
+        id
+    }
+
+    fn new_conn(&mut self, server: ServerId, open: &Open, opened: Ts) -> Conn {
+        let user_agent = open.user_agent.as_deref().map(|ua| self.strings.intern(ua));
+        let mobile = open.user_agent.as_deref().is_some_and(is_mobile_agent);
+        let client_key = open.client.clone().or_else(|| {
+            open.forwarded_for
+                .as_deref()
+                .and_then(|f| f.split(',').next())
+                .map(|f| Str::from(f.trim()))
+        });
+        Conn {
+            id: open.conn.clone(),
+            server,
+            remote: open.remote.clone(),
+            client_key,
+            user_agent,
+            path: open.path.as_deref().map(|p| self.strings.intern(p)),
+            opened,
+            last_activity: opened,
+            last_ping: Ts::MIN,
+            last_pong: Ts::MIN,
+            unanswered_ping: Ts::MIN,
+            background_since: Ts::MIN,
+            msgs_in: 0,
+            msgs_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            rtt_ms: f32::NAN,
+            mobile,
+            timers: 0,
+        }
+    }
+
+    fn apply_open(&mut self, server: ServerId, ts: Ts, open: &Open) {
+        let conn = self.new_conn(server, open, ts);
+        let mobile = conn.mobile;
+        if !self.conns.insert(conn) {
+            self.counters.contradictions += 1;
+            return;
+        }
+        self.opened += 1;
+        if mobile {
+            self.mobile.mobile_opens += 1;
+        } else {
+            self.mobile.other_opens += 1;
+        }
+    }
+
+    fn snapshot_conn(&mut self, server: ServerId, ts: Ts, sc: &SnapshotConn) -> Conn {
+        let opened = sc.opened.unwrap_or(ts);
+        let mut c = self.new_conn(server, &sc.open, opened);
+        let latest = [sc.last_activity, sc.last_ping, sc.last_pong]
+            .into_iter()
+            .flatten()
+            .max();
+        c.last_activity = latest.unwrap_or(opened).max(opened);
+        c.last_ping = sc.last_ping.unwrap_or(Ts::MIN);
+        c.last_pong = sc.last_pong.unwrap_or(Ts::MIN);
+        if let (Some(ping), pong) = (sc.last_ping, sc.last_pong)
+            && pong.is_none_or(|p| p < ping)
+        {
+            c.unanswered_ping = ping;
+        }
+        c.msgs_in = sc.msgs_in;
+        c.msgs_out = sc.msgs_out;
+        c.bytes_in = sc.bytes_in;
+        c.bytes_out = sc.bytes_out;
+        c
+    }
+
+    /// A snapshot replaces everything known of its server's open state; history (close counts,
+    /// rates) stays, so a reconnect and resync never counts anything twice.
+    fn apply_snapshot(&mut self, server: ServerId, ts: Ts, snap: &Snapshot) {
+        self.servers[server as usize].snapshots += 1;
+        self.conns.remove_server(server);
+        self.timers.remove_server(server);
+        for sc in &snap.connections {
+            let conn = self.snapshot_conn(server, ts, sc);
+            if !self.conns.insert(conn) {
+                self.counters.contradictions += 1;
+            }
+        }
+        for st in &snap.timers {
+            let t = Timer {
+                conn: st.conn.clone(),
+                timer: st.timer.clone(),
+                op: TimerOp::Start,
+                kind: st.kind.clone(),
+                interval_ms: st.interval_ms,
+            };
+            self.apply_timer(server, st.started.unwrap_or(ts), &t);
+        }
+    }
+
+    fn apply_close(&mut self, server: ServerId, ts: Ts, close: &Close) {
+        let code = close.effective_code();
+        self.closed += 1;
+        self.closes.record(ts, code, close.initiator);
+        let Some(c) = self.conns.remove(server, &close.conn) else {
+            self.counters.contradictions += 1;
+            return;
+        };
+        let idle = ts.secs_since(c.last_activity).max(0.0);
+        let age = ts.secs_since(c.opened).max(0.0);
+        let cut = code == 1006 && close.initiator == Some(Initiator::None);
+        if cut {
+            self.cut_idle.add(idle);
+        }
+        if cut || close.initiator == Some(Initiator::Server) {
+            self.cap_candidates += 1;
+            // "While not idle": the connection was in use for most of its life.
+            if idle <= age * 0.5 {
+                self.busy_close_age.add(age);
+            }
+        }
+        let s = &mut self.servers[server as usize];
+        s.longest_unpinged = s.longest_unpinged.max(ts.secs_since(c.unpinged_since()));
+        s.longest_lived = s.longest_lived.max(age);
+
+        if c.mobile {
+            self.mobile.mobile_closes += 1;
+            if cut {
+                self.mobile.mobile_cuts += 1;
+                if c.in_background() && ts.0 - c.background_since.0 <= AFTER_BACKGROUND {
+                    self.mobile.cuts_after_background += 1;
+                }
+            }
+        } else {
+            self.mobile.other_closes += 1;
+        }
+
+        if c.timers > 0 {
+            self.timers.conn_closed(server, &c.id, ts);
+        }
+        let identity = self.identity(&c);
+        self.clients.closed(&identity, c.opened, ts);
+
+        if code == 1001 && close.initiator == Some(Initiator::Server) {
+            let w = &mut self.restart;
+            let pos = w.recent.partition_point(|t| *t <= ts);
+            w.recent.insert(pos, ts);
+            while w
+                .recent
+                .front()
+                .is_some_and(|t| t.0 < ts.0 - RESTART_WINDOW)
+            {
+                w.recent.pop_front();
+            }
+            if w.recent.len() > w.peak {
+                w.peak = w.recent.len();
+                w.peak_at = w.recent.front().copied();
+            }
+        }
+    }
+
+    fn apply_timer(&mut self, server: ServerId, ts: Ts, t: &Timer) {
+        match t.op {
+            TimerOp::Start => {
+                let kind = t.kind.as_deref().map(|k| self.strings.intern(k));
+                let state = TimerState {
+                    id: t.timer.clone(),
+                    server,
+                    conn: t.conn.clone(),
+                    kind,
+                    interval_ms: t.interval_ms,
+                    started: ts,
+                    conn_closed: Ts::MIN,
+                    fires_after_close: 0,
+                };
+                if self.timers.start(state)
+                    && let Some(c) = t
+                        .conn
+                        .as_deref()
+                        .and_then(|c| self.conns.get_mut(server, c))
+                {
+                    c.timers = c.timers.saturating_add(1);
+                }
+            }
+            TimerOp::Fire => {
+                if self.timers.fire(server, &t.timer).is_none() {
+                    self.counters.contradictions += 1;
+                }
+            }
+            TimerOp::Clear => match self.timers.clear(server, &t.timer, ts) {
+                Some(cleared) => {
+                    if let Some(c) = cleared
+                        .conn
+                        .as_deref()
+                        .and_then(|c| self.conns.get_mut(server, c))
+                    {
+                        c.timers = c.timers.saturating_sub(1);
+                    }
+                }
+                None => self.counters.contradictions += 1,
+            },
+        }
+    }
+}

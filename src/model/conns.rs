@@ -1,0 +1,243 @@
+//! The table of open connections.
+//!
+//! A 24-hour log may open 50 million connections, and a busy server may hold a million at
+//! once, so this table holds only what is open, in a compact form: a slab of [`Conn`] records
+//! and a hash table of 4-byte slot numbers keyed by (server, connection id). The id is stored
+//! once, in the slab.
+
+use super::interner::Sym;
+use crate::event::{Str, Ts};
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+/// Index of a server in [`super::Model::servers`].
+pub type ServerId = u16;
+
+/// What the model knows of one open connection. Times are event times; `Ts::MIN` means never.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub id: Str,
+    pub server: ServerId,
+    pub remote: Option<Str>,
+    /// `client`, else the first address of `forwarded_for`: the part of the client identity
+    /// that `remote` cannot give (feed-protocol.md, `open`).
+    pub client_key: Option<Str>,
+    pub user_agent: Option<Sym>,
+    pub path: Option<Sym>,
+    pub opened: Ts,
+    pub last_activity: Ts,
+    pub last_ping: Ts,
+    pub last_pong: Ts,
+    /// The first ping sent since the last pong, while it stays unanswered.
+    pub unanswered_ping: Ts,
+    pub background_since: Ts,
+    pub msgs_in: u64,
+    pub msgs_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub rtt_ms: f32,
+    pub mobile: bool,
+    /// Timers of this connection currently running.
+    pub timers: u16,
+}
+
+fn opt(t: Ts) -> Option<Ts> {
+    (t != Ts::MIN).then_some(t)
+}
+
+impl Conn {
+    pub fn last_ping(&self) -> Option<Ts> {
+        opt(self.last_ping)
+    }
+    pub fn last_pong(&self) -> Option<Ts> {
+        opt(self.last_pong)
+    }
+    pub fn rtt_ms(&self) -> Option<f32> {
+        self.rtt_ms.is_finite().then_some(self.rtt_ms)
+    }
+    pub fn in_background(&self) -> bool {
+        self.background_since != Ts::MIN
+    }
+    /// Seconds since the last sign of life from the client's heartbeat at `now`: the last pong,
+    /// or when pinged but never answered, the first unanswered ping (findings.md, zombies).
+    pub fn pong_age(&self, now: Ts) -> Option<f64> {
+        match (opt(self.last_pong), opt(self.unanswered_ping)) {
+            (Some(pong), _) => Some(now.secs_since(pong)),
+            (None, Some(ping)) => Some(now.secs_since(ping)),
+            (None, None) => None,
+        }
+    }
+    /// When this connection last got a ping, or opened if never.
+    pub fn unpinged_since(&self) -> Ts {
+        self.last_ping.max(self.opened)
+    }
+}
+
+/// A fixed hasher keeps the model deterministic from run to run.
+#[derive(Clone, Copy, Default, Debug)]
+struct FixedState;
+
+impl BuildHasher for FixedState {
+    type Hasher = std::collections::hash_map::DefaultHasher;
+    fn build_hasher(&self) -> Self::Hasher {
+        std::collections::hash_map::DefaultHasher::new()
+    }
+}
+
+fn key_hash(server: ServerId, id: &str) -> u64 {
+    let mut h = FixedState.build_hasher();
+    server.hash(&mut h);
+    id.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConnTable {
+    slots: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+}
+
+impl ConnTable {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    fn find_slot(&self, server: ServerId, id: &str) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(key_hash(server, id), |&slot| {
+                slots[slot as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.server == server && c.id == id)
+            })
+            .copied()
+    }
+
+    pub fn get(&self, server: ServerId, id: &str) -> Option<&Conn> {
+        self.find_slot(server, id)
+            .and_then(|s| self.slots[s as usize].as_ref())
+    }
+
+    pub fn get_mut(&mut self, server: ServerId, id: &str) -> Option<&mut Conn> {
+        let slot = self.find_slot(server, id)?;
+        self.slots[slot as usize].as_mut()
+    }
+
+    /// Inserts `conn`; returns false (and changes nothing) when that id is already open.
+    pub fn insert(&mut self, conn: Conn) -> bool {
+        if self.find_slot(conn.server, &conn.id).is_some() {
+            return false;
+        }
+        let hash = key_hash(conn.server, &conn.id);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(conn);
+                slot
+            }
+            None => {
+                self.slots.push(Some(conn));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, slot, |&s| {
+            let c = slots[s as usize]
+                .as_ref()
+                .expect("indexed slot is occupied");
+            key_hash(c.server, &c.id)
+        });
+        true
+    }
+
+    pub fn remove(&mut self, server: ServerId, id: &str) -> Option<Conn> {
+        let slots = &self.slots;
+        let entry = self.index.find_entry(key_hash(server, id), |&slot| {
+            slots[slot as usize]
+                .as_ref()
+                .is_some_and(|c| c.server == server && c.id == id)
+        });
+        let slot = entry.ok()?.remove().0;
+        self.free.push(slot);
+        self.slots[slot as usize].take()
+    }
+
+    /// Removes every connection of `server` (a snapshot replaces what was known of it).
+    pub fn remove_server(&mut self, server: ServerId) -> Vec<Conn> {
+        let ids: Vec<Str> = self
+            .iter()
+            .filter(|c| c.server == server)
+            .map(|c| c.id.clone())
+            .collect();
+        ids.iter()
+            .filter_map(|id| self.remove(server, id))
+            .collect()
+    }
+
+    /// Open connections, in slot order (stable between frames; sort for display).
+    pub fn iter(&self) -> impl Iterator<Item = &Conn> + '_ {
+        self.slots.iter().filter_map(Option::as_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn conn(server: ServerId, id: &str) -> Conn {
+        Conn {
+            id: id.into(),
+            server,
+            remote: None,
+            client_key: None,
+            user_agent: None,
+            path: None,
+            opened: Ts(0),
+            last_activity: Ts(0),
+            last_ping: Ts::MIN,
+            last_pong: Ts::MIN,
+            unanswered_ping: Ts::MIN,
+            background_since: Ts::MIN,
+            msgs_in: 0,
+            msgs_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            rtt_ms: f32::NAN,
+            mobile: false,
+            timers: 0,
+        }
+    }
+
+    #[test]
+    fn insert_find_remove_reuse() {
+        let mut t = ConnTable::default();
+        assert!(t.insert(conn(0, "a")));
+        assert!(
+            !t.insert(conn(0, "a")),
+            "a second open of the same id is refused"
+        );
+        assert!(t.insert(conn(1, "a")), "ids are per server");
+        assert_eq!(t.len(), 2);
+        assert!(t.remove(0, "a").is_some());
+        assert!(t.get(0, "a").is_none());
+        assert!(t.get(1, "a").is_some());
+        assert!(t.insert(conn(0, "b")));
+        assert_eq!(t.slots.len(), 2, "freed slot reused");
+        assert_eq!(t.remove_server(1).len(), 1);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn conn_record_stays_small() {
+        // Memory per open connection is a requirement (<= 256 bytes all told).
+        assert!(
+            std::mem::size_of::<Option<Conn>>() <= 192,
+            "{}",
+            std::mem::size_of::<Option<Conn>>()
+        );
+    }
+}

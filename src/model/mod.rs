@@ -1,0 +1,221 @@
+//! The model: the state of every server and connection, folded from events.
+//!
+//! [`Model::apply`] is a pure function of the events and their times: no wall clock, no
+//! randomness, fixed hashing. The same log always gives the same model, so a replay, a report
+//! and the live view agree, and tests need no sleeps. Memory is bounded by what is open plus
+//! fixed-size aggregates (histograms, 10 s buckets, capped lists), never by the number of
+//! connections a log has seen.
+
+pub mod clients;
+pub mod closes;
+pub mod conns;
+pub mod histogram;
+pub mod interner;
+pub mod timers;
+
+mod apply;
+
+use crate::event::{Heartbeat, Str, Ts};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+pub use clients::LoopingClient;
+pub use closes::{CloseStats, CodeCounts, RateBucket};
+pub use conns::{Conn, ConnTable, ServerId};
+pub use histogram::{Cluster, DurationHistogram};
+pub use interner::{Interner, Sym};
+pub use timers::{TimerState, Timers};
+
+/// Distinct user agents, paths and timer kinds remembered (see [`Interner`]).
+const INTERN_CAP: usize = 100_000;
+
+/// What is known of one server (one emitter of events).
+#[derive(Clone, Debug, Default)]
+pub struct Server {
+    pub name: Str,
+    pub software: Option<Str>,
+    /// From `hello`; `None` when the server said it sends no pings, or never said hello.
+    pub heartbeat: Option<Heartbeat>,
+    pub said_hello: bool,
+    pub pings: u64,
+    /// Events the feed left out for us (`dropped`).
+    pub dropped: u64,
+    pub snapshots: u64,
+    pub rss_bytes: Option<u64>,
+    pub open_fds: Option<u64>,
+    /// The longest a closed connection went without a ping, in seconds (open ones are judged
+    /// at evaluation time).
+    pub longest_unpinged: f64,
+    /// The longest lifetime of a closed connection, in seconds.
+    pub longest_lived: f64,
+}
+
+/// Counts of the events themselves, and of those that contradicted the model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub events: u64,
+    /// Events of a `type` this reader does not know.
+    pub unknown_types: u64,
+    /// Lines of a log that were not valid events (reported by the source).
+    pub skipped_lines: u64,
+    /// Events that contradicted the state: a close for an unknown conn, a second open...
+    pub contradictions: u64,
+    /// Events older than the latest one seen (tolerated, counted).
+    pub reordered: u64,
+    pub errors: u64,
+}
+
+/// Mobile versus other connections, for `mobile-background`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MobileStats {
+    pub mobile_opens: u64,
+    pub mobile_closes: u64,
+    pub other_opens: u64,
+    pub other_closes: u64,
+    pub mobile_cuts: u64,
+    /// Mobile cuts within 120 s after that connection went to the background.
+    pub cuts_after_background: u64,
+}
+
+/// Server-initiated 1001 closes in a sliding 10 s window, for `server-restart`.
+#[derive(Clone, Debug, Default)]
+pub struct RestartWindow {
+    recent: VecDeque<Ts>,
+    pub peak: usize,
+    pub peak_at: Option<Ts>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    now: Ts,
+    first: Option<Ts>,
+    pub servers: Vec<Server>,
+    server_ids: HashMap<Str, ServerId>,
+    /// Per source: the server of its latest `hello`.
+    source_server: Vec<Option<ServerId>>,
+    pub conns: ConnTable,
+    pub strings: Interner,
+    pub timers: Timers,
+    pub closes: CloseStats,
+    pub clients: clients::Clients,
+    pub counters: Counters,
+    pub opened: u64,
+    pub closed: u64,
+    pub peak_open: usize,
+    /// `upgrade_rejected` by HTTP status (0 when the event had none).
+    pub rejected: BTreeMap<u16, u64>,
+    /// Idle time at close of cuts (1006, initiator none).
+    pub cut_idle: DurationHistogram,
+    /// Cuts and server-initiated closes, and the age of those that were not idle.
+    pub cap_candidates: u64,
+    pub busy_close_age: DurationHistogram,
+    pub mobile: MobileStats,
+    pub restart: RestartWindow,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::new()
+    }
+}
+
+impl Model {
+    pub fn new() -> Model {
+        Model {
+            now: Ts::MIN,
+            first: None,
+            servers: Vec::new(),
+            server_ids: HashMap::new(),
+            source_server: Vec::new(),
+            conns: ConnTable::default(),
+            strings: Interner::with_cap(INTERN_CAP),
+            timers: Timers::default(),
+            closes: CloseStats::default(),
+            clients: clients::Clients::default(),
+            counters: Counters::default(),
+            opened: 0,
+            closed: 0,
+            peak_open: 0,
+            rejected: BTreeMap::new(),
+            cut_idle: DurationHistogram::default(),
+            cap_candidates: 0,
+            busy_close_age: DurationHistogram::default(),
+            mobile: MobileStats::default(),
+            restart: RestartWindow::default(),
+        }
+    }
+
+    /// The current event time: the latest `ts` seen.
+    pub fn now(&self) -> Ts {
+        if self.now == Ts::MIN { Ts(0) } else { self.now }
+    }
+
+    /// The first and latest event times, once any event was seen.
+    pub fn span(&self) -> Option<(Ts, Ts)> {
+        self.first.map(|f| (f, self.now))
+    }
+
+    /// Lines of a log that were not valid events, as counted by the source.
+    pub fn note_skipped(&mut self, lines: u64) {
+        self.counters.skipped_lines += lines;
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// All events left out by feeds (`dropped`), over all servers.
+    pub fn dropped(&self) -> u64 {
+        self.servers.iter().map(|s| s.dropped).sum()
+    }
+
+    pub fn server(&self, id: ServerId) -> &Server {
+        &self.servers[id as usize]
+    }
+
+    /// Connections that stopped answering pings but are still open (findings.md, zombies):
+    /// `(conn, pong age in seconds)`.
+    pub fn zombies(&self) -> impl Iterator<Item = (&Conn, f64)> + '_ {
+        let now = self.now();
+        self.conns.iter().filter_map(move |c| {
+            let hb = self.server(c.server).heartbeat?;
+            let limit = (hb.ping_interval_ms + hb.pong_timeout_ms) as f64 / 1000.0 + 1.0;
+            let age = c.pong_age(now)?;
+            (age > limit).then_some((c, age))
+        })
+    }
+
+    /// Timers alive after their connection closed, past the grace period or fired since.
+    pub fn leaked_timers(&self) -> impl Iterator<Item = &TimerState> + '_ {
+        let now = self.now();
+        self.timers.live().filter(move |t| t.is_leak(now))
+    }
+
+    /// The client identity of feed-protocol.md: `client`, else the first `forwarded_for`
+    /// address, else the IP of `remote`, joined with the user agent.
+    pub fn identity(&self, c: &Conn) -> String {
+        let ua = c.user_agent.map(|s| self.strings.get(s)).unwrap_or("");
+        match (&c.client_key, &c.remote) {
+            (Some(k), _) => format!("{k} {ua}"),
+            (None, Some(remote)) => format!("{} {ua}", ip_of(remote)),
+            (None, None) => format!("{} {ua}", c.id),
+        }
+    }
+}
+
+/// The IP part of `host:port` or `[v6]:port`.
+pub fn ip_of(remote: &str) -> &str {
+    if let Some(rest) = remote.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match remote.rsplit_once(':') {
+        Some((ip, port)) if !ip.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => ip,
+        _ => remote,
+    }
+}
+
+/// Mobile user agents (findings.md): `Mobile|Android|iPhone|iPad`.
+pub fn is_mobile_agent(ua: &str) -> bool {
+    ["Mobile", "Android", "iPhone", "iPad"]
+        .iter()
+        .any(|m| ua.contains(m))
+}

@@ -1,0 +1,81 @@
+//! `report --format text`: for a person at a terminal; the findings first.
+
+use super::{Report, code_label, evidence_pairs};
+use std::fmt::Write;
+
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let span = r
+        .span
+        .as_ref()
+        .map(|s| format!("{} → {} ({})", s.from, s.to, r.duration_text()))
+        .unwrap_or_else(|| "no events".into());
+    let _ = writeln!(out, "wscope report  {span}");
+    let _ = writeln!(
+        out,
+        "{} events, {} skipped lines, {} dropped by the feed",
+        r.events, r.skipped_lines, r.dropped_events
+    );
+    out.push('\n');
+
+    if r.findings.is_empty() {
+        out.push_str("FINDINGS  none: nothing explains disconnects in this data\n");
+    } else {
+        let _ = writeln!(out, "FINDINGS ({})", r.findings.len());
+        for f in &r.findings {
+            let _ = writeln!(
+                out,
+                "  {:<8} {}\n           {}",
+                f.severity.as_str().to_uppercase(),
+                f.id,
+                f.summary
+            );
+            let evidence = evidence_pairs(f)
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            let _ = writeln!(out, "           evidence: {evidence}");
+            let _ = writeln!(out, "           remedy:   {}", f.remedy);
+        }
+    }
+    out.push('\n');
+
+    let c = &r.connections;
+    let _ = writeln!(
+        out,
+        "CONNECTIONS  opened {}  closed {}  open at end {}  peak open {}",
+        c.opened, c.closed, c.open_at_end, c.peak_open
+    );
+    let codes = r.codes_by_count();
+    if codes.is_empty() {
+        out.push_str("CLOSE CODES  none\n");
+    } else {
+        out.push_str("CLOSE CODES\n");
+        for (code, n) in codes {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>9}  ({})",
+                code_label(code),
+                n,
+                r.initiators(code)
+            );
+        }
+    }
+    if !r.upgrade_rejected.is_empty() {
+        let parts: Vec<String> = r
+            .upgrade_rejected
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect();
+        let _ = writeln!(out, "UPGRADE REJECTED  {}", parts.join("  "));
+    }
+    if r.unknown_types > 0 || r.contradictions > 0 {
+        let _ = writeln!(
+            out,
+            "NOTES  {} events of unknown type skipped, {} events contradicted the state",
+            r.unknown_types, r.contradictions
+        );
+    }
+    out
+}

@@ -1,0 +1,406 @@
+//! Reading recorded logs: JSON Lines, plain or zstd-compressed, from a file or stdin.
+//!
+//! A log is read in chunks of whole lines. Lines that are not valid events (not JSON, wrong
+//! types, missing `type`/`ts`, over 1 MiB, invalid UTF-8, a truncated last line) are skipped
+//! and counted, with the first few kept for `--verbose`, and reading goes on.
+//!
+//! [`read_log`] is the fast path for whole logs: chunks are parsed on a second thread while the
+//! model is fed on this one, so the two cores each do half the work.
+
+use crate::event::{Event, ParseError, parse_event};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::mpsc;
+
+/// Lines longer than this are skipped (feed-protocol.md).
+pub const MAX_LINE: usize = 1 << 20;
+/// How many skipped lines are kept with their reason.
+const KEEP_SKIPPED: usize = 20;
+const CHUNK: usize = 4 << 20;
+
+/// A line that was not a valid event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedLine {
+    /// 1-based line number in the log.
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Skipped {
+    pub count: u64,
+    /// The first few, for `--verbose`.
+    pub first: Vec<SkippedLine>,
+}
+
+impl Skipped {
+    fn add(&mut self, line: u64, reason: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.len() < KEEP_SKIPPED {
+            self.first.push(SkippedLine {
+                line,
+                reason: reason(),
+            });
+        }
+    }
+
+    fn merge(&mut self, other: Skipped) {
+        self.count += other.count;
+        for s in other.first {
+            if self.first.len() < KEEP_SKIPPED {
+                self.first.push(s);
+            }
+        }
+    }
+}
+
+/// A run of whole lines and the number of its first line.
+pub struct Chunk {
+    bytes: Vec<u8>,
+    first_line: u64,
+    /// Lines already skipped while cutting this chunk (over-long ones).
+    skipped: Skipped,
+    /// The chunk ends at end of input without a newline: its last line may be truncated.
+    unterminated: bool,
+}
+
+/// Events parsed from one chunk, in order.
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub skipped: Skipped,
+}
+
+/// Splits a byte stream into chunks of whole lines.
+pub struct LogReader {
+    input: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    next_line: u64,
+    /// Inside a line longer than [`MAX_LINE`]: drop bytes until its newline.
+    discarding: bool,
+    eof: bool,
+    bytes_read: u64,
+    /// Line-at-a-time iteration state (for replay).
+    pending: std::vec::IntoIter<Event>,
+    skipped: Skipped,
+}
+
+fn zstd_magic(head: &[u8]) -> bool {
+    head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+}
+
+impl LogReader {
+    /// Opens a log; `-` is standard input. `.zst` files (or zstd data) are decompressed.
+    pub fn open(path: &Path) -> io::Result<LogReader> {
+        let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(io::stdin())
+        } else {
+            let meta = std::fs::metadata(path)?;
+            if meta.is_dir() {
+                return Err(io::Error::other("is a directory, not a log file"));
+            }
+            Box::new(File::open(path)?)
+        };
+        LogReader::from_reader(input)
+    }
+
+    /// Reads a log from any byte stream, detecting zstd by its magic number.
+    pub fn from_reader(mut input: Box<dyn Read + Send>) -> io::Result<LogReader> {
+        let mut head = [0u8; 4];
+        let mut n = 0;
+        while n < head.len() {
+            match input.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let head = head[..n].to_vec();
+        let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(input));
+        let input: Box<dyn Read + Send> = if zstd_magic(&head) {
+            Box::new(zstd::Decoder::new(chained)?)
+        } else {
+            chained
+        };
+        Ok(LogReader {
+            input,
+            buf: Vec::with_capacity(CHUNK + 64 * 1024),
+            next_line: 1,
+            discarding: false,
+            eof: false,
+            bytes_read: 0,
+            pending: Vec::new().into_iter(),
+            skipped: Skipped::default(),
+        })
+    }
+
+    /// Bytes of (decompressed) log read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let start = self.buf.len();
+        self.buf.resize(start + CHUNK, 0);
+        let mut filled = start;
+        while filled < self.buf.len() {
+            match self.input.read(&mut self.buf[filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => filled += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(filled);
+                    return Err(e);
+                }
+            }
+            // A pipe gives what it has: go on with that rather than wait for a full chunk.
+            if filled > start && filled - start >= 64 * 1024 {
+                break;
+            }
+        }
+        self.bytes_read += (filled - start) as u64;
+        self.buf.truncate(filled);
+        Ok(())
+    }
+
+    /// The next chunk of whole lines, or `None` at the end of the log.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        let mut skipped = Skipped::default();
+        loop {
+            if self.discarding {
+                match memchr::memchr(b'\n', &self.buf) {
+                    Some(i) => {
+                        self.buf.drain(..=i);
+                        self.discarding = false;
+                        self.next_line += 1;
+                    }
+                    None => self.buf.clear(),
+                }
+            }
+            if !self.discarding {
+                if let Some(cut) = memchr::memrchr(b'\n', &self.buf) {
+                    // Ship every whole line; over-long lines inside are caught by the parser.
+                    let rest = self.buf.split_off(cut + 1);
+                    let bytes = std::mem::replace(&mut self.buf, rest);
+                    let first_line = self.next_line;
+                    self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                    return Ok(Some(Chunk {
+                        bytes,
+                        first_line,
+                        skipped,
+                        unterminated: false,
+                    }));
+                }
+                if self.buf.len() > MAX_LINE {
+                    // One line over the limit: skip it whole, whatever its length.
+                    skipped.add(self.next_line, || {
+                        format!("line longer than {MAX_LINE} bytes")
+                    });
+                    self.discarding = true;
+                    self.buf.clear();
+                    continue;
+                }
+            }
+            if self.eof {
+                if self.discarding || self.buf.is_empty() {
+                    return Ok((skipped.count > 0).then(|| Chunk {
+                        bytes: Vec::new(),
+                        first_line: self.next_line,
+                        skipped: std::mem::take(&mut skipped),
+                        unterminated: false,
+                    }));
+                }
+                let bytes = std::mem::take(&mut self.buf);
+                let first_line = self.next_line;
+                self.next_line += 1;
+                return Ok(Some(Chunk {
+                    bytes,
+                    first_line,
+                    skipped,
+                    unterminated: true,
+                }));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// The next valid event, skipping (and counting) invalid lines. For replay, which walks a
+    /// log one event at a time; whole-log readers use [`read_log`].
+    pub fn next_event(&mut self) -> io::Result<Option<Event>> {
+        loop {
+            if let Some(ev) = self.pending.next() {
+                return Ok(Some(ev));
+            }
+            let Some(chunk) = self.next_chunk()? else {
+                return Ok(None);
+            };
+            let parsed = parse_chunk(chunk);
+            self.skipped.merge(parsed.skipped);
+            self.pending = parsed.events.into_iter();
+        }
+    }
+
+    /// Lines skipped so far by [`LogReader::next_event`].
+    pub fn skipped(&self) -> &Skipped {
+        &self.skipped
+    }
+}
+
+/// Parses every line of a chunk.
+pub fn parse_chunk(chunk: Chunk) -> Parsed {
+    let mut skipped = chunk.skipped;
+    let mut events = Vec::with_capacity(chunk.bytes.len() / 96);
+    let mut line_no = chunk.first_line;
+    let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.unterminated as usize;
+    for (i, line) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
+        if i >= n_lines {
+            break;
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let last = chunk.unterminated && i + 1 == n_lines;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            line_no += 1;
+            continue;
+        }
+        if line.len() > MAX_LINE {
+            skipped.add(line_no, || format!("line longer than {MAX_LINE} bytes"));
+        } else {
+            match parse_event(line) {
+                Ok(ev) => events.push(ev),
+                Err(e) => skipped.add(line_no, || describe(&e, last)),
+            }
+        }
+        line_no += 1;
+    }
+    Parsed { events, skipped }
+}
+
+fn describe(e: &ParseError, last: bool) -> String {
+    if last {
+        format!("truncated last line ({e})")
+    } else {
+        e.to_string()
+    }
+}
+
+/// Progress of [`read_log`]: bytes read so far.
+pub type Progress<'a> = &'a mut dyn FnMut(u64);
+
+/// Reads a whole log, calling `on_event` for each valid event in order, and returns what was
+/// skipped. Parsing runs on a second thread, a few chunks ahead of `on_event`.
+pub fn read_log(
+    mut reader: LogReader,
+    on_event: &mut dyn FnMut(&Event),
+    progress: Progress<'_>,
+) -> io::Result<Skipped> {
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Parsed>>(4);
+    let (bytes_tx, bytes_rx) = mpsc::channel::<u64>();
+    let parser = std::thread::spawn(move || {
+        loop {
+            match reader.next_chunk() {
+                Ok(Some(chunk)) => {
+                    let _ = bytes_tx.send(reader.bytes_read());
+                    if tx.send(Ok(parse_chunk(chunk))).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let mut skipped = Skipped::default();
+    let mut result = Ok(());
+    for parsed in rx {
+        match parsed {
+            Ok(parsed) => {
+                for ev in &parsed.events {
+                    on_event(ev);
+                }
+                skipped.merge(parsed.skipped);
+                if let Some(bytes) = bytes_rx.try_iter().last() {
+                    progress(bytes);
+                }
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let _ = parser.join();
+    result.map(|_| skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> (Vec<Event>, Skipped) {
+        let reader = LogReader::from_reader(Box::new(io::Cursor::new(bytes.to_vec()))).unwrap();
+        let mut events = Vec::new();
+        let skipped = read_log(reader, &mut |e| events.push(e.clone()), &mut |_| {}).unwrap();
+        (events, skipped)
+    }
+
+    const OK: &str = r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","conn":"c18"}"#;
+
+    #[test]
+    fn skips_and_counts_bad_lines_with_numbers() {
+        let mut log = format!("{OK}\nnot json\n\n{OK}\n{{\"type\":\"ping\"}}\n").into_bytes();
+        log.extend_from_slice(
+            b"{\"type\":\"ping\",\"ts\":\"2026-11-30T01:00:30Z\",\"conn\":\"\xff\xfe\"}\n",
+        );
+        log.extend_from_slice(format!("{OK}\n{{\"type\":\"pi").as_bytes());
+        let (events, skipped) = read(&log);
+        assert_eq!(events.len(), 3);
+        assert_eq!(skipped.count, 4);
+        let lines: Vec<u64> = skipped.first.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![2, 5, 6, 8]);
+        assert!(
+            skipped.first[3].reason.contains("truncated"),
+            "{:?}",
+            skipped.first[3]
+        );
+    }
+
+    #[test]
+    fn over_long_lines_are_skipped_and_reading_goes_on() {
+        let long = format!(
+            "{{\"type\":\"x\",\"pad\":\"{}\"}}",
+            "a".repeat(3 * MAX_LINE)
+        );
+        let log = format!("{OK}\n{long}\n{OK}\n{long}");
+        let (events, skipped) = read(log.as_bytes());
+        assert_eq!(events.len(), 2);
+        assert_eq!(skipped.count, 2);
+        assert_eq!(skipped.first[0].line, 2);
+    }
+
+    #[test]
+    fn line_at_a_time_agrees() {
+        let log = format!("{OK}\ngarbage\n{OK}\n");
+        let mut r = LogReader::from_reader(Box::new(io::Cursor::new(log.into_bytes()))).unwrap();
+        let mut n = 0;
+        while r.next_event().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 2);
+        assert_eq!(r.skipped().count, 1);
+    }
+
+    #[test]
+    fn reads_zstd() {
+        let log = format!("{OK}\n{OK}\n");
+        let packed = zstd::encode_all(log.as_bytes(), 3).unwrap();
+        let (events, skipped) = read(&packed);
+        assert_eq!((events.len(), skipped.count), (2, 0));
+    }
+}
