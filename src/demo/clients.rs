@@ -113,6 +113,21 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
+    // Users of /quiet straight to the server, no proxy: nothing cuts them, and nothing pings
+    // them either (after 60 s of that: `heartbeat-missing`).
+    for i in 0..2 {
+        tasks.spawn(async move {
+            let xff = format!("203.0.113.{}", 251 + i);
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                if let Some(mut ws) = connect(t.backend, "/quiet", DESKTOP, &xff).await {
+                    chat(&mut ws, Duration::from_secs(3600)).await;
+                }
+                sleep(jitter(backoff, 0.3)).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        });
+    }
     // Clients behind a proxy that strips Upgrade: every attempt is refused; they retry.
     for i in 0..3 {
         tasks.spawn(async move {

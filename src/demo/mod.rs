@@ -4,7 +4,8 @@
 //!
 //! | habit | what makes it | finding |
 //! |---|---|---|
-//! | a proxy idle timeout (3 s) on a path with no heartbeat | `/quiet` via the idle proxy | `idle-timeout`, `heartbeat-missing` (after 60 s) |
+//! | a proxy idle timeout (3 s) on a path with no heartbeat | `/quiet` via the idle proxy | `idle-timeout` |
+//! | a path with no heartbeat | `/quiet` directly | `heartbeat-missing` (its threshold is 60 s: ~75 s in) |
 //! | a proxy that strips `Upgrade` | the strip proxy answers 426 | `upgrade-rejected` |
 //! | clients that stop answering pings | `/chat` terminates them; `/legacy` does not | `zombie-connections` |
 //! | a handler that forgets its timer | `/feed` | `timer-leak` |

@@ -54,6 +54,15 @@ pub struct AdminConfig {
 }
 
 impl AdminConfig {
+    /// Where the feed listens unless told otherwise: loopback only.
+    pub const DEFAULT_ADDR: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9300);
+
+    /// On [`AdminConfig::DEFAULT_ADDR`] (127.0.0.1:9300).
+    pub fn loopback(token: impl Into<String>) -> AdminConfig {
+        AdminConfig::new(AdminConfig::DEFAULT_ADDR, token)
+    }
+
     pub fn new(addr: SocketAddr, token: impl Into<String>) -> AdminConfig {
         AdminConfig {
             addr,

@@ -23,7 +23,7 @@
 //!     ..TapConfig::default()
 //! });
 //! // The admin feed and /metrics, on loopback, token required.
-//! let _admin = wscope::tap::serve_admin(&tap, AdminConfig::new("127.0.0.1:9300".parse().unwrap(), "s3cret")).await?;
+//! let _admin = wscope::tap::serve_admin(&tap, AdminConfig::loopback("s3cret")).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! loop {
 //!     let (tcp, peer) = listener.accept().await?;
@@ -42,7 +42,22 @@
 //! [`ConnHandle`]: `message_in`/`message_out` only bump counters, `ping_sent`, `pong_received`,
 //! `app_state`, `error` and `close` emit. Per-connection work is tracked with [`TimerGuard`]
 //! (from [`ConnHandle::timer`]): `start` when made, `fire` on each run, `clear` when dropped,
-//! so a timer that outlives its socket shows up as a leak suspect.
+//! so a timer that outlives its socket shows up as a leak suspect:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use wscope::event::{Initiator, Open};
+//! use wscope::tap::{Tap, TapConfig};
+//! let tap = Tap::new(TapConfig::default());
+//! // In the upgrade handler (axum: in `on_upgrade`, with the request's headers at hand):
+//! let conn = tap.open(Open { path: Some("/ws".into()), user_agent: Some("curl/8".into()), ..Open::default() });
+//! let refresh = conn.timer("session-refresh", Some(std::time::Duration::from_secs(60)));
+//! conn.message_in(42); // per received message: two atomic adds, no event
+//! // ... when the socket ends, with the code as the client sent it:
+//! drop(refresh);
+//! conn.close(Some(1000), Some("bye"), Initiator::Client);
+//! # }
+//! ```
 //!
 //! In process, [`Tap::subscribe`] gives a [`Subscription`] whose `recv().await` yields
 //! `hello`, `snapshot`, then live events (and `dropped` counts when it falls behind).
