@@ -385,3 +385,56 @@ async fn a_server_close_to_a_silent_client_still_reports_the_servers_code() {
     };
     assert_eq!((c.code, c.initiator), (Some(1001), Some(Initiator::Server)));
 }
+
+#[tokio::test]
+async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
+    let tap = tap(None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_tap = tap.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = listener.accept().await.unwrap();
+            let tap = server_tap.clone();
+            tokio::spawn(async move {
+                let decided = tap
+                    .accept_with(tcp, Some(peer), |req| match req.query_param("user") {
+                        Some(user) => Ok(wscope::tap::Accept {
+                            client: Some(user),
+                            subprotocol: None,
+                        }),
+                        None => Err((403, "no user".to_string())),
+                    })
+                    .await;
+                if let Ok(mut ws) = decided {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+    let mut sub = tap.subscribe();
+    let err = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403));
+    let ev = wait_for(&mut sub, |e| {
+        matches!(e.kind, EventKind::UpgradeRejected(_))
+    })
+    .await;
+    let EventKind::UpgradeRejected(r) = ev.kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        (r.status, r.reason.as_deref()),
+        (Some(403), Some("no user"))
+    );
+
+    let (_ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?user=user-4411"))
+        .await
+        .unwrap();
+    let ev = wait_for(&mut sub, |e| matches!(e.kind, EventKind::Open(_))).await;
+    let EventKind::Open(o) = ev.kind else {
+        unreachable!()
+    };
+    assert_eq!(o.client.as_deref(), Some("user-4411"));
+}

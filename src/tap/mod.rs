@@ -77,7 +77,7 @@ pub use admin::{AdminConfig, AdminServer, TlsFiles, serve_admin};
 pub use conn::{ConnHandle, TimerGuard};
 pub use handshake::RequestInfo;
 pub use subscriber::Subscription;
-pub use ws::{AcceptError, HeartbeatPolicy, TappedWebSocket};
+pub use ws::{Accept, AcceptError, HeartbeatPolicy, TappedWebSocket};
 
 use crate::event::{Event, EventKind, Heartbeat, Hello, Open, PROTOCOL, Str, Ts, UpgradeRejected};
 use state::{PendingTraffic, TapState};
