@@ -236,6 +236,18 @@ async fn server_close_codes_and_a_vanished_client() {
         );
         assert_eq!(c.reason.as_deref(), Some("server says bye"));
     }
+    // `SinkExt::close`: a close frame without a status, sent by the server.
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    let conn = next_open(&mut sub).await;
+    ws.send(Message::text("close")).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    let ev = wait_for(&mut sub, |e| is_close_of(e, &conn)).await;
+    let EventKind::Close(c) = ev.kind else {
+        unreachable!()
+    };
+    assert_eq!((c.code, c.initiator), (None, Some(Initiator::Server)));
     // The client process dies: no close frame, the transport ends.
     let client = RawClient::connect(addr, "/").await;
     let conn = next_open(&mut sub).await;

@@ -197,8 +197,10 @@ struct HeartbeatRun {
     policy: HeartbeatPolicy,
     sleep: Pin<Box<Sleep>>,
     ping_due: bool,
-    /// When the unanswered ping went out.
+    /// When the first unanswered ping went out.
     awaiting: Option<Instant>,
+    /// When the latest ping (number `seq`) went out.
+    last_sent: Instant,
     seq: u64,
 }
 
@@ -209,12 +211,17 @@ impl HeartbeatRun {
             sleep: Box::pin(tokio::time::sleep(policy.interval)),
             ping_due: false,
             awaiting: None,
+            last_sent: Instant::now(),
             seq: 0,
         }
     }
 }
 
 /// A WebSocket accepted through the tap. Use it as a `Stream` and `Sink` of `Message`.
+///
+/// To close, send `Message::Close(Some(frame))` (the code is reported as sent) or call
+/// `SinkExt::close` (a close frame without status); [`TappedWebSocket::terminate`] drops the
+/// transport without one.
 ///
 /// The heartbeat runs while the stream is being read (as a server's read loop does): pings
 /// go out every interval, and with `terminate` a connection whose pong is late is dropped
@@ -288,6 +295,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
                         {
                             self.conn.ping_sent();
                             let now = Instant::now();
+                            hb.last_sent = now;
                             hb.ping_due = false;
                             if hb.awaiting.is_none() {
                                 hb.awaiting = Some(now);
@@ -323,13 +331,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
     fn on_pong(&mut self, payload: &[u8]) {
         let mut rtt = None;
         if let Some(hb) = self.heartbeat.as_mut() {
-            if let Some(sent) = hb.awaiting {
-                if payload == hb.seq.to_be_bytes() {
-                    rtt = Some(sent.elapsed());
-                    hb.awaiting = None;
-                    if hb.policy.terminate {
-                        hb.sleep.as_mut().reset(sent + hb.policy.interval);
-                    }
+            if hb.awaiting.is_some() && payload == hb.seq.to_be_bytes() {
+                rtt = Some(hb.last_sent.elapsed());
+                hb.awaiting = None;
+                if hb.policy.terminate {
+                    hb.sleep.as_mut().reset(hb.last_sent + hb.policy.interval);
                 }
             }
         }
@@ -436,7 +442,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for TappedWebSocket<S> {
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut().inner.as_mut() {
+        let this = self.get_mut();
+        // `SinkExt::close` sends a close frame without a status unless one went out already.
+        if this.server_close.is_none() && !this.conn.is_closed() && this.inner.is_some() {
+            this.server_close = Some((None, String::new()));
+        }
+        match this.inner.as_mut() {
             Some(ws) => Pin::new(ws).poll_close(cx),
             None => Poll::Ready(Ok(())),
         }

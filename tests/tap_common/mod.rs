@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wscope::event::{AppState, Event, EventKind};
 use wscope::tap::{Subscription, Tap};
 
-/// An echo server. Text commands: `close:CODE` (server closes with CODE), `bg` (app went to
+/// An echo server. Text commands: `close:CODE` (server closes with CODE), `close` (`SinkExt::close`), `bg` (app went to
 /// the background), `timer` (a timer that fires once and is dropped), `burst:N` (a timer firing N times at once), `leak` (a timer kept
 /// firing by a task that outlives the socket).
 pub async fn echo_server(tap: Tap) -> SocketAddr {
@@ -43,6 +43,8 @@ pub async fn echo_server(tap: Tap) -> SocketAddr {
                             reason: "server says bye".into(),
                         };
                         let _ = ws.send(Message::Close(Some(frame))).await;
+                    } else if text.as_str() == "close" {
+                        let _ = ws.close().await;
                     } else if text.as_str() == "bg" {
                         ws.conn().app_state(AppState::Background);
                     } else if text.as_str() == "timer" {
