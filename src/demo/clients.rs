@@ -139,25 +139,26 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Clients that stop answering pings (a frozen tab, a stuck event loop). On /chat the
-    // heartbeat terminates them; on /legacy, which never acts on missing pongs, they linger.
-    for (i, path) in ["/chat", "/chat", "/legacy", "/legacy", "/legacy", "/legacy"]
-        .into_iter()
-        .enumerate()
-    {
-        tasks.spawn(async move {
-            let xff = format!("192.0.2.{}", 100 + i);
-            loop {
+    // Clients that stop answering pings (a frozen tab, a stuck event loop): a new one every
+    // 3 s, each chatting for 3 s, then holding its socket for 40 s without reading. On /chat
+    // the heartbeat terminates them; on /legacy, which never acts on a missing pong, they
+    // linger as zombies.
+    tasks.spawn(async move {
+        let mut frozen = JoinSet::new();
+        for n in 0u32.. {
+            let path = if n % 2 == 0 { "/legacy" } else { "/chat" };
+            let xff = format!("192.0.2.{}", n % 250 + 1);
+            frozen.spawn(async move {
                 if let Some(mut ws) = connect(t.backend, path, DESKTOP, &xff).await {
                     if !chat(&mut ws, Duration::from_secs(3)).await {
-                        // Frozen: holds the socket, reads nothing.
-                        sleep(Duration::from_secs(25)).await;
+                        sleep(Duration::from_secs(40)).await;
                     }
                 }
-                sleep(Duration::from_secs(1)).await;
-            }
-        });
-    }
+            });
+            while frozen.try_join_next().is_some() {}
+            sleep(Duration::from_secs(3)).await;
+        }
+    });
     // Readers of /feed, whose handler forgets its timer: they come and go cleanly.
     for i in 0..3 {
         tasks.spawn(async move {
