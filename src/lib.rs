@@ -21,3 +21,5 @@ pub mod demo;
 
 #[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
+pub mod probe;

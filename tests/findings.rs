@@ -43,8 +43,7 @@ fn healthy(s: &mut Scenario, conns: usize, minutes: usize) {
         );
     }
     let mut open: Vec<usize> = (0..conns).collect();
-    let mut next = conns;
-    for tick in 1..=(minutes * 2) {
+    for (tick, next) in (1..=(minutes * 2)).zip(conns..) {
         let t = tick as f64 * 30.0;
         for (k, &i) in open.iter().enumerate() {
             let id = format!("h{i}");
@@ -65,7 +64,6 @@ fn healthy(s: &mut Scenario, conns: usize, minutes: usize) {
             "Mozilla/5.0 (Linux; Android 14) Mobile",
         );
         open.push(next);
-        next += 1;
     }
 }
 

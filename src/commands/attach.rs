@@ -1,11 +1,299 @@
-//! `wscope attach` (not built yet).
+//! `wscope attach URL...`: watch servers live through their admin feeds.
+//!
+//! Headless, it collects for `--duration` (or until Ctrl-C, SIGTERM or SIGHUP) and prints a
+//! report; `--record FILE` writes what it received as a log. The dashboard consumes the same
+//! channel from [`crate::source::feed`].
 
-use color_eyre::{Result, eyre::bail};
+use super::parse_duration;
+use super::report::FormatArg;
+use crate::event::{EventKind, to_json_line};
+use crate::model::Model;
+use crate::report::render;
+use crate::sanitize::inert;
+use crate::source::feed::{self, FeedEvent, FeedOptions, FeedStatus, SourceItem};
+use crate::source::record::{Recorder, frame_with_server};
+use color_eyre::{
+    Result,
+    eyre::{WrapErr, bail, eyre},
+};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct AttachArgs {}
+pub struct AttachArgs {
+    /// Admin feed URLs (ws:// or wss://), one per server, e.g. ws://127.0.0.1:9750/
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// The feed's token, sent as `Authorization: Bearer`. Prefer the environment variable:
+    /// a command line shows in `ps`.
+    #[arg(long, env = "WSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Write every event received to FILE as a log (JSON Lines; zstd if FILE ends in .zst).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// No dashboard: collect, then print a report on standard output.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: how long to collect (30s, 2m, 1h). Without it: until Ctrl-C.
+    #[arg(long, value_parser = parse_duration, requires = "headless")]
+    pub duration: Option<Duration>,
+    /// With --headless: the report's format.
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: FormatArg,
+}
 
-pub fn run(_args: AttachArgs) -> Result<ExitCode> {
-    bail!("`wscope attach` is not available in this build yet")
+pub fn run(args: AttachArgs) -> Result<ExitCode> {
+    for url in &args.urls {
+        feed::check_url(url).map_err(|e| eyre!(e))?;
+    }
+    if !args.headless {
+        bail!(
+            "the live dashboard for `attach` is not in this build yet: use --headless \
+             (with --duration D, or --record FILE and Ctrl-C to stop)"
+        );
+    }
+    if args.token.is_some() {
+        for url in args.urls.iter().filter(|u| sends_token_in_clear(u)) {
+            eprintln!(
+                "wscope: warning: {} is not loopback and not wss://: the token crosses the \
+                 network in clear (use an SSH tunnel or wss://)",
+                inert(url)
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the runtime")?;
+    runtime.block_on(headless(args))
+}
+
+/// A plain `ws://` URL whose host is not loopback.
+fn sends_token_in_clear(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("ws://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+/// What the headless run collects.
+struct Collector {
+    urls: Vec<String>,
+    model: Model,
+    recorder: Option<Recorder>,
+    /// Per source: the server name to stamp on recorded events when several feeds share a file.
+    names: Vec<String>,
+    invalid: u64,
+    ever_connected: bool,
+    last_problem: Option<String>,
+}
+
+/// Invalid frames reported one by one before going quiet about them.
+const INVALID_SHOWN: u64 = 5;
+
+impl Collector {
+    fn new(urls: Vec<String>, recorder: Option<Recorder>) -> Collector {
+        let names = urls.iter().map(|u| inert(u).into_owned()).collect();
+        Collector {
+            urls,
+            model: Model::new(),
+            recorder,
+            names,
+            invalid: 0,
+            ever_connected: false,
+            last_problem: None,
+        }
+    }
+
+    fn handle(&mut self, index: usize, item: SourceItem) -> Result<()> {
+        let url = inert(&self.urls[index]).into_owned();
+        match item {
+            SourceItem::Event(ev) => self.event(index, *ev)?,
+            SourceItem::Invalid { error, bytes } => {
+                self.invalid += 1;
+                if self.invalid <= INVALID_SHOWN {
+                    eprintln!("wscope: {url}: skipped a frame of {bytes} bytes: {error}");
+                }
+                if self.invalid == INVALID_SHOWN {
+                    eprintln!("wscope: further invalid frames are only counted");
+                }
+            }
+            SourceItem::Status(status) => match status {
+                FeedStatus::Connecting { attempt: 1 } => {
+                    eprintln!("wscope: {url}: connecting")
+                }
+                FeedStatus::Connecting { .. } => {}
+                FeedStatus::Connected => {
+                    self.ever_connected = true;
+                    eprintln!("wscope: {url}: connected");
+                }
+                FeedStatus::Disconnected { reason, retry_in } => {
+                    eprintln!(
+                        "wscope: {url}: {reason}; retrying in {:.1} s",
+                        retry_in.as_secs_f64()
+                    );
+                    self.last_problem = Some(reason);
+                }
+                FeedStatus::Unauthorized { message } => {
+                    bail!("{url}: {message} (check --token or WSCOPE_TOKEN)");
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, index: usize, fe: FeedEvent) -> Result<()> {
+        let FeedEvent { event, raw } = fe;
+        if let EventKind::Hello(_) = &event.kind {
+            if let Some(name) = &event.server {
+                self.names[index] = name.to_string();
+            }
+        }
+        if let Some(rec) = self.recorder.as_mut() {
+            // One feed: the frame as received. Several in one file: every event names its
+            // server, since "the latest hello" no longer tells which feed it came from.
+            let written = if self.urls.len() > 1 && event.server.is_none() {
+                let name = &self.names[index];
+                match frame_with_server(&raw, name) {
+                    Some(frame) => rec.write_frame(&frame),
+                    None => {
+                        let mut stamped = event.clone();
+                        stamped.server = Some(name.as_str().into());
+                        rec.write_frame(&to_json_line(&stamped))
+                    }
+                }
+            } else {
+                rec.write_frame(&raw)
+            };
+            written.wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
+        }
+        self.model.apply(index, &event);
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.tick()
+                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
+        }
+        Ok(())
+    }
+
+    fn finish_recording(&mut self) -> Result<()> {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.finish()
+                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
+            eprintln!(
+                "wscope: recorded {} events to {}",
+                rec.lines(),
+                rec.path().display()
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn headless(args: AttachArgs) -> Result<ExitCode> {
+    let recorder = match &args.record {
+        Some(path) => Some(Recorder::create(path).wrap_err("--record")?),
+        None => None,
+    };
+    let options = FeedOptions {
+        token: args.token.clone(),
+        ..FeedOptions::default()
+    };
+    let (feeds, mut rx) = feed::spawn(&args.urls, options).map_err(|e| eyre!(e))?;
+    let mut c = Collector::new(args.urls.clone(), recorder);
+    let mut sigint = signal(SignalKind::interrupt()).wrap_err("cannot watch Ctrl-C")?;
+    let mut sigterm = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
+    let mut sighup = signal(SignalKind::hangup()).wrap_err("cannot watch SIGHUP")?;
+    let deadline = args.duration.map(|d| Instant::now() + d);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+
+    let mut hung_up = false;
+    let outcome: Result<()> = loop {
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some((index, item)) => {
+                    if let Err(e) = c.handle(index, item) {
+                        break Err(e);
+                    }
+                }
+                None => break Ok(()),
+            },
+            _ = tick.tick() => {
+                if let Err(e) = c.tick() {
+                    break Err(e);
+                }
+            }
+            _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await },
+                if deadline.is_some() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
+            _ = sigterm.recv() => break Ok(()),
+            _ = sighup.recv() => {
+                hung_up = true;
+                break Ok(());
+            }
+        }
+    };
+    feeds.stop();
+    // Every event already received goes into the file and the model.
+    let mut outcome = outcome;
+    while outcome.is_ok() {
+        match rx.try_recv() {
+            Ok((index, item)) => outcome = c.handle(index, item),
+            Err(_) => break,
+        }
+    }
+    let finished = c.finish_recording();
+    outcome?;
+    finished?;
+    if !c.ever_connected {
+        let why = c.last_problem.as_deref().unwrap_or("no answer");
+        bail!("could not reach any feed ({why})");
+    }
+    c.model.note_skipped(c.invalid);
+    let report = render(&c.model, args.format.into());
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(report.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Ok(()) => {}
+        // A closed pipe, or the terminal that hung up: the recording is what matters then.
+        Err(e) if hung_up || e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).wrap_err("cannot write the report"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_in_clear_is_noticed_only_off_loopback() {
+        assert!(!sends_token_in_clear("ws://127.0.0.1:9750/"));
+        assert!(!sends_token_in_clear("ws://[::1]:9750/"));
+        assert!(!sends_token_in_clear("ws://localhost/feed"));
+        assert!(!sends_token_in_clear("wss://feed.example.net/"));
+        assert!(sends_token_in_clear("ws://10.1.2.3:9750/"));
+        assert!(sends_token_in_clear("ws://feed.example.net/x?y"));
+    }
 }

@@ -8,7 +8,7 @@ pub mod time;
 pub mod wire;
 
 pub use time::{SECOND, Ts};
-pub use wire::{ParseError, parse_event, to_json_line};
+pub use wire::{ParseError, parse_event, parse_event_str, to_json_line};
 
 /// Strings from the network are short (ids, addresses); `CompactString` keeps those up to
 /// 24 bytes inline, with no allocation per event.

@@ -57,7 +57,19 @@ impl Finding {
     }
 }
 
-/// Sorts findings as reports show them: by severity, then id.
+/// Sorts findings as reports show them: by severity, then in the order of
+/// [`super::RULES`], which lists root causes before symptoms (a disconnect spike).
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.id.cmp(b.id)));
+    let rank = |id: &str| {
+        super::RULES
+            .iter()
+            .position(|(r, _)| *r == id)
+            .unwrap_or(usize::MAX)
+    };
+    findings.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(rank(a.id).cmp(&rank(b.id)))
+            .then(a.id.cmp(b.id))
+    });
 }

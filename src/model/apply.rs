@@ -42,11 +42,7 @@ impl Model {
                 match self.conns.get_mut(server, conn) {
                     Some(c) => {
                         let gap = ev.ts.secs_since(c.unpinged_since());
-                        c.last_ping = c.last_ping.max(ev.ts);
-                        if c.unanswered_ping == Ts::MIN {
-                            c.unanswered_ping = ev.ts;
-                        }
-                        c.last_activity = c.last_activity.max(ev.ts);
+                        c.pinged(ev.ts);
                         let s = &mut self.servers[server as usize];
                         s.longest_unpinged = s.longest_unpinged.max(gap);
                     }
@@ -55,9 +51,7 @@ impl Model {
             }
             EventKind::Pong { conn, rtt_ms } => match self.conns.get_mut(server, conn) {
                 Some(c) => {
-                    c.last_pong = c.last_pong.max(ev.ts);
-                    c.unanswered_ping = Ts::MIN;
-                    c.last_activity = c.last_activity.max(ev.ts);
+                    c.ponged(ev.ts);
                     if let Some(rtt) = rtt_ms {
                         c.rtt_ms = *rtt as f32;
                     }
@@ -70,9 +64,9 @@ impl Model {
                         crate::event::Dir::In => (&mut c.msgs_in, &mut c.bytes_in),
                         crate::event::Dir::Out => (&mut c.msgs_out, &mut c.bytes_out),
                     };
-                    *msgs = msgs.saturating_add(m.count);
+                    *msgs = msgs.saturating_add(m.count.min(u32::MAX as u64) as u32);
                     *bytes = bytes.saturating_add(m.bytes);
-                    c.last_activity = c.last_activity.max(ev.ts);
+                    c.touch(ev.ts);
                 }
                 None => self.counters.contradictions += 1,
             },
@@ -88,10 +82,10 @@ impl Model {
                             self.mobile.mobile_opens += 1;
                         }
                     }
-                    c.background_since = match state {
-                        AppState::Background => ev.ts,
-                        AppState::Foreground => Ts::MIN,
-                    };
+                    c.set_background(match state {
+                        AppState::Background => Some(ev.ts),
+                        AppState::Foreground => None,
+                    });
                 }
                 None => self.counters.contradictions += 1,
             },
@@ -142,27 +136,13 @@ impl Model {
                 .and_then(|f| f.split(',').next())
                 .map(|f| Str::from(f.trim()))
         });
-        Conn {
-            id: open.conn.clone(),
-            server,
-            remote: open.remote.clone(),
-            client_key,
-            user_agent,
-            path: open.path.as_deref().map(|p| self.strings.intern(p)),
-            opened,
-            last_activity: opened,
-            last_ping: Ts::MIN,
-            last_pong: Ts::MIN,
-            unanswered_ping: Ts::MIN,
-            background_since: Ts::MIN,
-            msgs_in: 0,
-            msgs_out: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            rtt_ms: f32::NAN,
-            mobile,
-            timers: 0,
-        }
+        let mut c = Conn::new(server, open.conn.clone(), opened);
+        c.remote.clone_from(&open.remote);
+        c.client_key = client_key;
+        c.user_agent = user_agent;
+        c.path = open.path.as_deref().map(|p| self.strings.intern(p));
+        c.mobile = mobile;
+        c
     }
 
     fn apply_open(&mut self, server: ServerId, ts: Ts, open: &Open) {
@@ -183,20 +163,9 @@ impl Model {
     fn snapshot_conn(&mut self, server: ServerId, ts: Ts, sc: &SnapshotConn) -> Conn {
         let opened = sc.opened.unwrap_or(ts);
         let mut c = self.new_conn(server, &sc.open, opened);
-        let latest = [sc.last_activity, sc.last_ping, sc.last_pong]
-            .into_iter()
-            .flatten()
-            .max();
-        c.last_activity = latest.unwrap_or(opened).max(opened);
-        c.last_ping = sc.last_ping.unwrap_or(Ts::MIN);
-        c.last_pong = sc.last_pong.unwrap_or(Ts::MIN);
-        if let (Some(ping), pong) = (sc.last_ping, sc.last_pong)
-            && pong.is_none_or(|p| p < ping)
-        {
-            c.unanswered_ping = ping;
-        }
-        c.msgs_in = sc.msgs_in;
-        c.msgs_out = sc.msgs_out;
+        c.restore(sc.last_activity, sc.last_ping, sc.last_pong);
+        c.msgs_in = sc.msgs_in.min(u32::MAX as u64) as u32;
+        c.msgs_out = sc.msgs_out.min(u32::MAX as u64) as u32;
         c.bytes_in = sc.bytes_in;
         c.bytes_out = sc.bytes_out;
         c
@@ -234,7 +203,7 @@ impl Model {
             self.counters.contradictions += 1;
             return;
         };
-        let idle = ts.secs_since(c.last_activity).max(0.0);
+        let idle = ts.secs_since(c.last_activity()).max(0.0);
         let age = ts.secs_since(c.opened).max(0.0);
         let cut = code == 1006 && close.initiator == Some(Initiator::None);
         if cut {
@@ -255,7 +224,9 @@ impl Model {
             self.mobile.mobile_closes += 1;
             if cut {
                 self.mobile.mobile_cuts += 1;
-                if c.in_background() && ts.0 - c.background_since.0 <= AFTER_BACKGROUND {
+                if c.background_since()
+                    .is_some_and(|bg| ts.0 - bg.0 <= AFTER_BACKGROUND)
+                {
                     self.mobile.cuts_after_background += 1;
                 }
             }

@@ -13,7 +13,26 @@ use std::hash::{BuildHasher, Hash, Hasher};
 /// Index of a server in [`super::Model::servers`].
 pub type ServerId = u16;
 
-/// What the model knows of one open connection. Times are event times; `Ts::MIN` means never.
+/// A time after a connection opened, in milliseconds (49 days of range), or never. Four bytes
+/// instead of eight per timestamp: a million open connections must fit in 256 MiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Since(u32);
+
+impl Since {
+    pub const NEVER: Since = Since(u32::MAX);
+
+    fn at(opened: Ts, t: Ts) -> Since {
+        let ms = (t.0.saturating_sub(opened.0) / 1_000_000).clamp(0, u32::MAX as i64 - 1);
+        Since(ms as u32)
+    }
+
+    fn ts(self, opened: Ts) -> Option<Ts> {
+        (self != Since::NEVER).then(|| opened.plus_nanos(self.0 as i64 * 1_000_000))
+    }
+}
+
+/// What the model knows of one open connection. Times are event times, kept relative to
+/// `opened`; read them with the accessors.
 #[derive(Clone, Debug)]
 pub struct Conn {
     pub id: Str,
@@ -25,14 +44,14 @@ pub struct Conn {
     pub user_agent: Option<Sym>,
     pub path: Option<Sym>,
     pub opened: Ts,
-    pub last_activity: Ts,
-    pub last_ping: Ts,
-    pub last_pong: Ts,
+    last_activity: Since,
+    last_ping: Since,
+    last_pong: Since,
     /// The first ping sent since the last pong, while it stays unanswered.
-    pub unanswered_ping: Ts,
-    pub background_since: Ts,
-    pub msgs_in: u64,
-    pub msgs_out: u64,
+    unanswered_ping: Since,
+    background_since: Since,
+    pub msgs_in: u32,
+    pub msgs_out: u32,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub rtt_ms: f32,
@@ -41,27 +60,107 @@ pub struct Conn {
     pub timers: u16,
 }
 
-fn opt(t: Ts) -> Option<Ts> {
-    (t != Ts::MIN).then_some(t)
-}
-
 impl Conn {
+    /// A connection opened at `opened`, with nothing else known yet.
+    pub fn new(server: ServerId, id: Str, opened: Ts) -> Conn {
+        Conn {
+            id,
+            server,
+            remote: None,
+            client_key: None,
+            user_agent: None,
+            path: None,
+            opened,
+            last_activity: Since(0),
+            last_ping: Since::NEVER,
+            last_pong: Since::NEVER,
+            unanswered_ping: Since::NEVER,
+            background_since: Since::NEVER,
+            msgs_in: 0,
+            msgs_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            rtt_ms: f32::NAN,
+            mobile: false,
+            timers: 0,
+        }
+    }
+
+    fn latest(&self, old: Since, t: Ts) -> Since {
+        let new = Since::at(self.opened, t);
+        if old == Since::NEVER {
+            new
+        } else {
+            Since(old.0.max(new.0))
+        }
+    }
+
+    /// The open, or the latest message, ping or pong (findings.md's "activity").
+    pub fn last_activity(&self) -> Ts {
+        self.last_activity.ts(self.opened).unwrap_or(self.opened)
+    }
     pub fn last_ping(&self) -> Option<Ts> {
-        opt(self.last_ping)
+        self.last_ping.ts(self.opened)
     }
     pub fn last_pong(&self) -> Option<Ts> {
-        opt(self.last_pong)
+        self.last_pong.ts(self.opened)
+    }
+    pub fn background_since(&self) -> Option<Ts> {
+        self.background_since.ts(self.opened)
     }
     pub fn rtt_ms(&self) -> Option<f32> {
         self.rtt_ms.is_finite().then_some(self.rtt_ms)
     }
     pub fn in_background(&self) -> bool {
-        self.background_since != Ts::MIN
+        self.background_since != Since::NEVER
     }
+
+    pub fn touch(&mut self, t: Ts) {
+        self.last_activity = self.latest(self.last_activity, t);
+    }
+    /// A ping was sent at `t`.
+    pub fn pinged(&mut self, t: Ts) {
+        self.last_ping = self.latest(self.last_ping, t);
+        if self.unanswered_ping == Since::NEVER {
+            self.unanswered_ping = Since::at(self.opened, t);
+        }
+        self.touch(t);
+    }
+    /// A pong arrived at `t`.
+    pub fn ponged(&mut self, t: Ts) {
+        self.last_pong = self.latest(self.last_pong, t);
+        self.unanswered_ping = Since::NEVER;
+        self.touch(t);
+    }
+    pub fn set_background(&mut self, since: Option<Ts>) {
+        self.background_since = since.map_or(Since::NEVER, |t| Since::at(self.opened, t));
+    }
+    /// Heartbeat state as a snapshot reports it.
+    pub fn restore(
+        &mut self,
+        last_activity: Option<Ts>,
+        last_ping: Option<Ts>,
+        last_pong: Option<Ts>,
+    ) {
+        let at = |t: Option<Ts>| t.map_or(Since::NEVER, |t| Since::at(self.opened, t));
+        self.last_ping = at(last_ping);
+        self.last_pong = at(last_pong);
+        let latest = [last_activity, last_ping, last_pong]
+            .into_iter()
+            .flatten()
+            .max();
+        self.last_activity = latest.map_or(Since(0), |t| Since::at(self.opened, t));
+        if let Some(ping) = last_ping
+            && last_pong.is_none_or(|p| p < ping)
+        {
+            self.unanswered_ping = Since::at(self.opened, ping);
+        }
+    }
+
     /// Seconds since the last sign of life from the client's heartbeat at `now`: the last pong,
     /// or when pinged but never answered, the first unanswered ping (findings.md, zombies).
     pub fn pong_age(&self, now: Ts) -> Option<f64> {
-        match (opt(self.last_pong), opt(self.unanswered_ping)) {
+        match (self.last_pong(), self.unanswered_ping.ts(self.opened)) {
             (Some(pong), _) => Some(now.secs_since(pong)),
             (None, Some(ping)) => Some(now.secs_since(ping)),
             (None, None) => None,
@@ -69,7 +168,7 @@ impl Conn {
     }
     /// When this connection last got a ping, or opened if never.
     pub fn unpinged_since(&self) -> Ts {
-        self.last_ping.max(self.opened)
+        self.last_ping().unwrap_or(self.opened)
     }
 }
 
@@ -189,27 +288,21 @@ mod tests {
     use super::*;
 
     pub fn conn(server: ServerId, id: &str) -> Conn {
-        Conn {
-            id: id.into(),
-            server,
-            remote: None,
-            client_key: None,
-            user_agent: None,
-            path: None,
-            opened: Ts(0),
-            last_activity: Ts(0),
-            last_ping: Ts::MIN,
-            last_pong: Ts::MIN,
-            unanswered_ping: Ts::MIN,
-            background_since: Ts::MIN,
-            msgs_in: 0,
-            msgs_out: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            rtt_ms: f32::NAN,
-            mobile: false,
-            timers: 0,
-        }
+        Conn::new(server, id.into(), Ts(0))
+    }
+
+    #[test]
+    fn relative_times() {
+        let mut c = Conn::new(0, "a".into(), Ts(1_000 * crate::event::SECOND));
+        assert_eq!(c.last_activity(), c.opened);
+        let t = c.opened.plus_secs(2.5);
+        c.pinged(t);
+        assert_eq!(c.last_ping(), Some(t));
+        assert_eq!(c.pong_age(t.plus_secs(1.0)), Some(1.0));
+        c.ponged(t.plus_secs(0.25));
+        assert_eq!(c.pong_age(t.plus_secs(1.0)), Some(0.75));
+        c.touch(c.opened.plus_secs(-5.0));
+        assert_eq!(c.last_activity(), t.plus_secs(0.25), "never goes back");
     }
 
     #[test]
@@ -235,7 +328,7 @@ mod tests {
     fn conn_record_stays_small() {
         // Memory per open connection is a requirement (<= 256 bytes all told).
         assert!(
-            std::mem::size_of::<Option<Conn>>() <= 192,
+            std::mem::size_of::<Option<Conn>>() <= 152,
             "{}",
             std::mem::size_of::<Option<Conn>>()
         );

@@ -15,6 +15,9 @@ const BUCKETS: usize = FINE_BUCKETS + ((COARSE_LIMIT - FINE_LIMIT) / COARSE_STEP
 #[derive(Clone, Debug)]
 pub struct DurationHistogram {
     counts: Vec<u32>,
+    /// Sum of the samples of each bucket: the median is reported as its bucket's mean, exact
+    /// when the samples are equal, which is what a timeout makes them.
+    sums: Vec<f64>,
     total: u64,
     over: u64,
 }
@@ -31,6 +34,7 @@ impl Default for DurationHistogram {
     fn default() -> Self {
         DurationHistogram {
             counts: vec![0; BUCKETS],
+            sums: vec![0.0; BUCKETS],
             total: 0,
             over: 0,
         }
@@ -62,7 +66,10 @@ impl DurationHistogram {
     pub fn add(&mut self, secs: f64) {
         self.total += 1;
         match bucket(secs.max(0.0)) {
-            Some(b) => self.counts[b] = self.counts[b].saturating_add(1),
+            Some(b) => {
+                self.counts[b] = self.counts[b].saturating_add(1);
+                self.sums[b] += secs.max(0.0);
+            }
             None => self.over += 1,
         }
     }
@@ -104,12 +111,12 @@ impl DurationHistogram {
         for b in lo..=hi {
             seen += self.counts[b] as u64;
             if seen >= half {
-                median = center(b);
+                median = self.sums[b] / self.counts[b].max(1) as f64;
                 break;
             }
         }
         Some(Cluster {
-            center: (median * 10.0).round() / 10.0,
+            center: (median * 100.0).round() / 100.0,
             count,
         })
     }
@@ -130,7 +137,7 @@ mod tests {
         }
         let c = h.densest(0.10, 1.0, 2.0).unwrap();
         assert_eq!(c.count, 20);
-        assert!((c.center - 60.4).abs() < 0.11, "{c:?}");
+        assert_eq!(c.center, 60.4, "{c:?}");
         assert_eq!(h.total(), 25);
     }
 
@@ -152,5 +159,10 @@ mod tests {
         let c = h.densest(0.02, 1.0, 10.0).unwrap();
         assert_eq!(c.count, 10);
         assert!((c.center - 7204.5).abs() <= 1.0, "{c:?}");
+        let mut h = DurationHistogram::default();
+        for _ in 0..10 {
+            h.add(60.0);
+        }
+        assert_eq!(h.densest(0.1, 1.0, 2.0).unwrap().center, 60.0);
     }
 }

@@ -7,7 +7,7 @@
 //! [`read_log`] is the fast path for whole logs: chunks are parsed on a second thread while the
 //! model is fed on this one, so the two cores each do half the work.
 
-use crate::event::{Event, ParseError, parse_event};
+use crate::event::{Event, ParseError, parse_event, parse_event_str};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -254,27 +254,39 @@ impl LogReader {
 pub fn parse_chunk(chunk: Chunk) -> Parsed {
     let mut skipped = chunk.skipped;
     let mut events = Vec::with_capacity(chunk.bytes.len() / 96);
-    let mut line_no = chunk.first_line;
     let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.unterminated as usize;
-    for (i, line) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
-        if i >= n_lines {
-            break;
-        }
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let last = chunk.unterminated && i + 1 == n_lines;
+    let mut handle = |i: usize, line: &[u8], parse: &dyn Fn() -> Result<Event, ParseError>| {
+        let line_no = chunk.first_line + i as u64;
         if line.iter().all(u8::is_ascii_whitespace) {
-            line_no += 1;
-            continue;
+            return;
         }
         if line.len() > MAX_LINE {
             skipped.add(line_no, || format!("line longer than {MAX_LINE} bytes"));
-        } else {
-            match parse_event(line) {
-                Ok(ev) => events.push(ev),
-                Err(e) => skipped.add(line_no, || describe(&e, last)),
+            return;
+        }
+        match parse() {
+            Ok(ev) => events.push(ev),
+            Err(e) => {
+                let last = chunk.unterminated && i + 1 == n_lines;
+                skipped.add(line_no, || describe(&e, last))
             }
         }
-        line_no += 1;
+    };
+    // One UTF-8 check for the whole chunk (cheap) spares serde_json checking every string;
+    // only a chunk holding invalid bytes is checked line by line.
+    match std::str::from_utf8(&chunk.bytes) {
+        Ok(text) => {
+            for (i, line) in text.split('\n').take(n_lines).enumerate() {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                handle(i, line.as_bytes(), &|| parse_event_str(line));
+            }
+        }
+        Err(_) => {
+            for (i, line) in chunk.bytes.split(|&b| b == b'\n').take(n_lines).enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                handle(i, line, &|| parse_event(line));
+            }
+        }
     }
     Parsed { events, skipped }
 }
@@ -290,52 +302,84 @@ fn describe(e: &ParseError, last: bool) -> String {
 /// Progress of [`read_log`]: bytes read so far.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// Parser threads for [`read_log`]: parsing is most of the work, so it gets both cores
+/// while the caller's thread folds events into the model.
+const PARSERS: usize = 2;
+
 /// Reads a whole log, calling `on_event` for each valid event in order, and returns what was
-/// skipped. Parsing runs on a second thread, a few chunks ahead of `on_event`.
+/// skipped. A reader thread cuts chunks, [`PARSERS`] threads parse them, and this thread
+/// puts them back in order and calls `on_event`.
 pub fn read_log(
     mut reader: LogReader,
     on_event: &mut dyn FnMut(&Event),
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Parsed>>(4);
-    let (bytes_tx, bytes_rx) = mpsc::channel::<u64>();
-    let parser = std::thread::spawn(move || {
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS);
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS);
+    let mut threads = Vec::new();
+    for _ in 0..PARSERS {
+        let work_rx = work_rx.clone();
+        let done_tx = done_tx.clone();
+        threads.push(std::thread::spawn(move || {
+            loop {
+                let next = work_rx.lock().map(|rx| rx.recv());
+                let Ok(Ok((seq, chunk))) = next else { return };
+                let bytes = chunk.bytes.len() as u64;
+                if done_tx.send((seq, Ok(parse_chunk(chunk)), bytes)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let reader_done = done_tx;
+    threads.push(std::thread::spawn(move || {
+        let mut seq = 0;
         loop {
             match reader.next_chunk() {
                 Ok(Some(chunk)) => {
-                    let _ = bytes_tx.send(reader.bytes_read());
-                    if tx.send(Ok(parse_chunk(chunk))).is_err() {
+                    if work_tx.send((seq, chunk)).is_err() {
                         return;
                     }
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    let _ = tx.send(Err(e));
+                    let _ = reader_done.send((seq, Err(e), 0));
                     return;
                 }
             }
+            seq += 1;
         }
-    });
+    }));
+
     let mut skipped = Skipped::default();
     let mut result = Ok(());
-    for parsed in rx {
+    let mut waiting: std::collections::BTreeMap<u64, Parsed> = Default::default();
+    let (mut next, mut bytes_done) = (0u64, 0u64);
+    for (seq, parsed, bytes) in done_rx {
         match parsed {
             Ok(parsed) => {
-                for ev in &parsed.events {
-                    on_event(ev);
-                }
-                skipped.merge(parsed.skipped);
-                if let Some(bytes) = bytes_rx.try_iter().last() {
-                    progress(bytes);
-                }
+                waiting.insert(seq, parsed);
+                bytes_done += bytes;
             }
             Err(e) => {
                 result = Err(e);
                 break;
             }
         }
+        while let Some(parsed) = waiting.remove(&next) {
+            for ev in &parsed.events {
+                on_event(ev);
+            }
+            skipped.merge(parsed.skipped);
+            next += 1;
+        }
+        progress(bytes_done);
     }
-    let _ = parser.join();
+    drop(waiting);
+    for t in threads {
+        let _ = t.join();
+    }
     result.map(|_| skipped)
 }
 

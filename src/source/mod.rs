@@ -1,3 +1,6 @@
-//! Where events come from: recorded logs (and live feeds and the in-process tap).
+//! Where events come from: recorded logs, live admin feeds (and the in-process tap), and
+//! where they go when recorded.
 
+pub mod feed;
 pub mod log;
+pub mod record;

@@ -1,0 +1,68 @@
+'use strict';
+// Small helpers of the wscope adapter: request fields, sizes, times, tokens.
+
+const fs = require('fs');
+const crypto = require('crypto');
+
+const now = () => new Date().toISOString();
+
+/** Byte length of anything `ws` sends or delivers (string, Buffer, ArrayBuffer, fragments). */
+function byteLength(data) {
+  if (data == null) return 0;
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (Array.isArray(data)) return data.reduce((n, d) => n + byteLength(d), 0);
+  if (typeof data.byteLength === 'number') return data.byteLength;
+  return 0;
+}
+
+/** `ip:port`, with IPv6 in brackets and IPv4-mapped addresses unwrapped. */
+function remoteOf(socket) {
+  if (!socket) return undefined;
+  let ip = socket.remoteAddress;
+  if (!ip) return undefined;
+  if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
+  return ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
+}
+
+/** The path without its query string: queries often carry tokens. */
+function pathOf(req) {
+  const url = (req && req.url) || '';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function header(req, name) {
+  const v = req && req.headers && req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v || undefined;
+}
+
+/** Drops undefined fields so that the JSON only carries what is known. */
+function compact(obj) {
+  for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
+  return obj;
+}
+
+function sameToken(given, expected) {
+  if (typeof given !== 'string') return false;
+  // Hashing first makes the comparison constant-time whatever the lengths.
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+function tokenOf(req) {
+  const auth = header(req, 'authorization');
+  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
+  const url = new URL(req.url || '/', 'http://feed.invalid');
+  return url.searchParams.get('token') || undefined;
+}
+
+function countOpenFds() {
+  try {
+    return fs.readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
+
+module.exports = { now, byteLength, remoteOf, pathOf, header, compact, sameToken, tokenOf, countOpenFds };

@@ -1,0 +1,194 @@
+//! The `wscope report` contract, on the real binary: formats, stdin, zstd, exit codes, errors.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use wscope::event::{Dir, Initiator};
+use wscope::scenario::Scenario;
+
+fn wscope(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run wscope");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn incident() -> String {
+    let mut s = Scenario::new();
+    s.hello(Some((90_000, 5_000)));
+    for i in 0..20 {
+        let id = format!("c{i}");
+        s.at(i as f64 * 2.0).open(&id).message(&id, Dir::In);
+        s.at(i as f64 * 2.0 + 60.0).cut(&id);
+    }
+    s.open("ok")
+        .advance(1.0)
+        .close("ok", 1000, Initiator::Client);
+    s.to_jsonl()
+}
+
+fn temp_log(name: &str, content: &[u8]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    (dir, path.to_string_lossy().into_owned())
+}
+
+#[test]
+fn json_report_has_the_shape_of_findings_md() {
+    let (_d, path) = temp_log("incident.jsonl", incident().as_bytes());
+    let out = wscope(&["report", &path, "--format", "json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["protocol"], 1);
+    assert_eq!(v["span"]["from"], "2026-11-30T01:00:00Z");
+    assert_eq!(v["events"], 1 + 20 * 3 + 2);
+    assert_eq!(v["skipped_lines"], 0);
+    assert_eq!(v["connections"]["opened"], 21);
+    assert_eq!(v["connections"]["closed"], 21);
+    assert_eq!(v["connections"]["open_at_end"], 0);
+    assert_eq!(v["close_codes"]["1006"], 20);
+    assert_eq!(v["close_codes"]["1000"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["id"], "idle-timeout");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["evidence"]["idle_seconds"], 60.0);
+    assert!(f["remedy"].as_str().unwrap().len() > 20);
+}
+
+#[test]
+fn text_puts_findings_first_and_markdown_has_tables() {
+    let (_d, path) = temp_log("incident.jsonl", incident().as_bytes());
+    let out = wscope(&["report", &path], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let findings = text.find("FINDINGS").unwrap();
+    assert!(findings < text.find("CLOSE CODES").unwrap());
+    assert!(text.contains("CRITICAL idle-timeout"));
+    assert!(text.contains("1006 Abnormal Closure"));
+
+    let out = wscope(&["report", &path, "--format", "markdown"], None);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# WebSocket disconnect report"));
+    assert!(md.contains("| critical | `idle-timeout` |"));
+    assert!(md.contains("| 1006 Abnormal Closure | 20 |"));
+}
+
+#[test]
+fn reads_stdin_and_zstd() {
+    let log = incident();
+    let out = wscope(&["report", "-", "--format", "json"], Some(log.as_bytes()));
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["close_codes"]["1006"], 20);
+
+    let packed = zstd::encode_all(log.as_bytes(), 3).unwrap();
+    let (_d, path) = temp_log("incident.jsonl.zst", &packed);
+    let out = wscope(&["report", &path, "--format", "json"], None);
+    let v2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, v2, "same log, same report");
+}
+
+#[test]
+fn bad_lines_are_counted_and_listed_with_verbose() {
+    let mut log = incident().into_bytes();
+    log.extend_from_slice(b"garbage\n{\"type\":\"open\"}\n");
+    log.extend_from_slice(&vec![b'x'; 2 << 20]);
+    log.extend_from_slice(b"\n{\"type\":\"close\",\"ts\":\"2026-11-30T01:09");
+    let (_d, path) = temp_log("bad.jsonl", &log);
+    let out = wscope(&["report", &path, "--format", "json", "--verbose"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped_lines"], 4);
+    assert_eq!(v["close_codes"]["1006"], 20, "nothing valid is lost");
+    let lines: Vec<u64> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![64, 65, 66, 67]);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "feed-incomplete")
+    );
+
+    let out = wscope(&["report", &path, "--verbose"], None);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 67: truncated last line"), "{err}");
+}
+
+#[test]
+fn errors_are_one_line_with_exit_2() {
+    let out = wscope(&["report", "/nonexistent/incident.jsonl"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot read /nonexistent/incident.jsonl"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = wscope(&["report", &dir.path().to_string_lossy()], None);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = wscope(&["report", "x.jsonl", "--format", "yaml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = wscope(&["report", "x.jsonl", "--bogus"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_shared_tour_sample_gives_exactly_its_three_findings() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/tour.jsonl");
+    if !std::path::Path::new(path).exists() {
+        // The sample lives beside the checkout; CI lays it there too.
+        assert!(std::env::var_os("CI").is_none(), "{path} missing in CI");
+        return;
+    }
+    let out = wscope(&["report", path, "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["heartbeat-missing", "timer-leak", "feed-incomplete"]
+    );
+    let hb = &v["findings"][0]["evidence"];
+    assert_eq!(hb["longest_unpinged_seconds"], 269.0);
+    assert_eq!(v["findings"][1]["evidence"]["timers"][0], "hb-17");
+    assert_eq!(v["findings"][2]["evidence"]["dropped_events"], 12);
+}
+
+#[test]
+fn help_reads_well() {
+    let out = wscope(&["--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in ["demo", "attach", "replay", "report", "probe"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+}

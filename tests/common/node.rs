@@ -1,0 +1,79 @@
+//! Runs the Node.js adapter's scenario (assets/adapters/node/test/scenario.js) as a real process.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub fn adapter_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/adapters/node")
+}
+
+/// `Some(())` when node and the `ws` package are there. Otherwise the test is skipped with a
+/// note, except under CI (env `CI` set), where it fails: `.ci/run` installs them.
+pub fn node_available() -> Option<()> {
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let ws = adapter_dir().join("node_modules/ws/package.json").is_file();
+    let problem = match (node, ws) {
+        (true, true) => return Some(()),
+        (false, _) => "node is not installed",
+        (true, false) => {
+            "the `ws` package is missing: run `npm install` in assets/adapters/node (.ci/run does)"
+        }
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("this test needs Node.js and `ws`: {problem}");
+    }
+    eprintln!("SKIPPED: {problem} (set CI=1 to make this a failure)");
+    None
+}
+
+/// A running scenario; killed when dropped.
+pub struct Scenario {
+    child: Child,
+    /// The admin feed, e.g. `ws://127.0.0.1:PORT/`.
+    pub feed: String,
+    pub token: String,
+    /// The instrumented application server.
+    pub app: String,
+}
+
+impl Scenario {
+    /// Starts the scenario with extra environment variables and waits for its address line.
+    pub fn start(env: &[(&str, &str)]) -> Scenario {
+        let mut cmd = Command::new("node");
+        cmd.arg(adapter_dir().join("test/scenario.js"))
+            .env_remove("WSCOPE_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("cannot start node");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("no address line from the scenario");
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("scenario said {line:?}: {e}"));
+        Scenario {
+            child,
+            feed: v["feed"].as_str().unwrap().to_string(),
+            token: v["token"].as_str().unwrap().to_string(),
+            app: v["app"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,113 @@
+//! Property tests: any bytes in, no panic, every line accounted for; any event sequence in,
+//! no panic, and the same events always give the same report.
+
+use proptest::prelude::*;
+use std::io::Cursor;
+use wscope::model::Model;
+use wscope::report::{Format, Report};
+use wscope::source::log::{LogReader, read_log};
+
+const EVENTS: &[&str] = &[
+    r#"{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s","heartbeat":{"ping_interval_ms":1000,"pong_timeout_ms":500}}"#,
+    r#"{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"a","remote":"1.2.3.4:5","user_agent":"iPhone"}"#,
+    r#"{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"b"}"#,
+    r#"{"type":"ping","ts":"2026-11-30T01:00:02Z","conn":"a"}"#,
+    r#"{"type":"pong","ts":"2026-11-30T01:00:02.5Z","conn":"a","rtt_ms":3}"#,
+    r#"{"type":"message","ts":"2026-11-30T01:00:03Z","conn":"b","dir":"out","count":2,"bytes":9}"#,
+    r#"{"type":"close","ts":"2026-11-30T01:00:09Z","conn":"a","code":1006,"initiator":"none"}"#,
+    r#"{"type":"close","ts":"2026-11-30T01:00:04Z","conn":"b","code":null}"#,
+    r#"{"type":"timer","ts":"2026-11-30T01:00:01Z","conn":"a","timer":"t","op":"start","interval_ms":100}"#,
+    r#"{"type":"timer","ts":"2026-11-30T01:00:30Z","conn":"a","timer":"t","op":"fire"}"#,
+    r#"{"type":"timer","ts":"2026-11-30T01:00:31Z","timer":"t","op":"clear"}"#,
+    r#"{"type":"app_state","ts":"2026-11-30T01:00:05Z","conn":"a","state":"background"}"#,
+    r#"{"type":"snapshot","ts":"2026-11-30T01:00:06Z","connections":[{"conn":"a","opened":"2026-11-30T00:00:00Z"}],"timers":[{"conn":"a","timer":"t2"}]}"#,
+    r#"{"type":"dropped","ts":"2026-11-30T01:00:07Z","count":5}"#,
+    r#"{"type":"upgrade_rejected","ts":"2026-11-30T01:00:08Z","status":426}"#,
+    r#"{"type":"mystery","ts":"2026-11-30T01:00:08Z"}"#,
+    r#"{"type":"error","ts":"2026-11-30T01:00:08Z","message":"x"}"#,
+    r#"{"type":"process","ts":"2026-11-30T01:00:08Z","rss_bytes":1}"#,
+];
+
+fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
+    let reader = LogReader::from_reader(Box::new(Cursor::new(bytes))).unwrap();
+    let mut model = Model::new();
+    let mut events = 0;
+    let skipped = read_log(
+        reader,
+        &mut |e| {
+            events += 1;
+            model.apply(0, e)
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    model.note_skipped(skipped.count);
+    let text = Report::from_model(&model).render(Format::Json);
+    (events, skipped.count, text)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn any_bytes_no_panic_and_lines_accounted(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let lines = bytes.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+        let (events, skipped, _) = report_of(bytes);
+        prop_assert_eq!(events + skipped, lines);
+    }
+
+    #[test]
+    fn any_event_sequence_is_deterministic(picks in proptest::collection::vec((0..EVENTS.len(), any::<bool>(), 0usize..40), 0..200)) {
+        // Events in any order, some cut short at a random byte (a corrupted line).
+        let mut log = Vec::new();
+        for (i, truncate, at) in picks {
+            let line = EVENTS[i].as_bytes();
+            let line = if truncate { &line[..at.min(line.len())] } else { line };
+            log.extend_from_slice(line);
+            log.push(b'\n');
+        }
+        let a = report_of(log.clone());
+        let b = report_of(log);
+        prop_assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn every_string_field_with_escapes_stays_inert_in_reports() {
+    let esc = "\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m";
+    let log = format!(
+        concat!(
+            r#"{{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s{e}","software":"x{e}","heartbeat":{{"ping_interval_ms":1000,"pong_timeout_ms":100}}}}"#,
+            "\n",
+            r#"{{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"c{e}","remote":"r{e}","user_agent":"u{e}","path":"p{e}","client":"k{e}"}}"#,
+            "\n",
+            r#"{{"type":"ping","ts":"2026-11-30T01:00:02Z","conn":"c{e}"}}"#,
+            "\n",
+            r#"{{"type":"timer","ts":"2026-11-30T01:00:02Z","conn":"c{e}","timer":"t{e}","op":"start","kind":"k{e}"}}"#,
+            "\n",
+            r#"{{"type":"open","ts":"2026-11-30T01:00:03Z","conn":"d{e}"}}"#,
+            "\n",
+            r#"{{"type":"close","ts":"2026-11-30T01:00:04Z","conn":"d{e}","code":1000,"reason":"r{e}","initiator":"client"}}"#,
+            "\n",
+            r#"{{"type":"close","ts":"2026-11-30T01:00:09Z","conn":"c{e}","code":1006,"initiator":"none"}}"#,
+            "\n",
+            r#"{{"type":"upgrade_rejected","ts":"2026-11-30T01:00:30Z","reason":"x{e}","status":400}}"#,
+            "\n",
+        ),
+        e = esc
+    );
+    let (_, _, json) = report_of(log.clone().into_bytes());
+    for fmt in [Format::Text, Format::Markdown] {
+        let reader =
+            LogReader::from_reader(Box::new(Cursor::new(log.clone().into_bytes()))).unwrap();
+        let mut model = Model::new();
+        read_log(reader, &mut |e| model.apply(0, e), &mut |_| {}).unwrap();
+        let out = Report::from_model(&model).render(fmt);
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{fmt:?}: {out:?}"
+        );
+        assert!(out.contains("timer-leak"), "{out}");
+    }
+    assert!(!json.contains('\u{1b}'));
+}
