@@ -229,13 +229,12 @@ fn echo_benchmark() {
     server_rt.shutdown_background();
 }
 
-fn per_event_benchmark() {
+fn per_event_benchmark(n: u32) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let _guard = rt.enter();
-    let n = 1_000_000u32;
     let quiet = || TapConfig {
         process_interval: None,
         heartbeat: None,
@@ -339,9 +338,10 @@ fn memory_benchmark() {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs it with no flag: keep that short.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs it with no flag, as a
+    // smoke test: keep that short.
     let full = std::env::args().any(|a| a == "--bench");
-    per_event_benchmark();
+    per_event_benchmark(if full { 1_000_000 } else { 10_000 });
     memory_benchmark();
     if full {
         echo_benchmark();
