@@ -1,7 +1,9 @@
 //! The tap's costs, printed as figures (`cargo bench --bench tap`):
 //!
 //! 1. An echo server with N clients, without the tap and with the tap plus one subscriber
-//!    attached over the admin feed, measured side by side in alternating rounds.
+//!    attached over the admin feed, measured side by side in rotating rounds: messages per
+//!    second, and the server threads' CPU time per message (less sensitive to other load
+//!    on the machine; "capacity" is the no-tap CPU per message over this one's).
 //! 2. The cost of one emitted event (with no subscriber, with one, with one whose queue is
 //!    full) and of counting one message on the hot path.
 //! 3. Memory per open connection in the tap, counted by the allocator.
@@ -94,8 +96,41 @@ where
     }
 }
 
-/// Messages echoed per second by `clients` clients, each keeping `window` messages in flight.
-async fn load(addr: SocketAddr, clients: u64, secs: u64) -> f64 {
+/// The name of the server runtime's threads, whose CPU time is measured.
+const SERVER_THREADS: &str = "bench-server";
+
+/// CPU seconds (user + system) used so far by this process's threads named `name`, from
+/// /proc (clock ticks of 10 ms; rounds of seconds make that fine enough).
+fn threads_cpu_secs(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        ticks += fields
+            .get(11)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        ticks += fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    ticks as f64 / 100.0
+}
+
+/// Messages echoed per second by `clients` clients, each keeping a window of messages in
+/// flight, and the server's CPU time per message in microseconds.
+async fn load(addr: SocketAddr, clients: u64, secs: u64) -> (f64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -124,15 +159,18 @@ async fn load(addr: SocketAddr, clients: u64, secs: u64) -> f64 {
     // Warm up, then measure.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let start_count = done.load(Ordering::Relaxed);
+    let start_cpu = threads_cpu_secs(SERVER_THREADS);
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let n = done.load(Ordering::Relaxed) - start_count;
+    let cpu = threads_cpu_secs(SERVER_THREADS) - start_cpu;
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let cpu_us_per_msg = cpu * 1e6 / n.max(1) as f64;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
     }
-    rate
+    (rate, cpu_us_per_msg)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -146,6 +184,7 @@ fn echo_benchmark() {
     let rounds = env("TAP_BENCH_ROUNDS", 3);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(SERVER_THREADS)
         .enable_all()
         .build()
         .unwrap();
@@ -163,7 +202,13 @@ fn echo_benchmark() {
             ..TapConfig::default()
         })
     });
-    let (plain, tapped, admin) = server_rt.block_on(async {
+    let bare_tap = server_rt.block_on(async {
+        Tap::new(TapConfig {
+            heartbeat: None,
+            ..TapConfig::default()
+        })
+    });
+    let (plain, tapped, bare, admin) = server_rt.block_on(async {
         let admin = serve_admin(
             &tap,
             AdminConfig::new("127.0.0.1:0".parse().unwrap(), "bench"),
@@ -173,6 +218,7 @@ fn echo_benchmark() {
         (
             echo_server(None).await,
             echo_server(Some(tap.clone())).await,
+            echo_server(Some(bare_tap.clone())).await,
             admin,
         )
     });
@@ -186,38 +232,44 @@ fn echo_benchmark() {
             r.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let (mut without, mut with) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        // Alternate the order so drift in the machine's load hits both alike.
-        let order: [bool; 2] = if round % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for tapped_round in order {
-            let addr = if tapped_round { tapped } else { plain };
-            let rate = client_rt.block_on(load(addr, clients, secs));
-            if tapped_round {
-                with.push(rate)
-            } else {
-                without.push(rate)
-            }
-            println!(
-                "  round {round}: {:<20} {rate:>10.0} msg/s",
-                if tapped_round {
-                    "tap + 1 subscriber"
-                } else {
-                    "no tap"
-                }
-            );
+    let variants = [
+        ("no tap", plain),
+        ("tap + 1 subscriber", tapped),
+        ("tap, no heartbeat, no subscriber", bare),
+    ];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for round in 0..rounds as usize {
+        // Rotate the order so drift in the machine's load hits every variant alike.
+        for k in 0..variants.len() {
+            let v = (round + k) % variants.len();
+            let (name, addr) = variants[v];
+            let (rate, us) = client_rt.block_on(load(addr, clients, secs));
+            rates[v].push(rate);
+            cpu[v].push(us);
+            println!("  round {round}: {name:<34} {rate:>10.0} msg/s  {us:>6.2} us server CPU/msg");
         }
     }
-    let (a, b) = (median(without), median(with));
+    let (base_rate, base_cpu) = (median(rates[0].clone()), median(cpu[0].clone()));
     println!("echo, {clients} clients, {secs} s x {rounds} rounds (medians):");
-    println!("  no tap               {a:>10.0} msg/s");
     println!(
-        "  tap + 1 subscriber   {b:>10.0} msg/s   ({:.1} % of no tap)",
-        b * 100.0 / a
+        "  {:<34} {:>10}  {:>8}  {:>12}  {:>16}",
+        "", "msg/s", "% of no tap", "server CPU/msg", "capacity vs no tap"
+    );
+    for (v, (name, _)) in variants.iter().enumerate() {
+        let (m, c) = (median(rates[v].clone()), median(cpu[v].clone()));
+        println!(
+            "  {name:<34} {m:>10.0}  {:>10.1} %  {c:>11.2} us  {:>15.1} %",
+            m * 100.0 / base_rate,
+            base_cpu * 100.0 / c
+        );
+    }
+    // Each round's pair, so that load drift between rounds cancels out.
+    let mut ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(t, p)| t / p).collect();
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "  tap + 1 subscriber / no tap, paired per round: median {:.1} % of msg/s",
+        ratios[ratios.len() / 2] * 100.0
     );
     println!(
         "  feed events received by the subscriber: {}, dropped: {}",

@@ -21,7 +21,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<SocketAddr>,
     /// The token viewers of --admin must present (default: a random one, printed at start).
-    #[arg(long, value_name = "T", requires = "admin")]
+    /// Prefer the environment variable: a command line shows in `ps`.
+    #[arg(long, value_name = "T", env = "WSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Record the feed to FILE as JSON Lines (replay it later with `wscope replay FILE`).
     #[arg(long, value_name = "FILE")]
