@@ -79,10 +79,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             args.duration.as_secs_f64()
         );
         if let (Some(url), Some(cfg)) = (demo.admin_url(), &admin) {
-            eprintln!(
-                "wscope demo: admin feed on {url} (token {}), /metrics beside it",
-                cfg.token
-            );
+            // A token the user chose is known to them; a generated one must be shown.
+            let token = match args.token {
+                Some(_) => "as given",
+                None => cfg.token.as_str(),
+            };
+            eprintln!("wscope demo: admin feed on {url} (token: {token}), /metrics beside it");
         }
         let mut model = Model::new();
         let deadline = tokio::time::Instant::now() + args.duration;
