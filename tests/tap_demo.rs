@@ -1,14 +1,17 @@
 //! `wscope demo --headless`: the real server, proxies and clients for 40 s, then the report.
 
+use futures_util::StreamExt;
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use tokio_tungstenite::tungstenite::Message;
 use wscope::event::{EventKind, parse_event};
 
 #[test]
 fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("demo.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_wscope"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wscope"))
         .args([
             "demo",
             "--headless",
@@ -16,16 +19,50 @@ fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
             "40s",
             "--format",
             "json",
-            "--record",
         ])
+        .args(["--admin", "127.0.0.1:0", "--record"])
         .arg(&record)
-        .output()
+        .env("WSCOPE_TOKEN", "demo-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // While it runs, the feed is also served to other viewers.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut admin_url = None;
+    let mut line = String::new();
+    while admin_url.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        if line.contains("admin feed on") {
+            admin_url = line
+                .split_whitespace()
+                .find(|w| w.starts_with("ws://"))
+                .map(str::to_string);
+        }
+        line.clear();
+    }
+    let admin_url = admin_url.expect("the admin feed's URL on stderr");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = format!("{admin_url}?token=demo-token");
+        let (mut feed, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut first = Vec::new();
+        while first.len() < 3 {
+            if let Some(Ok(Message::Text(t))) = feed.next().await {
+                first.push(
+                    parse_event(t.as_bytes())
+                        .unwrap()
+                        .kind
+                        .type_name()
+                        .to_string(),
+                );
+            }
+        }
+        assert_eq!(first[..2], ["hello", "snapshot"]);
+        let wrong = tokio_tungstenite::connect_async(format!("{admin_url}?token=nope")).await;
+        assert!(wrong.is_err());
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: BTreeSet<&str> = report["findings"]
         .as_array()
