@@ -450,3 +450,23 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
     };
     assert_eq!(o.client.as_deref(), Some("user-4411"));
 }
+
+#[tokio::test]
+async fn resyncs_without_reading_queue_one_snapshot_at_most() {
+    let tap = tap(None);
+    let mut sub = tap.subscribe();
+    for _ in 0..1000 {
+        sub.resync();
+    }
+    let mut kinds = Vec::new();
+    while let Some(ev) = sub.try_recv() {
+        kinds.push(ev.kind.type_name().to_string());
+    }
+    assert_eq!(kinds, ["hello", "snapshot"]);
+    // Once read, a resync is answered again.
+    sub.resync();
+    assert!(matches!(
+        sub.try_recv().map(|e| e.kind),
+        Some(EventKind::Snapshot(_))
+    ));
+}

@@ -34,6 +34,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_INCOMING: usize = 64 * 1024;
 /// Events written per flush when a subscriber has a backlog.
 const BATCH: usize = 256;
+/// A subscriber whose socket accepts nothing for this long is disconnected: a peer gone
+/// without a FIN would otherwise hold its connection slot until TCP gives up.
+const STALL_LIMIT: Duration = Duration::from_secs(120);
 
 /// PEM files for `wss://`: the certificate chain and its private key.
 #[derive(Clone, Debug)]
@@ -267,6 +270,23 @@ fn request_type(text: &str) -> Option<String> {
     v.get("type")?.as_str().map(str::to_string)
 }
 
+/// Writes `first` and whatever else is waiting (up to [`BATCH`]), then flushes once.
+async fn send_batch<S>(
+    ws: &mut WebSocketStream<S>,
+    sub: &mut super::Subscription,
+    first: Event,
+) -> Result<(), tokio_tungstenite::tungstenite::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.feed(Message::text(to_json_line(&first))).await?;
+    for _ in 1..BATCH {
+        let Some(ev) = sub.try_recv() else { break };
+        ws.feed(Message::text(to_json_line(&ev))).await?;
+    }
+    ws.flush().await
+}
+
 async fn feed<S>(tap: Tap, mut ws: WebSocketStream<S>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -276,18 +296,8 @@ where
         tokio::select! {
             ev = sub.recv() => {
                 let Some(ev) = ev else { break };
-                if ws.feed(Message::text(to_json_line(&ev))).await.is_err() {
-                    break;
-                }
-                let mut sent = 1;
-                while sent < BATCH {
-                    let Some(ev) = sub.try_recv() else { break };
-                    if ws.feed(Message::text(to_json_line(&ev))).await.is_err() {
-                        return;
-                    }
-                    sent += 1;
-                }
-                if ws.flush().await.is_err() {
+                let sent = tokio::time::timeout(STALL_LIMIT, send_batch(&mut ws, &mut sub, ev)).await;
+                if !matches!(sent, Ok(Ok(()))) {
                     break;
                 }
             }

@@ -21,6 +21,8 @@ struct QueueInner {
     events: VecDeque<Event>,
     /// Events left out since the last `dropped` was queued.
     dropped: u64,
+    /// `snapshot`s queued and not yet received: a resync while one waits adds nothing.
+    snapshots: usize,
     closed: bool,
 }
 
@@ -41,11 +43,20 @@ impl SubQueue {
     }
 
     /// Queues `ev` unless the queue is full. `hello` and `snapshot` (`force`) always go in:
-    /// they are what makes the feed whole again.
+    /// they are what makes the feed whole again. A snapshot while another one waits in the
+    /// queue is left out: the waiting one and the events behind it say the same, and a
+    /// subscriber asking for resyncs without reading cannot grow the queue.
     pub(crate) fn push(&self, ev: &Event, force: bool) -> Push {
         let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if q.closed {
             return Push::Closed;
+        }
+        let is_snapshot = matches!(ev.kind, EventKind::Snapshot(_));
+        if is_snapshot {
+            if q.snapshots > 0 {
+                return Push::Queued;
+            }
+            q.snapshots += 1;
         }
         if !force && q.events.len() >= self.capacity {
             q.dropped += 1;
@@ -66,6 +77,9 @@ impl SubQueue {
     fn pop(&self) -> Result<Option<Event>, ()> {
         let mut q = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ev) = q.events.pop_front() {
+            if matches!(ev.kind, EventKind::Snapshot(_)) {
+                q.snapshots -= 1;
+            }
             return Ok(Some(ev));
         }
         if q.dropped > 0 {
