@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -196,6 +196,12 @@ impl Tap {
 struct HeartbeatRun {
     policy: HeartbeatPolicy,
     sleep: Pin<Box<Sleep>>,
+    /// When `sleep` ends.
+    deadline: Instant,
+    /// The waker `sleep` was last polled with. Polling a `Sleep` costs a unit of tokio's
+    /// cooperative budget, so on the hot path it is polled only when the deadline has come
+    /// or the task's waker changed.
+    armed: Option<Waker>,
     ping_due: bool,
     /// When the first unanswered ping went out.
     awaiting: Option<Instant>,
@@ -205,10 +211,32 @@ struct HeartbeatRun {
 }
 
 impl HeartbeatRun {
+    fn reset(&mut self, at: Instant) {
+        self.sleep.as_mut().reset(at);
+        self.deadline = at;
+        self.armed = None;
+    }
+
+    /// Whether the deadline passed; registers for a wake-up at the deadline otherwise.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> bool {
+        let armed = self.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if armed && Instant::now() < self.deadline {
+            return false;
+        }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            self.armed = Some(cx.waker().clone());
+            return false;
+        }
+        self.armed = None;
+        true
+    }
+
     fn new(policy: HeartbeatPolicy) -> HeartbeatRun {
         HeartbeatRun {
             policy,
             sleep: Box::pin(tokio::time::sleep(policy.interval)),
+            deadline: Instant::now() + policy.interval,
+            armed: None,
             ping_due: false,
             awaiting: None,
             last_sent: Instant::now(),
@@ -305,7 +333,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
                             } else {
                                 hb.policy.interval
                             };
-                            hb.sleep.as_mut().reset(now + wait);
+                            hb.reset(now + wait);
                             let _ = Pin::new(&mut *ws).poll_flush(cx);
                         }
                     }
@@ -314,7 +342,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
                     Poll::Pending => {}
                 }
             }
-            if hb.sleep.as_mut().poll(cx).is_pending() {
+            if !hb.poll_due(cx) {
                 return true;
             }
             if hb.awaiting.is_some() && hb.policy.terminate {
@@ -324,7 +352,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
             }
             hb.ping_due = true;
             let next = Instant::now() + hb.policy.interval;
-            hb.sleep.as_mut().reset(next);
+            hb.reset(next);
         }
     }
 
@@ -335,7 +363,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
                 rtt = Some(hb.last_sent.elapsed());
                 hb.awaiting = None;
                 if hb.policy.terminate {
-                    hb.sleep.as_mut().reset(hb.last_sent + hb.policy.interval);
+                    let next = hb.last_sent + hb.policy.interval;
+                    hb.reset(next);
                 }
             }
         }
