@@ -4,6 +4,7 @@
 //! logs and the in-process tap. [`wire`] turns JSON into [`Event`] and back.
 
 pub mod codes;
+mod hot;
 pub mod time;
 pub mod wire;
 

@@ -13,8 +13,21 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::mpsc;
 
-/// Lines longer than this are skipped (feed-protocol.md).
+/// Lines longer than this are skipped (feed-protocol.md)...
 pub const MAX_LINE: usize = 1 << 20;
+/// ...except `snapshot` lines, up to this: a server with 10,000 open connections writes a
+/// snapshot of several MiB, and skipping it would lose every open connection (DESIGN.md).
+pub const MAX_SNAPSHOT_LINE: usize = 256 << 20;
+
+/// The longest line allowed, judged from its first bytes.
+fn line_limit(line_start: &[u8]) -> usize {
+    let head = &line_start[..line_start.len().min(64)];
+    if memchr::memmem::find(head, br#""type":"snapshot""#).is_some() {
+        MAX_SNAPSHOT_LINE
+    } else {
+        MAX_LINE
+    }
+}
 /// How many skipped lines are kept with their reason.
 const KEEP_SKIPPED: usize = 20;
 const CHUNK: usize = 4 << 20;
@@ -195,11 +208,10 @@ impl LogReader {
                         unterminated: false,
                     }));
                 }
-                if self.buf.len() > MAX_LINE {
+                let limit = line_limit(&self.buf);
+                if self.buf.len() > limit {
                     // One line over the limit: skip it whole, whatever its length.
-                    skipped.add(self.next_line, || {
-                        format!("line longer than {MAX_LINE} bytes")
-                    });
+                    skipped.add(self.next_line, || format!("line longer than {limit} bytes"));
                     self.discarding = true;
                     self.buf.clear();
                     continue;
@@ -260,8 +272,9 @@ pub fn parse_chunk(chunk: Chunk) -> Parsed {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        if line.len() > MAX_LINE {
-            skipped.add(line_no, || format!("line longer than {MAX_LINE} bytes"));
+        if line.len() > MAX_LINE && line.len() > line_limit(line) {
+            let limit = line_limit(line);
+            skipped.add(line_no, || format!("line longer than {limit} bytes"));
             return;
         }
         match parse() {
@@ -426,6 +439,24 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(skipped.count, 2);
         assert_eq!(skipped.first[0].line, 2);
+    }
+
+    #[test]
+    fn big_snapshots_are_kept() {
+        let conns: Vec<String> = (0..40_000)
+            .map(|i| format!(r#"{{"conn":"c{i}","opened":"2026-11-30T00:41:02Z","remote":"203.0.113.7:51234"}}"#))
+            .collect();
+        let snap = format!(
+            r#"{{"type":"snapshot","ts":"2026-11-30T01:00:00Z","connections":[{}],"timers":[]}}"#,
+            conns.join(",")
+        );
+        assert!(snap.len() > 2 * MAX_LINE);
+        let (events, skipped) = read(format!("{OK}\n{snap}\n{OK}\n").as_bytes());
+        assert_eq!((events.len(), skipped.count), (3, 0));
+        match &events[1].kind {
+            crate::event::EventKind::Snapshot(s) => assert_eq!(s.connections.len(), 40_000),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
