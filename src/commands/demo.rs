@@ -4,12 +4,14 @@ use super::report::FormatArg;
 use crate::demo::{DemoConfig, start};
 use crate::event::to_json_line;
 use crate::model::Model;
-use crate::tap::AdminConfig;
+use crate::source::record::Recorder;
+use crate::tap::{AdminConfig, Subscription};
+use crate::ui::{self, SourceMsg, SourceState, UiConfig};
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,9 @@ pub struct DemoArgs {
     /// Report format of a headless demo.
     #[arg(long, short, value_enum, default_value_t)]
     pub format: FormatArg,
+    /// Draw with ASCII characters only (for terminals without Unicode line drawing).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 fn random_token() -> String {
@@ -43,19 +48,14 @@ fn random_token() -> String {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    if !args.headless {
-        bail!("the dashboard is not part of this build yet; run `wscope demo --headless`");
-    }
     if args.duration.is_zero() {
         bail!("--duration must be more than 0");
     }
-    let mut record = match &args.record {
-        Some(path) => Some(BufWriter::new(
-            std::fs::File::create(path)
-                .wrap_err_with(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => None,
-    };
+    let recorder = args
+        .record
+        .as_ref()
+        .map(|p| Recorder::create(p).wrap_err_with(|| format!("cannot create {}", p.display())))
+        .transpose()?;
     let admin = args.admin.map(|addr| {
         let token = args.token.clone().unwrap_or_else(random_token);
         AdminConfig::new(addr, token)
@@ -64,50 +64,43 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("cannot start the async runtime")?;
-    let model = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let config = DemoConfig {
             admin: admin.clone(),
             ..DemoConfig::default()
         };
         let mut demo = start(config).await.wrap_err("cannot start the demo")?;
-        let mut feed = demo
+        let feed = demo
             .take_subscription()
             .expect("a new demo has its first subscription");
-        eprintln!(
-            "wscope demo: server on ws://{}, running {} s headless",
-            demo.server_addr(),
-            args.duration.as_secs_f64()
-        );
+        let mut banner = format!("wscope demo: server on ws://{}", demo.server_addr());
         if let (Some(url), Some(cfg)) = (demo.admin_url(), &admin) {
             // A token the user chose is known to them; a generated one must be shown.
             let token = match args.token {
                 Some(_) => "as given",
                 None => cfg.token.as_str(),
             };
-            eprintln!("wscope demo: admin feed on {url} (token: {token}), /metrics beside it");
+            banner.push_str(&format!(
+                "\nwscope demo: admin feed on {url} (token: {token}), /metrics beside it"
+            ));
         }
-        let mut model = Model::new();
-        let deadline = tokio::time::Instant::now() + args.duration;
-        loop {
-            let ev = tokio::select! {
-                ev = feed.recv() => ev,
-                _ = tokio::time::sleep_until(deadline) => None,
-                _ = tokio::signal::ctrl_c() => None,
-            };
-            let Some(ev) = ev else { break };
-            model.apply(0, &ev);
-            if let Some(out) = record.as_mut() {
-                writeln!(out, "{}", to_json_line(&ev)).wrap_err("cannot write the recording")?;
-            }
-        }
-        if let Some(out) = record.as_mut() {
-            out.flush().wrap_err("cannot write the recording")?;
-        }
+        eprintln!("{banner}");
+        let result = if args.headless {
+            headless(feed, recorder, args.duration).await.map(Some)
+        } else {
+            dashboard(feed, recorder, &demo.server_addr().to_string(), args.ascii)
+                .await
+                .map(|()| None)
+        };
+        // The banner stays on the main screen, visible again once the dashboard exits.
         drop(demo);
-        Ok::<_, color_eyre::Report>(model)
-    })?;
+        result
+    });
     // The demo's leaked timers and clients are not waited for.
     runtime.shutdown_background();
+    let Some(model) = outcome? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(crate::report::render(&model, args.format.into()).as_bytes())
@@ -118,4 +111,93 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         Err(e) => return Err(e).wrap_err("cannot write the report"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn record(recorder: &mut Option<Recorder>, ev: &crate::event::Event) -> Result<()> {
+    if let Some(rec) = recorder.as_mut() {
+        rec.write_frame(&to_json_line(ev))
+            .wrap_err("cannot write the recording")?;
+    }
+    Ok(())
+}
+
+fn finish(recorder: &mut Option<Recorder>) -> Result<()> {
+    if let Some(rec) = recorder.as_mut() {
+        rec.finish().wrap_err("cannot write the recording")?;
+    }
+    Ok(())
+}
+
+/// Runs for `duration` (or until Ctrl-C) and returns the model built from the tap's events.
+async fn headless(
+    mut feed: Subscription,
+    mut recorder: Option<Recorder>,
+    duration: Duration,
+) -> Result<Model> {
+    let mut model = Model::new();
+    let deadline = tokio::time::Instant::now() + duration;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        let ev = tokio::select! {
+            ev = feed.recv() => ev,
+            _ = tick.tick() => {
+                if let Some(rec) = recorder.as_mut() {
+                    rec.tick().wrap_err("cannot write the recording")?;
+                }
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline) => None,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(ev) = ev else { break };
+        model.apply(0, &ev);
+        record(&mut recorder, &ev)?;
+    }
+    finish(&mut recorder)?;
+    Ok(model)
+}
+
+/// The dashboard, subscribed to the tap in-process (no socket). Events are recorded before
+/// the dashboard sees them; when it ends, the recording is closed.
+async fn dashboard(
+    mut feed: Subscription,
+    mut recorder: Option<Recorder>,
+    server: &str,
+    ascii: bool,
+) -> Result<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
+    let _ = tx.try_send(SourceMsg::State {
+        source: 0,
+        state: SourceState::Connected,
+    });
+    let forward = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                ev = feed.recv() => {
+                    let Some(event) = ev else { break };
+                    record(&mut recorder, &event)?;
+                    if tx.send(SourceMsg::Event { source: 0, event }).await.is_err() {
+                        break;
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(rec) = recorder.as_mut() {
+                        rec.tick().wrap_err("cannot write the recording")?;
+                    }
+                }
+                // The dashboard ended.
+                _ = tx.closed() => break,
+            }
+        }
+        finish(&mut recorder)
+    });
+    let config = UiConfig {
+        sources: vec![format!("demo ws://{server} (in-process)")],
+        ascii,
+    };
+    let shown = ui::run_live(config, rx).await;
+    let recorded = forward.await.wrap_err("the recorder stopped")?;
+    shown?;
+    recorded
 }
