@@ -17,7 +17,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail, eyre},
 };
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -68,6 +68,12 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("cannot start the runtime")?;
+    if !args.headless && !std::io::stdout().is_terminal() {
+        bail!(
+            "the dashboard needs a terminal; without one use --headless (with --duration D, \
+             or --record FILE and Ctrl-C to stop)"
+        );
+    }
     if args.headless {
         runtime.block_on(headless(args))
     } else {

@@ -11,7 +11,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +50,9 @@ fn random_token() -> String {
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.duration.is_zero() {
         bail!("--duration must be more than 0");
+    }
+    if !args.headless && !std::io::stdout().is_terminal() {
+        bail!("the dashboard needs a terminal; without one use `wscope demo --headless`");
     }
     let recorder = args
         .record
