@@ -13,7 +13,15 @@ pub mod scenario;
 #[cfg(feature = "cli")]
 pub mod source;
 
+#[cfg(feature = "tap")]
+pub mod tap;
+
+#[cfg(feature = "cli")]
+pub mod demo;
+
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
 pub mod probe;
+#[cfg(feature = "cli")]
+pub mod ui;

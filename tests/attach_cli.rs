@@ -192,7 +192,7 @@ fn bad_input_gets_one_clear_line_and_exit_2() {
             ],
             "ws://",
         ),
-        (&["attach", "ws://127.0.0.1:1/"], "--headless"),
+        (&["attach", "ws://127.0.0.1:1/"], "needs a terminal"),
         (
             &[
                 "attach",

@@ -12,11 +12,12 @@ use crate::report::render;
 use crate::sanitize::inert;
 use crate::source::feed::{self, FeedEvent, FeedOptions, FeedStatus, SourceItem};
 use crate::source::record::{Recorder, frame_with_server};
+use crate::ui::{self, SourceMsg, UiConfig};
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail, eyre},
 };
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,17 +45,14 @@ pub struct AttachArgs {
     /// With --headless: the report's format.
     #[arg(long, short, value_enum, default_value_t)]
     pub format: FormatArg,
+    /// Draw with ASCII characters only (for terminals without Unicode line drawing).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
     for url in &args.urls {
         feed::check_url(url).map_err(|e| eyre!(e))?;
-    }
-    if !args.headless {
-        bail!(
-            "the live dashboard for `attach` is not in this build yet: use --headless \
-             (with --duration D, or --record FILE and Ctrl-C to stop)"
-        );
     }
     if args.token.is_some() {
         for url in args.urls.iter().filter(|u| sends_token_in_clear(u)) {
@@ -70,7 +68,17 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("cannot start the runtime")?;
-    runtime.block_on(headless(args))
+    if !args.headless && !std::io::stdout().is_terminal() {
+        bail!(
+            "the dashboard needs a terminal; without one use --headless (with --duration D, \
+             or --record FILE and Ctrl-C to stop)"
+        );
+    }
+    if args.headless {
+        runtime.block_on(headless(args))
+    } else {
+        runtime.block_on(live(args))
+    }
 }
 
 /// A plain `ws://` URL whose host is not loopback.
@@ -92,13 +100,77 @@ fn sends_token_in_clear(url: &str) -> bool {
     !loopback
 }
 
+/// `--record`: writes what the feeds sent, frame by frame.
+struct FeedRecorder {
+    recorder: Option<Recorder>,
+    /// Per source: the server name to stamp on recorded events when several feeds share a file.
+    names: Vec<String>,
+}
+
+impl FeedRecorder {
+    fn new(urls: &[String], recorder: Option<Recorder>) -> FeedRecorder {
+        FeedRecorder {
+            recorder,
+            names: urls.iter().map(|u| inert(u).into_owned()).collect(),
+        }
+    }
+
+    fn write(&mut self, index: usize, fe: &FeedEvent) -> Result<()> {
+        let event = &fe.event;
+        if let EventKind::Hello(_) = &event.kind
+            && let Some(name) = &event.server
+        {
+            self.names[index] = name.to_string();
+        }
+        let several = self.names.len() > 1;
+        let Some(rec) = self.recorder.as_mut() else {
+            return Ok(());
+        };
+        // One feed: the frame as received. Several in one file: every event names its
+        // server, since "the latest hello" no longer tells which feed it came from.
+        let written = if several && event.server.is_none() {
+            let name = &self.names[index];
+            match frame_with_server(&fe.raw, name) {
+                Some(frame) => rec.write_frame(&frame),
+                None => {
+                    let mut stamped = event.clone();
+                    stamped.server = Some(name.as_str().into());
+                    rec.write_frame(&to_json_line(&stamped))
+                }
+            }
+        } else {
+            rec.write_frame(&fe.raw)
+        };
+        written.wrap_err_with(|| format!("cannot write {}", rec.path().display()))
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.tick()
+                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.finish()
+                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
+            eprintln!(
+                "wscope: recorded {} events to {}",
+                rec.lines(),
+                rec.path().display()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// What the headless run collects.
 struct Collector {
     urls: Vec<String>,
     model: Model,
-    recorder: Option<Recorder>,
-    /// Per source: the server name to stamp on recorded events when several feeds share a file.
-    names: Vec<String>,
+    recorder: FeedRecorder,
     invalid: u64,
     ever_connected: bool,
     last_problem: Option<String>,
@@ -109,12 +181,10 @@ const INVALID_SHOWN: u64 = 5;
 
 impl Collector {
     fn new(urls: Vec<String>, recorder: Option<Recorder>) -> Collector {
-        let names = urls.iter().map(|u| inert(u).into_owned()).collect();
         Collector {
+            recorder: FeedRecorder::new(&urls, recorder),
             urls,
             model: Model::new(),
-            recorder,
-            names,
             invalid: 0,
             ever_connected: false,
             last_problem: None,
@@ -159,61 +229,76 @@ impl Collector {
     }
 
     fn event(&mut self, index: usize, fe: FeedEvent) -> Result<()> {
-        let FeedEvent { event, raw } = fe;
-        if let EventKind::Hello(_) = &event.kind {
-            if let Some(name) = &event.server {
-                self.names[index] = name.to_string();
-            }
-        }
-        if let Some(rec) = self.recorder.as_mut() {
-            // One feed: the frame as received. Several in one file: every event names its
-            // server, since "the latest hello" no longer tells which feed it came from.
-            let written = if self.urls.len() > 1 && event.server.is_none() {
-                let name = &self.names[index];
-                match frame_with_server(&raw, name) {
-                    Some(frame) => rec.write_frame(&frame),
-                    None => {
-                        let mut stamped = event.clone();
-                        stamped.server = Some(name.as_str().into());
-                        rec.write_frame(&to_json_line(&stamped))
-                    }
-                }
-            } else {
-                rec.write_frame(&raw)
-            };
-            written.wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
-        }
-        self.model.apply(index, &event);
+        self.recorder.write(index, &fe)?;
+        self.model.apply(index, &fe.event);
         Ok(())
     }
 
     fn tick(&mut self) -> Result<()> {
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.tick()
-                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
-        }
-        Ok(())
+        self.recorder.tick()
     }
 
     fn finish_recording(&mut self) -> Result<()> {
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.finish()
-                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
-            eprintln!(
-                "wscope: recorded {} events to {}",
-                rec.lines(),
-                rec.path().display()
-            );
-        }
-        Ok(())
+        self.recorder.finish()
     }
 }
 
-async fn headless(args: AttachArgs) -> Result<ExitCode> {
-    let recorder = match &args.record {
-        Some(path) => Some(Recorder::create(path).wrap_err("--record")?),
-        None => None,
+fn open_recorder(path: Option<&PathBuf>) -> Result<Option<Recorder>> {
+    path.map(|p| Recorder::create(p).wrap_err("--record"))
+        .transpose()
+}
+
+/// The dashboard on live feeds. A forwarding task records every frame (before the dashboard
+/// sees it, so a slow screen never loses recorded events) and hands items to the dashboard;
+/// when the dashboard ends (q, a signal, a dead terminal), the feeds stop and the task
+/// writes what was already received and closes the file.
+async fn live(args: AttachArgs) -> Result<ExitCode> {
+    let mut recorder = FeedRecorder::new(&args.urls, open_recorder(args.record.as_ref())?);
+    let options = FeedOptions {
+        token: args.token.clone(),
+        ..FeedOptions::default()
     };
+    let (feeds, mut items) = feed::spawn(&args.urls, options).map_err(|e| eyre!(e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
+    let forward = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut dashboard_open = true;
+        loop {
+            tokio::select! {
+                item = items.recv() => {
+                    let Some((index, item)) = item else { break };
+                    if let SourceItem::Event(fe) = &item {
+                        recorder.write(index, fe)?;
+                    }
+                    if dashboard_open {
+                        let msg = SourceMsg::from_feed(index, item, std::time::Instant::now());
+                        dashboard_open = tx.send(msg).await.is_ok();
+                    }
+                }
+                _ = tick.tick() => recorder.tick()?,
+            }
+        }
+        recorder.finish()
+    });
+    let labels = args.urls.iter().map(|u| inert(u).into_owned()).collect();
+    let shown = ui::run_live(
+        UiConfig {
+            sources: labels,
+            ascii: args.ascii,
+        },
+        rx,
+    )
+    .await;
+    feeds.stop();
+    drop(feeds);
+    let recorded = forward.await.wrap_err("the recorder stopped")?;
+    shown?;
+    recorded?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn headless(args: AttachArgs) -> Result<ExitCode> {
+    let recorder = open_recorder(args.record.as_ref())?;
     let options = FeedOptions {
         token: args.token.clone(),
         ..FeedOptions::default()

@@ -1,11 +1,89 @@
-//! `wscope replay` (not built yet).
+//! `wscope replay FILE`: plays a recorded log in the dashboard, in event time.
 
-use color_eyre::{Result, eyre::bail};
+use crate::source::log::{LogReader, read_log};
+use crate::ui::{self, playback::Playback, player};
+use color_eyre::{Result, eyre::WrapErr, eyre::eyre};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct ReplayArgs {}
+pub struct ReplayArgs {
+    /// The event log (JSON Lines, optionally .zst).
+    pub file: PathBuf,
+    /// Playback speed: a factor of event time (1, 10, 0.5) or `max` (as fast as it can, then
+    /// holds at the end).
+    #[arg(long, default_value = "1", value_parser = player::Speed::parse)]
+    pub speed: player::Speed,
+    /// Start paused.
+    #[arg(long)]
+    pub paused: bool,
+    /// Start at this time: RFC 3339, or a duration from the start of the log (90s, 5m).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Draw with ASCII only (borders, bars, marks).
+    #[arg(long)]
+    pub ascii: bool,
+}
 
-pub fn run(_args: ReplayArgs) -> Result<ExitCode> {
-    bail!("`wscope replay` is not available in this build yet")
+pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    if args.file.as_os_str() == "-" {
+        // The terminal is the keyboard; a log on stdin would take its place.
+        return Err(eyre!("replay needs a log file, not standard input"));
+    }
+    let reader = LogReader::open(&args.file)
+        .wrap_err_with(|| format!("cannot open {}", args.file.display()))?;
+    if !std::io::stdout().is_terminal() {
+        return Err(eyre!(
+            "replay draws a dashboard and needs a terminal; for text use `wscope report {}`",
+            args.file.display()
+        ));
+    }
+    let mut events = Vec::new();
+    let loud = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let skipped = read_log(reader, &mut |e| events.push(e.clone()), &mut |bytes| {
+        if loud && started.elapsed().as_secs() >= 1 {
+            eprint!("\rreading… {:.0} MB   ", bytes as f64 / 1e6);
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .wrap_err_with(|| format!("cannot read {}", args.file.display()))?;
+    if events.is_empty() {
+        return Err(eyre!(
+            "{} holds no events ({} lines skipped)",
+            args.file.display(),
+            skipped.count
+        ));
+    }
+    let start = events.first().map(|e| e.ts).unwrap_or_default();
+    let from = args
+        .from
+        .as_deref()
+        .map(|f| player::parse_from(f, start))
+        .transpose()
+        .map_err(|e| eyre!(e))?;
+    let label = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.file.display().to_string());
+    let config = ui::UiConfig {
+        sources: vec![label],
+        ascii: args.ascii,
+    };
+    let playback = Playback::new(
+        events,
+        skipped.count,
+        args.speed,
+        args.paused,
+        from,
+        Instant::now(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(ui::run_replay(config, playback))?;
+    Ok(ExitCode::SUCCESS)
 }

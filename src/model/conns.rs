@@ -301,6 +301,21 @@ impl ConnTable {
     pub fn iter(&self) -> impl Iterator<Item = &Conn> + '_ {
         self.slots.iter().filter_map(Option::as_ref)
     }
+
+    /// Open connections with their slot numbers: a display can remember rows as 4-byte slots
+    /// instead of copies of (server, id).
+    pub fn slots(&self) -> impl Iterator<Item = (u32, &Conn)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i as u32, c)))
+    }
+
+    /// The connection in `slot`, if that slot is occupied (a slot freed by a close may since
+    /// hold another connection).
+    pub fn at_slot(&self, slot: u32) -> Option<&Conn> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +355,10 @@ mod tests {
         assert!(t.get(1, "a").is_some());
         assert!(t.insert(conn(0, "b")));
         assert_eq!(t.slots.len(), 2, "freed slot reused");
+        let slots: Vec<u32> = t.slots().map(|(s, _)| s).collect();
+        assert_eq!(slots, vec![0, 1]);
+        assert_eq!(t.at_slot(0).map(|c| c.id.as_str()), Some("b"));
+        assert!(t.at_slot(9).is_none());
         assert_eq!(t.remove_server(1).len(), 1);
         assert_eq!(t.len(), 1);
     }

@@ -156,6 +156,18 @@ impl Model {
         if self.now == Ts::MIN { Ts(0) } else { self.now }
     }
 
+    /// Moves event time forward to `now` with no event: a replay's clock passing a quiet
+    /// stretch of its log, so ages, zombies and leaks are judged at the time on screen. Does
+    /// nothing before the first event or when `now` is not later.
+    pub fn advance_to(&mut self, now: Ts) {
+        if self.first.is_none() || now <= self.now {
+            return;
+        }
+        self.now = now;
+        self.closes.advance(self.now, self.conns.len());
+        self.clients.sweep(self.now);
+    }
+
     /// The first and latest event times, once any event was seen.
     pub fn span(&self) -> Option<(Ts, Ts)> {
         self.first.map(|f| (f, self.now))
@@ -199,6 +211,18 @@ impl Model {
         self.timers.live().filter(move |t| t.is_leak(now))
     }
 
+    /// The server an event from `source` naming `server` (its `server` field) belongs to, as
+    /// [`Model::apply`] resolved it; `None` before any event of that server.
+    pub fn server_for(&self, source: usize, server: Option<&str>) -> Option<ServerId> {
+        let by_name = |name: &str| self.server_ids.get(name).copied();
+        match (server, self.source_server.get(source).copied().flatten()) {
+            (Some(name), _) => by_name(name),
+            (None, Some(id)) => Some(id),
+            (None, None) if source == 0 => by_name(""),
+            (None, None) => by_name(&format!("source-{source}")),
+        }
+    }
+
     /// The client identity of feed-protocol.md: `client`, else the first `forwarded_for`
     /// address, else the IP of `remote`, joined with the user agent.
     pub fn identity(&self, c: &Conn) -> String {
@@ -227,4 +251,51 @@ pub fn is_mobile_agent(ua: &str) -> bool {
     ["Mobile", "Android", "iPhone", "iPad"]
         .iter()
         .any(|m| ua.contains(m))
+}
+
+#[cfg(test)]
+mod server_for_tests {
+    use super::*;
+    use crate::event::{Event, EventKind, Hello};
+
+    #[test]
+    fn server_for_agrees_with_apply() {
+        let mut m = Model::new();
+        let ping = |server: Option<&str>| Event {
+            ts: Ts(1),
+            server: server.map(Str::from),
+            kind: EventKind::Ping { conn: "c".into() },
+        };
+        assert_eq!(m.server_for(0, None), None);
+        m.apply(0, &ping(None));
+        assert_eq!(m.server_for(0, None), Some(0));
+        m.apply(
+            1,
+            &Event {
+                ts: Ts(2),
+                server: Some("b".into()),
+                kind: EventKind::Hello(Hello::default()),
+            },
+        );
+        assert_eq!(m.server_for(1, None), Some(1));
+        m.apply(2, &ping(None));
+        assert_eq!(m.server_for(2, None), Some(2));
+        assert_eq!(m.server(2).name, "source-2");
+        assert_eq!(m.server_for(0, Some("b")), Some(1));
+        assert_eq!(m.server_for(0, Some("nope")), None);
+    }
+
+    #[test]
+    fn advance_to_moves_only_forward_and_only_after_an_event() {
+        let mut m = Model::new();
+        m.advance_to(Ts(5));
+        assert_eq!(m.span(), None);
+        m.apply(0, &Event::new(Ts(10), EventKind::Ping { conn: "c".into() }));
+        m.advance_to(Ts(7));
+        assert_eq!(m.now(), Ts(10));
+        m.advance_to(Ts(20));
+        assert_eq!(m.now(), Ts(20));
+        assert_eq!(m.span(), Some((Ts(10), Ts(20))));
+        assert_eq!(m.counters.events, 1);
+    }
 }

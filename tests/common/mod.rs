@@ -3,3 +3,5 @@
 
 pub mod conformance;
 pub mod node;
+pub mod scenario;
+pub mod tmux;

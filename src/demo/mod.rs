@@ -1,0 +1,118 @@
+//! `wscope demo`: a real tokio-tungstenite server with the tap on loopback, proxies in front
+//! of part of it, and clients that misbehave the way production clients do, time-compressed
+//! so that each problem shows within 30 s:
+//!
+//! | habit | what makes it | finding |
+//! |---|---|---|
+//! | a proxy idle timeout (3 s) on a path with no heartbeat | `/quiet` via the idle proxy | `idle-timeout` |
+//! | a path with no heartbeat | `/quiet` directly | `heartbeat-missing` (its threshold is 60 s: ~75 s in) |
+//! | a proxy that strips `Upgrade` | the strip proxy answers 426 | `upgrade-rejected` |
+//! | clients that stop answering pings | `/chat` terminates them; `/legacy` does not | `zombie-connections` |
+//! | a handler that forgets its timer | `/feed` | `timer-leak` |
+//! | retry every second after 4001 | `/auth` | `reconnect-loop`, `no-backoff` |
+//! | mobile apps backgrounded, then gone | `/mobile` | `mobile-background` |
+//! | a failing handler | `/work` closes with 1011 | `server-errors` |
+//! | a server restart | everything closed with 1001 at 15 s | `server-restart` |
+//!
+//! [`start`] returns a [`DemoHandle`] holding the [`Tap`]: the dashboard subscribes to it in
+//! process; with `admin` set the same feed is served to other viewers.
+
+mod clients;
+mod proxy;
+mod server;
+
+use crate::tap::{AdminConfig, AdminServer, HeartbeatConfig, Subscription, Tap, TapConfig};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// The idle timeout of the demo's proxy.
+pub const PROXY_IDLE: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// Also serve the feed (and /metrics) here.
+    pub admin: Option<AdminConfig>,
+    /// When the server "restarts" (closes everything with 1001); `None`: never.
+    pub restart_after: Option<Duration>,
+}
+
+impl Default for DemoConfig {
+    fn default() -> DemoConfig {
+        DemoConfig {
+            admin: None,
+            restart_after: Some(Duration::from_secs(15)),
+        }
+    }
+}
+
+/// The running demo. Dropping it stops the server, the proxies and the clients.
+pub struct DemoHandle {
+    tap: Tap,
+    backend: SocketAddr,
+    admin: Option<AdminServer>,
+    first: Option<Subscription>,
+    _tasks: JoinSet<()>,
+}
+
+impl DemoHandle {
+    pub fn tap(&self) -> &Tap {
+        &self.tap
+    }
+
+    /// The subscription opened before the first client started: it sees every event.
+    /// `None` once taken.
+    pub fn take_subscription(&mut self) -> Option<Subscription> {
+        self.first.take()
+    }
+
+    /// An in-process subscription: `hello`, `snapshot`, then live events.
+    pub fn subscribe(&self) -> Subscription {
+        self.tap.subscribe()
+    }
+
+    /// The demo WebSocket server (loopback).
+    pub fn server_addr(&self) -> SocketAddr {
+        self.backend
+    }
+
+    /// The admin feed's URL, when one is served.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(AdminServer::url)
+    }
+}
+
+/// Starts the demo on the current tokio runtime. Subscribe right away to see every event.
+pub async fn start(config: DemoConfig) -> io::Result<DemoHandle> {
+    let tap = Tap::new(TapConfig {
+        server: Some("demo-1".into()),
+        software: Some(concat!("wscope-demo/", env!("CARGO_PKG_VERSION")).into()),
+        heartbeat: Some(HeartbeatConfig::new(
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+        )),
+        process_interval: Some(Duration::from_secs(2)),
+        ..TapConfig::default()
+    });
+    let admin = match config.admin {
+        Some(cfg) => Some(crate::tap::serve_admin(&tap, cfg).await?),
+        None => None,
+    };
+    let first = tap.subscribe();
+    let mut tasks = JoinSet::new();
+    let backend = server::spawn(tap.clone(), config.restart_after, &mut tasks).await?;
+    let targets = clients::Targets {
+        backend,
+        idle_proxy: proxy::idle_cut(backend, PROXY_IDLE, &mut tasks).await?,
+        strip_proxy: proxy::strip_upgrade(backend, &mut tasks).await?,
+    };
+    clients::spawn_all(targets, &mut tasks);
+    Ok(DemoHandle {
+        tap,
+        backend,
+        admin,
+        first: Some(first),
+        _tasks: tasks,
+    })
+}

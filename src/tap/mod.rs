@@ -1,0 +1,403 @@
+//! The tap: instrument a Rust WebSocket server so that wscope can see it.
+//!
+//! Depend on it without the dashboard's crates:
+//!
+//! ```toml
+//! wscope = { version = "0.1", default-features = false, features = ["tap"] }
+//! ```
+//!
+//! A tokio-tungstenite server accepts through the tap and uses the returned
+//! [`TappedWebSocket`] as it used `WebSocketStream` (it is a `Stream` + `Sink` of
+//! `Message`); the tap emits `open`, `message` (aggregated), `ping`/`pong` with RTT and
+//! `close` with the code as received, and runs the heartbeat announced in `hello`:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use futures_util::{SinkExt, StreamExt};
+//! use std::time::Duration;
+//! use wscope::tap::{AdminConfig, HeartbeatConfig, Tap, TapConfig};
+//!
+//! let tap = Tap::new(TapConfig {
+//!     server: Some("chat-1".into()),
+//!     heartbeat: Some(HeartbeatConfig::new(Duration::from_secs(30), Duration::from_secs(5))),
+//!     ..TapConfig::default()
+//! });
+//! // The admin feed and /metrics, on loopback, token required.
+//! let _admin = wscope::tap::serve_admin(&tap, AdminConfig::loopback("s3cret")).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! loop {
+//!     let (tcp, peer) = listener.accept().await?;
+//!     let tap = tap.clone();
+//!     tokio::spawn(async move {
+//!         let Ok(mut ws) = tap.accept(tcp, Some(peer)).await else { return };
+//!         while let Some(Ok(msg)) = ws.next().await {
+//!             if msg.is_text() && ws.send(msg).await.is_err() { break; }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! Other servers (axum, hand-written) report through [`Tap::open`], which returns a
+//! [`ConnHandle`]: `message_in`/`message_out` only bump counters, `ping_sent`, `pong_received`,
+//! `app_state`, `error` and `close` emit. Per-connection work is tracked with [`TimerGuard`]
+//! (from [`ConnHandle::timer`]): `start` when made, `fire` on each run, `clear` when dropped,
+//! so a timer that outlives its socket shows up as a leak suspect:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use wscope::event::{Initiator, Open};
+//! use wscope::tap::{Tap, TapConfig};
+//! let tap = Tap::new(TapConfig::default());
+//! // In the upgrade handler (axum: in `on_upgrade`, with the request's headers at hand):
+//! let conn = tap.open(Open { path: Some("/ws".into()), user_agent: Some("curl/8".into()), ..Open::default() });
+//! let refresh = conn.timer("session-refresh", Some(std::time::Duration::from_secs(60)));
+//! conn.message_in(42); // per received message: two atomic adds, no event
+//! // ... when the socket ends, with the code as the client sent it:
+//! drop(refresh);
+//! conn.close(Some(1000), Some("bye"), Initiator::Client);
+//! # }
+//! ```
+//!
+//! In process, [`Tap::subscribe`] gives a [`Subscription`] whose `recv().await` yields
+//! `hello`, `snapshot`, then live events (and `dropped` counts when it falls behind).
+//! [`serve_admin`] serves the same feed over WebSocket (optionally TLS) with `/metrics`.
+
+mod admin;
+mod conn;
+pub(crate) mod handshake;
+mod metrics;
+mod process;
+mod sniff;
+mod state;
+mod subscriber;
+mod ws;
+
+pub use admin::{AdminConfig, AdminServer, TlsFiles, serve_admin};
+pub use conn::{ConnHandle, TimerGuard};
+pub use handshake::RequestInfo;
+pub use subscriber::Subscription;
+pub use ws::{Accept, AcceptError, HeartbeatPolicy, TappedWebSocket};
+
+use crate::event::{Event, EventKind, Heartbeat, Hello, Open, PROTOCOL, Str, Ts, UpgradeRejected};
+use state::{PendingTraffic, TapState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use subscriber::{Push, SubQueue};
+
+/// The current wall-clock time as event time. The tap stamps events; the model never calls it.
+pub fn now() -> Ts {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Ts(d.as_nanos().min(i64::MAX as u128) as i64)
+}
+
+/// How the server keeps connections alive: a ping every `interval`; a connection whose pong
+/// has not come `pong_timeout` after a ping is terminated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeartbeatConfig {
+    pub interval: Duration,
+    pub pong_timeout: Duration,
+}
+
+impl HeartbeatConfig {
+    pub fn new(interval: Duration, pong_timeout: Duration) -> HeartbeatConfig {
+        HeartbeatConfig {
+            interval,
+            pong_timeout,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TapConfig {
+    /// The `server` of `hello`: which instance this is.
+    pub server: Option<String>,
+    pub software: Option<String>,
+    /// Announced in `hello` and run by every [`TappedWebSocket`] (`None`: no pings).
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// Events a subscriber may fall behind before it loses some.
+    pub subscriber_queue: usize,
+    /// How often aggregated `message` counts are flushed.
+    pub flush_interval: Duration,
+    /// How often a `process` event is emitted (`None`: never).
+    pub process_interval: Option<Duration>,
+    /// A client must finish its upgrade request within this time.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TapConfig {
+    fn default() -> TapConfig {
+        TapConfig {
+            server: None,
+            software: Some(concat!("wscope-tap/", env!("CARGO_PKG_VERSION")).into()),
+            heartbeat: Some(HeartbeatConfig::new(
+                Duration::from_secs(30),
+                Duration::from_secs(10),
+            )),
+            subscriber_queue: 8192,
+            flush_interval: Duration::from_millis(250),
+            process_interval: Some(Duration::from_secs(10)),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A handle to the tap; cheap to clone, shared by every connection task.
+#[derive(Clone)]
+pub struct Tap {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: TapConfig,
+    core: Mutex<Core>,
+    next_conn: AtomicU64,
+    next_timer: AtomicU64,
+    feed_dropped_total: AtomicU64,
+}
+
+/// Guarded by one lock so that a snapshot and the events after it are never out of order.
+struct Core {
+    state: TapState,
+    subscribers: Vec<Arc<SubQueue>>,
+}
+
+impl Tap {
+    /// Creates a tap. Inside a tokio runtime it also starts its flusher and, when configured,
+    /// the `process` sampler; both end when the last `Tap` clone is dropped.
+    pub fn new(config: TapConfig) -> Tap {
+        let tap = Tap {
+            inner: Arc::new(Inner {
+                config,
+                core: Mutex::new(Core {
+                    state: TapState::default(),
+                    subscribers: Vec::new(),
+                }),
+                next_conn: AtomicU64::new(1),
+                next_timer: AtomicU64::new(1),
+                feed_dropped_total: AtomicU64::new(0),
+            }),
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(background(
+                Arc::downgrade(&tap.inner),
+                tap.inner.config.flush_interval,
+                tap.inner.config.process_interval,
+            ));
+        }
+        tap
+    }
+
+    pub fn config(&self) -> &TapConfig {
+        &self.inner.config
+    }
+
+    fn core(&self) -> std::sync::MutexGuard<'_, Core> {
+        self.inner.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Emits one event now: folds it into the state and queues it for every subscriber.
+    /// Never waits for a subscriber.
+    pub fn emit(&self, kind: EventKind) {
+        let mut core = self.core();
+        let ts = now();
+        self.emit_locked(&mut core, ts, kind);
+    }
+
+    fn emit_locked(&self, core: &mut Core, ts: Ts, kind: EventKind) {
+        core.state.apply(ts, &kind);
+        if core.subscribers.is_empty() {
+            return;
+        }
+        let ev = Event::new(ts, kind);
+        let mut any_closed = false;
+        for sub in &core.subscribers {
+            match sub.push(&ev, false) {
+                Push::Queued => {}
+                Push::Dropped => {
+                    self.inner
+                        .feed_dropped_total
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Push::Closed => any_closed = true,
+            }
+        }
+        if any_closed {
+            core.subscribers
+                .retain(|s| !matches!(s.push_probe(), Push::Closed));
+        }
+    }
+
+    /// Reports aggregated traffic of one connection as `message` events (lock held).
+    fn flush_locked(&self, core: &mut Core, conn: &str, pending: &PendingTraffic) {
+        for dir in [crate::event::Dir::In, crate::event::Dir::Out] {
+            if let Some((count, bytes, last)) = pending.dirs[state::dir_index(dir)].take() {
+                let kind = EventKind::Message(crate::event::Message {
+                    conn: Str::from(conn),
+                    dir,
+                    count,
+                    bytes,
+                });
+                self.emit_locked(core, last, kind);
+            }
+        }
+    }
+
+    fn flush_all(&self) {
+        let mut core = self.core();
+        let pending: Vec<(Str, Arc<PendingTraffic>)> = core
+            .state
+            .conns
+            .iter()
+            .filter_map(|(id, c)| c.pending.clone().map(|p| (id.clone(), p)))
+            .collect();
+        for (id, p) in pending {
+            self.flush_locked(&mut core, &id, &p);
+        }
+    }
+
+    /// Registers a new connection (emits `open`). `open.conn` is replaced by a fresh id when
+    /// empty. Use this when not accepting through [`Tap::accept`].
+    pub fn open(&self, mut open: Open) -> ConnHandle {
+        if open.conn.is_empty() {
+            open.conn = Str::from(format!(
+                "c{}",
+                self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
+            ));
+        }
+        let pending = Arc::new(PendingTraffic::default());
+        let id = open.conn.clone();
+        {
+            let mut core = self.core();
+            let ts = now();
+            self.emit_locked(&mut core, ts, EventKind::Open(open));
+            if let Some(rec) = core.state.conns.get_mut(&id) {
+                rec.pending = Some(pending.clone());
+            }
+        }
+        ConnHandle::new(self.clone(), id, pending)
+    }
+
+    /// Reports an upgrade that failed before a WebSocket existed.
+    pub fn upgrade_rejected(&self, rejected: UpgradeRejected) {
+        self.emit(EventKind::UpgradeRejected(rejected));
+    }
+
+    /// Starts a timer not tied to a connection (or tied to one by id).
+    pub fn timer(&self, conn: Option<&str>, kind: &str, interval: Option<Duration>) -> TimerGuard {
+        let id = Str::from(format!(
+            "t{}",
+            self.inner.next_timer.fetch_add(1, Ordering::Relaxed)
+        ));
+        TimerGuard::start(self.clone(), id, conn.map(Str::from), kind, interval)
+    }
+
+    pub fn hello(&self) -> Event {
+        let cfg = &self.inner.config;
+        Event {
+            ts: now(),
+            server: cfg.server.as_deref().map(Str::from),
+            kind: EventKind::Hello(Hello {
+                protocol: Some(PROTOCOL),
+                software: cfg.software.as_deref().map(Str::from),
+                heartbeat: cfg.heartbeat.map(|h| Heartbeat {
+                    ping_interval_ms: h.interval.as_millis() as u64,
+                    pong_timeout_ms: h.pong_timeout.as_millis() as u64,
+                }),
+            }),
+        }
+    }
+
+    /// Subscribes in process: `hello`, `snapshot`, then live events.
+    pub fn subscribe(&self) -> Subscription {
+        let queue = Arc::new(SubQueue::new(self.inner.config.subscriber_queue));
+        let mut core = self.core();
+        queue.push(&self.hello(), true);
+        let snap = Event::new(now(), EventKind::Snapshot(core.state.snapshot()));
+        queue.push(&snap, true);
+        core.subscribers.push(queue.clone());
+        drop(core);
+        Subscription {
+            queue,
+            tap: self.clone(),
+        }
+    }
+
+    fn push_snapshot(&self, queue: &SubQueue) {
+        let core = self.core();
+        let snap = Event::new(now(), EventKind::Snapshot(core.state.snapshot()));
+        queue.push(&snap, true);
+    }
+
+    /// The current state as a `snapshot` event.
+    pub fn snapshot(&self) -> Event {
+        let core = self.core();
+        Event::new(now(), EventKind::Snapshot(core.state.snapshot()))
+    }
+
+    /// Events lost by all subscribers so far (`wscope_feed_dropped_total`).
+    pub fn feed_dropped_total(&self) -> u64 {
+        self.inner.feed_dropped_total.load(Ordering::Relaxed)
+    }
+
+    /// Number of subscribers currently attached (in process and over the admin feed).
+    pub fn subscriber_count(&self) -> usize {
+        self.core().subscribers.len()
+    }
+
+    /// `/metrics` in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let core = self.core();
+        metrics::render(&core.state, now(), self.feed_dropped_total())
+    }
+
+    /// Emits a `process` event with this process's RSS and open file descriptors.
+    pub fn sample_process(&self) {
+        let (rss_bytes, open_fds) = process::sample();
+        if rss_bytes.is_some() || open_fds.is_some() {
+            self.emit(EventKind::Process {
+                rss_bytes,
+                open_fds,
+            });
+        }
+    }
+}
+
+impl SubQueue {
+    /// Whether the subscriber is gone, without queueing anything.
+    fn push_probe(&self) -> Push {
+        if self.is_closed() {
+            Push::Closed
+        } else {
+            Push::Queued
+        }
+    }
+}
+
+async fn background(tap: Weak<Inner>, flush: Duration, process: Option<Duration>) {
+    let mut flush_tick = tokio::time::interval(flush.max(Duration::from_millis(10)));
+    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut process_tick = tokio::time::interval(
+        process
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(100)),
+    );
+    process_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = flush_tick.tick() => {
+                let Some(inner) = tap.upgrade() else { return };
+                Tap { inner }.flush_all();
+            }
+            _ = process_tick.tick() => {
+                let Some(inner) = tap.upgrade() else { return };
+                if process.is_some() {
+                    Tap { inner }.sample_process();
+                }
+            }
+        }
+    }
+}

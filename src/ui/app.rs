@@ -1,0 +1,464 @@
+//! The dashboard's own state (focus, selections, sort, filter, overlays), apart from the model
+//! and from the widgets. Only input handling changes it; rendering reads it.
+//!
+//! Keys that concern the event source (pause, speed, seek, quit) come back as [`Action`]s for
+//! the event loop, which owns the source.
+
+use super::layout;
+use crate::model::ServerId;
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
+use ratatui::layout::Rect;
+
+/// A connection as the model keys it: its server and its id.
+pub type ConnKey = (ServerId, String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Connections,
+    CloseCodes,
+    DisconnectRate,
+    Leaks,
+    Findings,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 5] = [
+        Panel::Connections,
+        Panel::CloseCodes,
+        Panel::DisconnectRate,
+        Panel::Leaks,
+        Panel::Findings,
+    ];
+
+    /// The names on screen, as the issue gives them (people and tests look for these).
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Connections => "Connections",
+            Panel::CloseCodes => "Close codes",
+            Panel::DisconnectRate => "Disconnect rate",
+            Panel::Leaks => "Leak suspects",
+            Panel::Findings => "Findings",
+        }
+    }
+
+    fn step(self, forward: bool) -> Panel {
+        let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        let n = Panel::ALL.len();
+        Panel::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// Columns of the Connections table, each sortable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnColumn {
+    Id,
+    Server,
+    Address,
+    Agent,
+    Path,
+    Age,
+    LastPong,
+    Rtt,
+    MsgsIn,
+    MsgsOut,
+}
+
+impl ConnColumn {
+    pub const ALL: [ConnColumn; 10] = [
+        ConnColumn::Id,
+        ConnColumn::Server,
+        ConnColumn::Address,
+        ConnColumn::Agent,
+        ConnColumn::Path,
+        ConnColumn::Age,
+        ConnColumn::LastPong,
+        ConnColumn::Rtt,
+        ConnColumn::MsgsIn,
+        ConnColumn::MsgsOut,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ConnColumn::Id => "id",
+            ConnColumn::Server => "server",
+            ConnColumn::Address => "client",
+            ConnColumn::Agent => "agent",
+            ConnColumn::Path => "path",
+            ConnColumn::Age => "age",
+            ConnColumn::LastPong => "pong",
+            ConnColumn::Rtt => "rtt",
+            ConnColumn::MsgsIn => "in",
+            ConnColumn::MsgsOut => "out",
+        }
+    }
+
+    /// Numbers read best largest first; text A to Z.
+    pub fn default_descending(self) -> bool {
+        matches!(
+            self,
+            ConnColumn::Age
+                | ConnColumn::LastPong
+                | ConnColumn::Rtt
+                | ConnColumn::MsgsIn
+                | ConnColumn::MsgsOut
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodesWindow {
+    AllTime,
+    Last5Min,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// Detail of one connection: its server and its id.
+    Connection {
+        server: ServerId,
+        conn: String,
+    },
+    /// Evidence and remedy of one finding, by its stable id.
+    Finding {
+        id: String,
+    },
+}
+
+/// What the event loop must do after a key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    Quit,
+    TogglePause,
+    Faster,
+    Slower,
+    /// Seek by this many seconds of event time (negative: back).
+    Seek(i64),
+    JumpStart,
+    JumpEnd,
+}
+
+/// A list's selection and scroll position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListPos {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl ListPos {
+    /// Moves by `delta` within `len` rows and keeps the selection within the `visible` window.
+    pub fn moved(self, delta: isize, len: usize, visible: usize) -> ListPos {
+        let last = len.saturating_sub(1);
+        let selected = self.selected.saturating_add_signed(delta).min(last);
+        ListPos {
+            selected,
+            offset: self.offset,
+        }
+        .clamped(len, visible)
+    }
+
+    pub fn clamped(self, len: usize, visible: usize) -> ListPos {
+        let selected = self.selected.min(len.saturating_sub(1));
+        let visible = visible.max(1);
+        let mut offset = self.offset.min(selected);
+        if selected >= offset + visible {
+            offset = selected + 1 - visible;
+        }
+        offset = offset.min(len.saturating_sub(visible));
+        ListPos { selected, offset }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub focus: Panel,
+    pub overlay: Overlay,
+    pub size: Rect,
+    pub conns: ListPos,
+    pub sort: ConnColumn,
+    pub descending: bool,
+    /// The applied `/` filter (address, agent, id, path); empty for none.
+    pub filter: String,
+    /// Text being typed after `/`, when the filter line is open.
+    pub filter_input: Option<String>,
+    /// Show only this server's connections (`f` cycles) when there are several.
+    pub server_filter: Option<usize>,
+    pub server_count: usize,
+    pub codes_window: CodesWindow,
+    pub leaks: ListPos,
+    pub findings: ListPos,
+    pub detail_scroll: usize,
+    /// Row counts after filtering, as last prepared from the model; navigation clamps to these.
+    pub conn_rows: usize,
+    pub leak_rows: usize,
+    /// The connection of each Leak suspects row, for `Enter`.
+    pub leak_conns: Vec<Option<ConnKey>>,
+    pub finding_rows: usize,
+    pub finding_ids: Vec<String>,
+    /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
+    /// `None` where a connection closed since the order was computed.
+    pub visible_conns: Vec<Option<ConnKey>>,
+    pub replay: bool,
+    /// Something the screen shows changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(replay: bool, size: Rect) -> App {
+        App {
+            focus: Panel::Connections,
+            overlay: Overlay::None,
+            size,
+            conns: ListPos::default(),
+            sort: ConnColumn::LastPong,
+            descending: true,
+            filter: String::new(),
+            filter_input: None,
+            server_filter: None,
+            server_count: 0,
+            codes_window: CodesWindow::AllTime,
+            leaks: ListPos::default(),
+            findings: ListPos::default(),
+            detail_scroll: 0,
+            conn_rows: 0,
+            leak_rows: 0,
+            leak_conns: Vec::new(),
+            finding_rows: 0,
+            finding_ids: Vec::new(),
+            visible_conns: Vec::new(),
+            replay,
+            dirty: true,
+        }
+    }
+
+    /// Rows of the Connections table visible at the current size.
+    pub fn visible_conn_rows(&self) -> usize {
+        layout::connection_rows(self.size, self.focus)
+    }
+
+    fn visible_rows(&self, panel: Panel) -> usize {
+        layout::screen(self.size, self.focus)
+            .rect_of(panel)
+            .map(|r| r.height.saturating_sub(3) as usize)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Re-clamps selections after the data changed (rows vanish when connections close).
+    pub fn clamp(&mut self) {
+        self.conns = self.conns.clamped(self.conn_rows, self.visible_conn_rows());
+        self.leaks = self
+            .leaks
+            .clamped(self.leak_rows, self.visible_rows(Panel::Leaks));
+        self.findings = self
+            .findings
+            .clamped(self.finding_rows, self.visible_rows(Panel::Findings));
+    }
+
+    pub fn handle(&mut self, event: &TermEvent) -> Option<Action> {
+        match event {
+            TermEvent::Resize(w, h) => {
+                self.size = Rect::new(0, 0, *w, *h);
+                self.clamp();
+                self.dirty = true;
+                None
+            }
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                self.dirty = true;
+                self.key(*key)
+            }
+            _ => None,
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d'))
+        {
+            return Some(Action::Quit);
+        }
+        if let Some(input) = self.filter_input.as_mut() {
+            match key.code {
+                KeyCode::Enter => {
+                    self.filter = self.filter_input.take().unwrap_or_default();
+                    self.conns = ListPos::default();
+                }
+                KeyCode::Esc => self.filter_input = None,
+                KeyCode::Backspace => {
+                    input.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && input.chars().count() < 64 => input.push(c),
+                _ => {}
+            }
+            return None;
+        }
+        match &self.overlay {
+            Overlay::Help => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter | KeyCode::Char('q')
+                ) {
+                    self.overlay = Overlay::None;
+                    return None;
+                }
+            }
+            Overlay::Connection { .. } | Overlay::Finding { .. } => match key.code {
+                KeyCode::Esc | KeyCode::Enter => {
+                    self.overlay = Overlay::None;
+                    return None;
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.detail_scroll = self.detail_scroll.saturating_add(1);
+                    return None;
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.detail_scroll = self.detail_scroll.saturating_sub(1);
+                    return None;
+                }
+                _ => {}
+            },
+            Overlay::None => {}
+        }
+        self.global_key(key)
+    }
+
+    fn global_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let page = self.visible_rows(self.focus) as isize;
+        match key.code {
+            KeyCode::Char('q') => return Some(Action::Quit),
+            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Tab => self.focus = self.focus.step(true),
+            KeyCode::BackTab => self.focus = self.focus.step(false),
+            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::PageDown => self.move_selection(page),
+            KeyCode::PageUp => self.move_selection(-page),
+            KeyCode::Char('g') => self.move_selection(isize::MIN / 2),
+            KeyCode::Char('G') => self.move_selection(isize::MAX / 2),
+            KeyCode::Enter => self.open_detail_request(),
+            KeyCode::Esc if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.conns = ListPos::default();
+            }
+            KeyCode::Char('/') => {
+                self.focus = Panel::Connections;
+                self.filter_input = Some(self.filter.clone());
+            }
+            KeyCode::Char('s') => self.cycle_sort(),
+            KeyCode::Char('r') => self.descending = !self.descending,
+            KeyCode::Char(c @ '0'..='9') => {
+                let i = if c == '0' {
+                    9
+                } else {
+                    c as usize - '1' as usize
+                };
+                self.sort_by(ConnColumn::ALL[i]);
+            }
+            KeyCode::Char('w') => {
+                self.codes_window = match self.codes_window {
+                    CodesWindow::AllTime => CodesWindow::Last5Min,
+                    CodesWindow::Last5Min => CodesWindow::AllTime,
+                }
+            }
+            KeyCode::Char('f') if self.server_count > 1 => {
+                self.server_filter = match self.server_filter {
+                    None => Some(0),
+                    Some(i) if i + 1 < self.server_count => Some(i + 1),
+                    Some(_) => None,
+                };
+                self.conns = ListPos::default();
+            }
+            KeyCode::Char(' ') => return Some(Action::TogglePause),
+            KeyCode::Char('+') | KeyCode::Char('=') => return Some(Action::Faster),
+            KeyCode::Char('-') | KeyCode::Char('_') => return Some(Action::Slower),
+            KeyCode::Char('[') => return Some(Action::Seek(-10)),
+            KeyCode::Char(']') => return Some(Action::Seek(10)),
+            KeyCode::Char('{') => return Some(Action::Seek(-60)),
+            KeyCode::Char('}') => return Some(Action::Seek(60)),
+            KeyCode::Home => return Some(Action::JumpStart),
+            KeyCode::End => return Some(Action::JumpEnd),
+            _ => {}
+        }
+        None
+    }
+
+    /// Picks a sort column; picking the current one again reverses the order.
+    pub fn sort_by(&mut self, column: ConnColumn) {
+        if self.sort == column {
+            self.descending = !self.descending;
+        } else {
+            self.sort = column;
+            self.descending = column.default_descending();
+        }
+        self.conns = ListPos::default();
+    }
+
+    fn cycle_sort(&mut self) {
+        let i = ConnColumn::ALL
+            .iter()
+            .position(|c| *c == self.sort)
+            .unwrap_or(0);
+        let next = ConnColumn::ALL[(i + 1) % ConnColumn::ALL.len()];
+        self.sort_by(next);
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        match self.focus {
+            Panel::Connections => {
+                self.conns = self
+                    .conns
+                    .moved(delta, self.conn_rows, self.visible_conn_rows())
+            }
+            Panel::Leaks => {
+                self.leaks =
+                    self.leaks
+                        .moved(delta, self.leak_rows, self.visible_rows(Panel::Leaks))
+            }
+            Panel::Findings => {
+                self.findings = self.findings.moved(
+                    delta,
+                    self.finding_rows,
+                    self.visible_rows(Panel::Findings),
+                )
+            }
+            Panel::CloseCodes | Panel::DisconnectRate => {}
+        }
+    }
+
+    /// `Enter` on Connections, Leak suspects or Findings: the detail of the selected row.
+    fn open_detail_request(&mut self) {
+        self.detail_scroll = 0;
+        match self.focus {
+            Panel::Findings => {
+                if let Some(id) = self.finding_ids.get(self.findings.selected) {
+                    self.overlay = Overlay::Finding { id: id.clone() };
+                }
+            }
+            Panel::Leaks => {
+                if let Some(Some((server, conn))) = self.leak_conns.get(self.leaks.selected) {
+                    self.overlay = Overlay::Connection {
+                        server: *server,
+                        conn: conn.clone(),
+                    };
+                }
+            }
+            Panel::Connections => {
+                let row = self.conns.selected.saturating_sub(self.conns.offset);
+                if let Some(Some((server, conn))) = self.visible_conns.get(row) {
+                    self.overlay = Overlay::Connection {
+                        server: *server,
+                        conn: conn.clone(),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Which connections the Connections table shows, in which order.
+//!
+//! A million open connections must not cost a million rows per frame, nor a full sort. The
+//! view keeps only the slots of the rows on screen: a refresh filters the table in one pass,
+//! keeping the best `offset + rows` items as it goes (near the top, where people look), or
+//! for deep scrolling collects them and lets `select_nth_unstable` bring the window's ranks
+//! into place in linear time; only the rows on screen are sorted. Refreshes happen when the view changes (sort, filter, scroll, size)
+//! and otherwise at most once a second while the data changes; frames in between read the
+//! cached slots, so a frame costs the same at any table size.
+
+use super::app::ConnColumn;
+use crate::model::{Conn, Model, ServerId};
+use std::cmp::Ordering;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewKey {
+    pub sort: Option<ConnColumn>,
+    pub descending: bool,
+    pub filter: String,
+    pub server: Option<ServerId>,
+    pub offset: usize,
+    pub rows: usize,
+}
+
+/// Ranks are fetched in pages this long (plus a screenful), so scrolling within a page reuses
+/// the window instead of scanning the table again.
+pub const PAGE: usize = 128;
+
+#[derive(Clone, Debug, Default)]
+pub struct ConnView {
+    pub key: ViewKey,
+    /// Table slots of ranks `key.offset..key.offset + key.rows`, in display order.
+    pub slots: Vec<u32>,
+    /// Connections that pass the filter.
+    pub matching: usize,
+}
+
+impl ConnView {
+    /// The key of the window that holds ranks `offset..offset + rows`.
+    pub fn key_for(mut base: ViewKey, offset: usize, rows: usize) -> ViewKey {
+        base.offset = offset / PAGE * PAGE;
+        base.rows = PAGE + rows;
+        base
+    }
+
+    /// The slots of ranks `offset..offset + rows` (fewer at the end, none outside the window).
+    pub fn visible(&self, offset: usize, rows: usize) -> &[u32] {
+        let start = offset.saturating_sub(self.key.offset).min(self.slots.len());
+        let end = start.saturating_add(rows).min(self.slots.len());
+        if offset < self.key.offset {
+            return &[];
+        }
+        &self.slots[start..end]
+    }
+}
+
+/// ASCII case-insensitive substring test, without allocating.
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+pub fn matches_filter(model: &Model, c: &Conn, filter: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let sym = |s: Option<crate::model::Sym>| s.map(|s| model.strings.get(s)).unwrap_or("");
+    contains_ci(&c.id, filter)
+        || c.remote.as_deref().is_some_and(|r| contains_ci(r, filter))
+        || c.client_key
+            .as_deref()
+            .is_some_and(|r| contains_ci(r, filter))
+        || contains_ci(sym(c.user_agent), filter)
+        || contains_ci(sym(c.path), filter)
+}
+
+/// A numeric sort key; `None` (never pinged, no RTT) sorts last in either direction.
+fn numeric(c: &Conn, col: ConnColumn, now: crate::event::Ts) -> Option<f64> {
+    match col {
+        ConnColumn::Age => Some(now.secs_since(c.opened)),
+        ConnColumn::LastPong => c.pong_age(now),
+        ConnColumn::Rtt => c.rtt_ms().map(f64::from),
+        ConnColumn::MsgsIn => Some(c.msgs_in as f64),
+        ConnColumn::MsgsOut => Some(c.msgs_out as f64),
+        _ => None,
+    }
+}
+
+fn text<'a>(model: &'a Model, c: &'a Conn, col: ConnColumn) -> &'a str {
+    let sym = |s: Option<crate::model::Sym>| s.map(|s| model.strings.get(s)).unwrap_or("");
+    match col {
+        ConnColumn::Id => &c.id,
+        ConnColumn::Server => &model.server(c.server).name,
+        ConnColumn::Address => c.remote.as_deref().unwrap_or(""),
+        ConnColumn::Agent => sym(c.user_agent),
+        ConnColumn::Path => sym(c.path),
+        _ => "",
+    }
+}
+
+fn is_numeric(col: ConnColumn) -> bool {
+    matches!(
+        col,
+        ConnColumn::Age
+            | ConnColumn::LastPong
+            | ConnColumn::Rtt
+            | ConnColumn::MsgsIn
+            | ConnColumn::MsgsOut
+    )
+}
+
+/// Brings ranks `[offset, offset + rows)` of `items` into place and sorted, in linear time
+/// plus the sort of the window.
+fn window_by<T>(
+    items: &mut [T],
+    offset: usize,
+    rows: usize,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> &[T] {
+    let n = items.len();
+    if offset >= n || rows == 0 {
+        return &[];
+    }
+    let end = offset.saturating_add(rows).min(n);
+    if offset > 0 {
+        items.select_nth_unstable_by(offset, &cmp);
+    }
+    let rest = &mut items[offset..];
+    let take = end - offset;
+    if take < rest.len() {
+        rest.select_nth_unstable_by(take, &cmp);
+    }
+    let window = &mut rest[..take];
+    window.sort_unstable_by(&cmp);
+    window
+}
+
+/// Windows this close to the top are found in one streaming pass that keeps only the best
+/// `offset + rows` items (no copy of the whole table); deeper ones collect and select.
+const STREAM_LIMIT: usize = 2048;
+
+/// The items of ranks `[offset, offset + rows)` under `cmp`, sorted, and how many items there
+/// were.
+fn select_window<T: Copy>(
+    items: impl Iterator<Item = T>,
+    offset: usize,
+    rows: usize,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> (Vec<T>, usize) {
+    let k = offset.saturating_add(rows);
+    if k <= STREAM_LIMIT {
+        let mut best: Vec<T> = Vec::with_capacity(k + 1);
+        let mut n = 0usize;
+        for item in items {
+            n += 1;
+            if k == 0 {
+                continue;
+            }
+            // Most items lose against the current k-th best: one comparison each.
+            if best.len() == k && cmp(&item, &best[k - 1]) != Ordering::Less {
+                continue;
+            }
+            let at = best.partition_point(|b| cmp(b, &item) == Ordering::Less);
+            best.insert(at, item);
+            best.truncate(k);
+        }
+        let window = best.get(offset..).map(<[T]>::to_vec).unwrap_or_default();
+        (window, n)
+    } else {
+        let mut all: Vec<T> = items.collect();
+        let n = all.len();
+        (window_by(&mut all, offset, rows, cmp).to_vec(), n)
+    }
+}
+
+pub fn build(model: &Model, key: ViewKey) -> ConnView {
+    let now = model.now();
+    let pass = |c: &Conn| {
+        key.server.is_none_or(|s| c.server == s) && matches_filter(model, c, &key.filter)
+    };
+    let col = key.sort.unwrap_or(ConnColumn::LastPong);
+    let desc = key.descending;
+    let candidates = model.conns.slots().filter(|(_, c)| pass(c));
+    let (slots, matching) = if is_numeric(col) {
+        let items = candidates.map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot));
+        let cmp = |a: &(f64, u32), b: &(f64, u32)| {
+            let by_value = match (a.0.is_nan(), b.0.is_nan()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ if desc => b.0.total_cmp(&a.0),
+                _ => a.0.total_cmp(&b.0),
+            };
+            by_value.then(a.1.cmp(&b.1))
+        };
+        let (w, n) = select_window(items, key.offset, key.rows, cmp);
+        (w.iter().map(|(_, s)| *s).collect(), n)
+    } else {
+        let items = candidates.map(|(slot, c)| (text(model, c, col), slot));
+        let cmp = |a: &(&str, u32), b: &(&str, u32)| {
+            let by_value = if desc { b.0.cmp(a.0) } else { a.0.cmp(b.0) };
+            by_value.then(a.1.cmp(&b.1))
+        };
+        let (w, n) = select_window(items, key.offset, key.rows, cmp);
+        (w.iter().map(|(_, s)| *s).collect(), n)
+    };
+    ConnView {
+        key,
+        slots,
+        matching,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_matches_a_full_sort() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for n in [0usize, 1, 5, 100, 1000] {
+            let data: Vec<(u32, u32)> = (0..n as u32).map(|i| (rng.u32(0..50), i)).collect();
+            let mut full = data.clone();
+            full.sort();
+            for (offset, rows) in [
+                (0, 10),
+                (3, 7),
+                (n.saturating_sub(4), 10),
+                (n + 5, 3),
+                (0, 0),
+                (STREAM_LIMIT, 5),
+            ] {
+                let mut items = data.clone();
+                let got = window_by(&mut items, offset, rows, |a, b| a.cmp(b)).to_vec();
+                let want: Vec<_> = full.iter().skip(offset).take(rows).copied().collect();
+                assert_eq!(got, want, "n={n} offset={offset}");
+                let (streamed, count) =
+                    select_window(data.iter().copied(), offset, rows, |a, b| a.cmp(b));
+                assert_eq!((streamed, count), (want, n), "n={n} offset={offset}");
+            }
+        }
+        assert!(contains_ci("Mozilla (iPhone)", "IPHONE"));
+        assert!(!contains_ci("ab", "abc"));
+    }
+}

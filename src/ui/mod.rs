@@ -1,0 +1,332 @@
+//! The interactive dashboard (issue 3): one event loop for live feeds and replays.
+//!
+//! Entry points are source-agnostic: [`run_live`] takes a channel of [`SourceMsg`] from any
+//! live source (admin feeds, the in-process tap); [`run_replay`] plays a log through a
+//! [`playback::Playback`]. Both share one event loop: one `select!` over terminal input,
+//! signals, the source, and a timer; the screen is redrawn when something changed (at most
+//! [`FRAME_INTERVAL`] apart) and at least once a second.
+//!
+//! Wiring a live source (what `attach` and `demo` do):
+//!
+//! ```ignore
+//! let (feeds, mut items) = feed::spawn(&urls, options)?;
+//! let (tx, rx) = tokio::sync::mpsc::channel(65_536);
+//! tokio::spawn(async move {
+//!     while let Some((source, item)) = items.recv().await {
+//!         // (--record: write the raw frame here first)
+//!         let msg = SourceMsg::from_feed(source, item, std::time::Instant::now());
+//!         if tx.send(msg).await.is_err() { break }
+//!     }
+//! });
+//! ui::run_live(UiConfig { sources: urls, ascii }, rx).await?;
+//! feeds.stop();
+//! ```
+
+pub mod app;
+pub mod conn_view;
+pub mod dashboard;
+pub mod layout;
+pub mod panels;
+pub mod playback;
+pub mod player;
+pub mod recent;
+pub mod terminal;
+pub mod theme;
+
+use crate::event::Event;
+use crate::source::feed;
+use color_eyre::{Result, eyre::eyre};
+use futures_util::StreamExt;
+use ratatui::crossterm::event::EventStream;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub use dashboard::Dashboard;
+
+/// The shortest gap between two frames: the screen changes at most this often, which keeps
+/// output over SSH small while still feeling live.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(250);
+/// The longest gap: a redraw at least this often also notices a dead terminal.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// The most source messages applied in one go before input is looked at again.
+const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+
+/// What a live source sends to the dashboard.
+#[derive(Debug)]
+pub enum SourceMsg {
+    Event {
+        source: usize,
+        event: Event,
+    },
+    State {
+        source: usize,
+        state: SourceState,
+    },
+    /// Frames or lines that were not valid events (counted, shown as skipped in the header).
+    Skipped {
+        source: usize,
+        count: u64,
+    },
+}
+
+impl SourceMsg {
+    /// What a live admin feed (`source::feed`) reports, as the dashboard takes it: a
+    /// `Disconnected` becomes a countdown to `retry_in` from `now`; an invalid frame counts as
+    /// skipped.
+    pub fn from_feed(source: usize, item: feed::SourceItem, now: Instant) -> SourceMsg {
+        use feed::{FeedStatus, SourceItem};
+        let state = match item {
+            SourceItem::Event(e) => {
+                return SourceMsg::Event {
+                    source,
+                    event: e.event,
+                };
+            }
+            SourceItem::Invalid { .. } => return SourceMsg::Skipped { source, count: 1 },
+            SourceItem::Status(FeedStatus::Connecting { .. }) => SourceState::Connecting,
+            SourceItem::Status(FeedStatus::Connected) => SourceState::Connected,
+            SourceItem::Status(FeedStatus::Disconnected { reason, retry_in }) => {
+                SourceState::Retrying {
+                    retry_at: now + retry_in,
+                    reason,
+                }
+            }
+            SourceItem::Status(FeedStatus::Unauthorized { message }) => {
+                SourceState::Unauthorized { message }
+            }
+        };
+        SourceMsg::State { source, state }
+    }
+}
+
+/// The connection state of one source, shown in the header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceState {
+    Connecting,
+    Connected,
+    /// Lost; the next attempt is at `retry_at` (the header counts down).
+    Retrying {
+        retry_at: Instant,
+        reason: String,
+    },
+    /// The feed answered 401: the token is wrong or missing; no retry.
+    Unauthorized {
+        message: String,
+    },
+    /// Gave up for another reason; no retry.
+    Failed {
+        message: String,
+    },
+    /// A recorded log being replayed.
+    Log,
+}
+
+/// One source as the header shows it: a label (server URL or log file) and its state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceInfo {
+    pub label: String,
+    pub state: SourceState,
+}
+
+#[derive(Clone, Debug)]
+pub struct UiConfig {
+    /// One label per source index (URLs for `attach`, the file for `replay`).
+    pub sources: Vec<String>,
+    pub ascii: bool,
+}
+
+/// Runs the dashboard on a live source until `q`, a signal, or a dead terminal.
+pub async fn run_live(config: UiConfig, rx: mpsc::Receiver<SourceMsg>) -> Result<()> {
+    let (term, _guard) = terminal::enter()?;
+    let size = term.size()?;
+    let mut dash = Dashboard::new(&config, false, size.into());
+    event_loop(term, &mut dash, Driver::Live(rx)).await
+}
+
+/// Runs the dashboard over a replay until `q`, a signal, or a dead terminal.
+pub async fn run_replay(config: UiConfig, playback: playback::Playback) -> Result<()> {
+    let (term, _guard) = terminal::enter()?;
+    let size = term.size()?;
+    let mut dash = Dashboard::new(&config, true, size.into());
+    event_loop(term, &mut dash, Driver::Replay(Box::new(playback))).await
+}
+
+enum Driver {
+    Live(mpsc::Receiver<SourceMsg>),
+    Replay(Box<playback::Playback>),
+}
+
+async fn event_loop(
+    mut term: terminal::Tui,
+    dash: &mut Dashboard,
+    mut driver: Driver,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut input = EventStream::new();
+    let mut live_open = matches!(driver, Driver::Live(_));
+    let mut last_draw: Option<Instant> = None;
+
+    loop {
+        let now = Instant::now();
+        if let Driver::Replay(p) = &mut driver {
+            p.advance(now, dash);
+        }
+        let due = match last_draw {
+            None => true,
+            Some(t) if dash.app.dirty => now.duration_since(t) >= FRAME_INTERVAL,
+            Some(t) => now.duration_since(t) >= HEARTBEAT,
+        };
+        if due {
+            dash.prepare(now);
+            term.draw(|frame| dash.render(frame, now))?;
+            dash.app.dirty = false;
+            if last_draw.is_none() {
+                debug_panic_hook_check();
+            }
+            last_draw = Some(now);
+        }
+        let since = last_draw.map(|t| now.duration_since(t)).unwrap_or_default();
+        let mut wait = if dash.app.dirty {
+            FRAME_INTERVAL.saturating_sub(since)
+        } else {
+            HEARTBEAT.saturating_sub(since)
+        };
+        if let Driver::Replay(p) = &driver {
+            wait = wait.min(p.next_wake(now));
+        }
+        let rx = match &mut driver {
+            Driver::Live(rx) => Some(rx),
+            Driver::Replay(_) => None,
+        };
+        tokio::select! {
+            biased;
+            _ = hangup.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(action) = dash.handle_input(&ev) {
+                        match (action, &mut driver) {
+                            (app::Action::Quit, _) => return Ok(()),
+                            (action, Driver::Replay(p)) => p.act(action, Instant::now(), dash),
+                            (_, Driver::Live(_)) => {}
+                        }
+                    }
+                }
+                // A terminal that stops giving input is gone (SSH or tmux pane died):
+                // staying would spin on a dead tty.
+                Some(Err(e)) => return Err(eyre!("terminal input failed: {e}")),
+                None => return Err(eyre!("terminal input ended")),
+            },
+            msg = recv(rx), if live_open => match msg {
+                Some(msg) => {
+                    dash.apply_msg(msg);
+                    if let Driver::Live(rx) = &mut driver {
+                        drain(rx, dash);
+                    }
+                }
+                None => {
+                    live_open = false;
+                    dash.sources_ended();
+                }
+            },
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Debug builds only: `WSCOPE_DEBUG_PANIC=1` panics in a background task after the first
+/// frame, so the end-to-end tests can check that a panic restores the terminal.
+fn debug_panic_hook_check() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("WSCOPE_DEBUG_PANIC").is_some() {
+        tokio::spawn(async { panic!("WSCOPE_DEBUG_PANIC: a panic in a background task") });
+    }
+}
+
+async fn recv(rx: Option<&mut mpsc::Receiver<SourceMsg>>) -> Option<SourceMsg> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Applies what is already queued, up to a time budget, so a busy feed costs one wake-up per
+/// batch rather than one per event, and input still gets a turn.
+pub fn drain(rx: &mut mpsc::Receiver<SourceMsg>, dash: &mut Dashboard) {
+    let start = Instant::now();
+    loop {
+        for _ in 0..1024 {
+            match rx.try_recv() {
+                Ok(msg) => dash.apply_msg(msg),
+                Err(_) => return,
+            }
+        }
+        if start.elapsed() >= DRAIN_BUDGET {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventKind, Ts};
+
+    #[test]
+    fn feed_items_become_dashboard_messages() {
+        use feed::{FeedEvent, FeedStatus, SourceItem};
+        let now = Instant::now();
+        let retry = SourceMsg::from_feed(
+            2,
+            SourceItem::Status(FeedStatus::Disconnected {
+                reason: "refused".into(),
+                retry_in: Duration::from_secs(4),
+            }),
+            now,
+        );
+        match retry {
+            SourceMsg::State {
+                source: 2,
+                state: SourceState::Retrying { retry_at, reason },
+            } => {
+                assert_eq!(retry_at, now + Duration::from_secs(4));
+                assert_eq!(reason, "refused");
+            }
+            other => panic!("{other:?}"),
+        }
+        let event = Event::new(Ts(1), EventKind::Dropped { count: 3 });
+        let item = SourceItem::Event(Box::new(FeedEvent {
+            event: event.clone(),
+            raw: String::new(),
+        }));
+        assert!(matches!(
+            SourceMsg::from_feed(0, item, now),
+            SourceMsg::Event { source: 0, event: e } if e == event
+        ));
+        let bad = SourceItem::Invalid {
+            error: "x".into(),
+            bytes: 1,
+        };
+        assert!(matches!(
+            SourceMsg::from_feed(1, bad, now),
+            SourceMsg::Skipped {
+                source: 1,
+                count: 1
+            }
+        ));
+        let denied = SourceItem::Status(FeedStatus::Unauthorized {
+            message: "401".into(),
+        });
+        assert!(matches!(
+            SourceMsg::from_feed(1, denied, now),
+            SourceMsg::State {
+                state: SourceState::Unauthorized { .. },
+                ..
+            }
+        ));
+    }
+}

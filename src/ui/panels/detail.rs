@@ -1,0 +1,212 @@
+//! Detail views over the panels: one connection with its recent events, and one finding with
+//! its evidence and remedy.
+
+use super::{age, count, findings::severity_style};
+use crate::event::{Event, EventKind, TimerOp};
+use crate::model::ServerId;
+use crate::sanitize::inert;
+use crate::ui::dashboard::Dashboard;
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+fn frame_block<'a>(theme: &Theme, title: String) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border_set())
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" {title} "), theme.title(true)))
+        .title_bottom(Span::styled(" Esc closes  j/k scroll ", theme.dim()))
+}
+
+fn field(theme: &Theme, name: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:>12}  "), theme.header_row()),
+        Span::raw(value),
+    ])
+}
+
+/// One event as a line of the detail view; every string in it made inert.
+pub fn describe(e: &Event) -> String {
+    let s = |v: &Option<crate::event::Str>| {
+        v.as_deref()
+            .map(|x| inert(x).into_owned())
+            .unwrap_or_default()
+    };
+    let what = match &e.kind {
+        EventKind::Open(o) => format!("open from {} path {}", s(&o.remote), s(&o.path)),
+        EventKind::Ping { .. } => "ping".to_string(),
+        EventKind::Pong { rtt_ms, .. } => match rtt_ms {
+            Some(r) => format!("pong rtt {r:.0} ms"),
+            None => "pong".to_string(),
+        },
+        EventKind::Message(m) => format!(
+            "{} {} messages, {} bytes",
+            if m.dir == crate::event::Dir::In {
+                "in"
+            } else {
+                "out"
+            },
+            m.count,
+            m.bytes
+        ),
+        EventKind::Close(c) => format!(
+            "close {} ({}) by {} reason {:?}",
+            c.effective_code(),
+            super::close_codes::code_name(c.effective_code()),
+            c.initiator.map(|i| i.as_str()).unwrap_or("?"),
+            s(&c.reason)
+        ),
+        EventKind::Error { message, .. } => format!("error {}", inert(message)),
+        EventKind::Timer(t) => format!(
+            "timer {} {}{}",
+            inert(&t.timer),
+            match t.op {
+                TimerOp::Start => "start",
+                TimerOp::Fire => "fire",
+                TimerOp::Clear => "clear",
+            },
+            t.kind
+                .as_deref()
+                .map(|k| format!(" ({})", inert(k)))
+                .unwrap_or_default()
+        ),
+        EventKind::AppState { state, .. } => format!("app {state:?}").to_lowercase(),
+        other => inert(other.type_name()).into_owned(),
+    };
+    format!("{}  {what}", e.ts.to_datetime().format("%H:%M:%S%.3f"))
+}
+
+pub fn render_connection(
+    frame: &mut Frame,
+    area: Rect,
+    dash: &Dashboard,
+    server: ServerId,
+    conn: &str,
+) {
+    let theme = &dash.theme;
+    let model = &dash.model;
+    let now = model.now();
+    let mut lines: Vec<Line> = Vec::new();
+    let server_name = model
+        .servers
+        .get(server as usize)
+        .map(|s| inert(&s.name).into_owned())
+        .unwrap_or_default();
+    match model.conns.get(server, conn) {
+        Some(c) => {
+            let sym = |s: Option<crate::model::Sym>| s.map(|s| model.strings.get(s)).unwrap_or("");
+            let t = |ts: Option<crate::event::Ts>| match ts {
+                Some(ts) => format!("{} ago", age(now.secs_since(ts))),
+                None => "never".to_string(),
+            };
+            lines.push(field(theme, "server", server_name));
+            lines.push(field(
+                theme,
+                "client",
+                inert(c.remote.as_deref().unwrap_or("-")).into_owned(),
+            ));
+            if let Some(k) = &c.client_key {
+                lines.push(field(theme, "identity", inert(k).into_owned()));
+            }
+            let mobile = if c.mobile { " (mobile)" } else { "" };
+            lines.push(field(
+                theme,
+                "agent",
+                format!("{}{mobile}", inert(sym(c.user_agent))),
+            ));
+            lines.push(field(theme, "path", inert(sym(c.path)).into_owned()));
+            lines.push(field(theme, "age", age(now.secs_since(c.opened))));
+            lines.push(field(theme, "last ping", t(c.last_ping())));
+            lines.push(field(theme, "last pong", t(c.last_pong())));
+            lines.push(field(
+                theme,
+                "rtt",
+                c.rtt_ms()
+                    .map(|r| format!("{r:.0} ms"))
+                    .unwrap_or("-".into()),
+            ));
+            lines.push(field(
+                theme,
+                "messages",
+                format!(
+                    "in {} ({} B), out {} ({} B)",
+                    count(c.msgs_in.into()),
+                    count(c.bytes_in),
+                    count(c.msgs_out.into()),
+                    count(c.bytes_out)
+                ),
+            ));
+            lines.push(field(theme, "timers", c.timers.to_string()));
+            if c.in_background() {
+                lines.push(field(theme, "app", "in background".into()));
+            }
+        }
+        None => lines.push(Line::from(Span::styled(
+            "closed (no longer open); its recent events:",
+            theme.dim(),
+        ))),
+    }
+    lines.push(Line::from(Span::styled(
+        "recent events, newest first",
+        theme.header_row(),
+    )));
+    let events: Vec<&Event> = dash.recent.watched().rev().collect();
+    if events.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "none seen since the dashboard started",
+            theme.dim(),
+        )));
+    }
+    for e in events {
+        lines.push(Line::from(describe(e)));
+    }
+    let rect = area;
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(theme, format!("Connection {}", inert(conn))))
+            .scroll((dash.app.detail_scroll.min(u16::MAX as usize) as u16, 0)),
+        rect,
+    );
+}
+
+pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str) {
+    let theme = &dash.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    match dash.findings.iter().find(|f| f.id == id) {
+        Some(f) => {
+            lines.push(Line::from(vec![
+                Span::styled(f.severity.as_str(), severity_style(theme, f.severity)),
+                Span::raw("  "),
+                Span::raw(inert(&f.summary).into_owned()),
+            ]));
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("evidence", theme.header_row())));
+            for (k, v) in &f.evidence {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                lines.push(field(theme, &inert(k), inert(&v).into_owned()));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("remedy", theme.header_row())));
+            for l in f.remedy.lines() {
+                lines.push(Line::from(inert(l).into_owned()));
+            }
+        }
+        None => lines.push(Line::from("this finding no longer applies")),
+    }
+    let rect = area;
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(theme, format!("Finding {}", inert(id))))
+            .wrap(Wrap { trim: false })
+            .scroll((dash.app.detail_scroll.min(u16::MAX as usize) as u16, 0)),
+        rect,
+    );
+}

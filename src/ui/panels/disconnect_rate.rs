@@ -1,0 +1,162 @@
+//! Disconnect rate: closes per minute as a share of the open connections, one column per
+//! minute (newest on the right), with the 5 %/min alarm level marked, and the current figure.
+
+use super::block;
+use crate::model::Model;
+use crate::ui::app::Panel;
+use crate::ui::dashboard::Dashboard;
+use crate::ui::theme::{Level, Theme};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+/// findings.md `high-disconnect-rate`: more than 5 % of the open connections in 60 s.
+pub const ALARM_PCT: f64 = 5.0;
+/// Rate buckets per minute (the model's buckets are 10 s).
+const PER_MINUTE: usize = 6;
+
+/// Closes per minute in percent, one value per minute, oldest first, at most `n` values; the
+/// last is the 60 s up to now.
+pub fn per_minute(model: &Model, n: usize) -> Vec<f64> {
+    let len = model.closes.buckets().len();
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut start = len.saturating_sub(PER_MINUTE) as isize;
+    while out.len() < n && start >= 0 {
+        out.push(model.closes.window(start as usize).1);
+        if start == 0 {
+            break;
+        }
+        start -= PER_MINUTE as isize;
+    }
+    out.reverse();
+    out
+}
+
+struct Spark<'a> {
+    values: &'a [f64],
+    scale: f64,
+    theme: &'a Theme,
+}
+
+impl Widget for Spark<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let levels = self.theme.spark_levels();
+        let sub = levels.len().saturating_sub(1).max(1);
+        let h = area.height as usize;
+        if h == 0 || area.width == 0 {
+            return;
+        }
+        let units = |v: f64| ((v / self.scale).clamp(0.0, 1.0) * (h * sub) as f64).round() as usize;
+        let alarm_row = (units(ALARM_PCT) / sub).min(h - 1);
+        let (alarm_ch, alarm_style) = self.theme.alarm_mark();
+        let offset = (area.width as usize).saturating_sub(self.values.len());
+        for x in 0..area.width as usize {
+            let v = x
+                .checked_sub(offset)
+                .and_then(|i| self.values.get(i))
+                .copied();
+            let u = v.map(units).unwrap_or(0);
+            let style = match v {
+                Some(v) if v > ALARM_PCT => self.theme.level(Level::Bad),
+                _ => self.theme.spark(),
+            };
+            for row in 0..h {
+                let in_row = u.saturating_sub(row * sub).min(sub);
+                let y = area.y + (h - 1 - row) as u16;
+                let cell = &mut buf[(area.x + x as u16, y)];
+                if in_row == 0 && row == alarm_row {
+                    cell.set_symbol(alarm_ch).set_style(alarm_style);
+                } else {
+                    cell.set_symbol(levels[in_row]).set_style(style);
+                }
+            }
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
+    let theme = &dash.theme;
+    let model = &dash.model;
+    let len = model.closes.buckets().len();
+    let (closes, now_pct) = if len > 0 {
+        model.closes.window(len.saturating_sub(PER_MINUTE))
+    } else {
+        (0, 0.0)
+    };
+    let b = block(
+        theme,
+        Panel::DisconnectRate.title(),
+        "per minute".into(),
+        focused,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    if inner.height == 0 {
+        return;
+    }
+    const AXIS: u16 = 5;
+    let values = per_minute(model, inner.width.saturating_sub(AXIS) as usize);
+    let peak = values.iter().copied().fold(0.0, f64::max);
+    let level = if now_pct > ALARM_PCT {
+        Level::Bad
+    } else {
+        Level::Ok
+    };
+    let rest = if inner.width >= 56 {
+        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {ALARM_PCT:.0} %")
+    } else {
+        format!("  peak {peak:.1} %")
+    };
+    let head = Line::from(vec![
+        Span::raw("now "),
+        Span::styled(format!("{now_pct:.1} %/min"), theme.level(level)),
+        Span::styled(rest, theme.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
+    let chart = Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    if chart.height == 0 {
+        return;
+    }
+    // The alarm line sits at a fixed height unless the peak is off the scale.
+    let scale = (peak * 1.1).max(ALARM_PCT * 2.0);
+    let axis = Rect {
+        width: AXIS.min(chart.width),
+        ..chart
+    };
+    let plot = Rect {
+        x: chart.x.saturating_add(AXIS),
+        width: chart.width.saturating_sub(AXIS),
+        ..chart
+    };
+    let mut axis_lines = vec![Line::default(); chart.height as usize];
+    axis_lines[0] = Line::from(Span::styled(format!("{scale:>3.0}%"), theme.dim()));
+    let levels = theme.spark_levels().len().saturating_sub(1).max(1);
+    let h = chart.height as usize;
+    let alarm_units = ((ALARM_PCT / scale) * (h * levels) as f64).round() as usize;
+    let alarm_row = (alarm_units / levels).min(h - 1);
+    let alarm_line = h - 1 - alarm_row;
+    if alarm_line != 0 {
+        axis_lines[alarm_line] = Line::from(Span::styled(
+            format!("{ALARM_PCT:>3.0}%"),
+            theme.alarm_mark().1,
+        ));
+    }
+    frame.render_widget(Paragraph::new(axis_lines), axis);
+    frame.render_widget(
+        Spark {
+            values: &values,
+            scale,
+            theme,
+        },
+        plot,
+    );
+}

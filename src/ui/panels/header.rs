@@ -1,0 +1,159 @@
+//! The header: sources and their state, live or replay (speed, paused), event time, open
+//! connections, and a warning when events were dropped or lines skipped.
+
+use crate::sanitize::inert;
+use crate::ui::dashboard::Dashboard;
+use crate::ui::theme::Level;
+use crate::ui::{SourceState, player::Speed};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::time::Instant;
+
+pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
+    let theme = &dash.theme;
+    let model = &dash.model;
+    let mut first: Vec<Span> = vec![Span::styled("wscope ", theme.title(false))];
+    match &dash.play {
+        Some(p) => {
+            let state = if p.paused {
+                "PAUSED"
+            } else if p.at_end && p.speed == Speed::Max {
+                "END"
+            } else {
+                "PLAYING"
+            };
+            first.push(Span::styled(
+                format!("REPLAY {} {state}", p.speed.label()),
+                theme.key(),
+            ));
+        }
+        None => first.push(Span::styled("LIVE", theme.key())),
+    }
+    let time = dash.event_time();
+    let clock = if model.span().is_some() || dash.play.is_some() {
+        time.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        "waiting for events".to_string()
+    };
+    first.push(Span::raw(format!("  {clock}  ")));
+    first.push(Span::styled(
+        format!("open {}", model.open_count()),
+        theme.header_row(),
+    ));
+    if let Some(p) = &dash.play {
+        let total = p.end.secs_since(p.start).max(0.0);
+        let done = time.secs_since(p.start).clamp(0.0, total);
+        first.push(Span::styled(
+            format!("  {}/{}", super::age(done), super::age(total)),
+            theme.dim(),
+        ));
+    }
+
+    let mut sources: Vec<Span> = Vec::new();
+    for (i, s) in dash.sources.iter().enumerate() {
+        if i > 0 {
+            sources.push(Span::raw("  "));
+        }
+        let (text, level) = match &s.state {
+            SourceState::Connecting => ("connecting".to_string(), Level::Warn),
+            SourceState::Connected => ("live".to_string(), Level::Ok),
+            SourceState::Log => ("log".to_string(), Level::Ok),
+            SourceState::Retrying { retry_at, reason } => {
+                let secs = retry_at
+                    .saturating_duration_since(wall)
+                    .as_secs_f64()
+                    .ceil();
+                (
+                    format!("disconnected, retrying in {secs:.0} s ({})", inert(reason)),
+                    Level::Bad,
+                )
+            }
+            SourceState::Unauthorized { message } => (
+                format!(
+                    "401 unauthorized: check --token or WSCOPE_TOKEN ({})",
+                    inert(message)
+                ),
+                Level::Bad,
+            ),
+            SourceState::Failed { message } => (format!("failed: {}", inert(message)), Level::Bad),
+        };
+        sources.push(Span::raw(format!("{}: ", inert(short_label(&s.label)))));
+        sources.push(Span::styled(text, theme.level(level)));
+    }
+    if dash.sources_ended {
+        sources.push(Span::styled("  (feeds ended)", theme.alert()));
+    }
+
+    let mut warn: Vec<Span> = Vec::new();
+    let dropped = model.dropped();
+    if dropped > 0 {
+        warn.push(Span::styled(
+            format!(" ! {} events dropped by the feed ", dropped),
+            theme.alert(),
+        ));
+        warn.push(Span::raw(" "));
+    }
+    let c = &model.counters;
+    if c.skipped_lines > 0 {
+        warn.push(Span::styled(
+            format!(" ! {} lines skipped ", c.skipped_lines),
+            theme.alert(),
+        ));
+        warn.push(Span::raw(" "));
+    }
+    if c.unknown_types > 0 {
+        warn.push(Span::styled(
+            format!("{} unknown events ", c.unknown_types),
+            theme.level(Level::Warn),
+        ));
+    }
+    if model.servers.len() > 1 || !model.servers.is_empty() && dash.play.is_some() {
+        let names: Vec<String> = model
+            .servers
+            .iter()
+            .map(|s| {
+                if s.name.is_empty() {
+                    "(unnamed)".to_string()
+                } else {
+                    inert(&s.name).into_owned()
+                }
+            })
+            .collect();
+        warn.push(Span::styled(
+            format!("servers: {}", names.join(", ")),
+            theme.dim(),
+        ));
+    }
+
+    // Line one: mode, time, open connections and the alerts (dropped, skipped), which must
+    // not be pushed off the edge; line two: the sources and servers. One line: all in a row.
+    let (alerts, rest): (Vec<Span>, Vec<Span>) =
+        warn.into_iter().partition(|s| s.style == theme.alert());
+    let lines = if area.height >= 2 {
+        let mut l1 = first;
+        l1.push(Span::raw("  "));
+        l1.extend(alerts);
+        let mut l2 = sources;
+        l2.push(Span::raw("  "));
+        l2.extend(rest);
+        vec![Line::from(l1), Line::from(l2)]
+    } else {
+        let mut l = first;
+        l.push(Span::raw(" "));
+        l.extend(alerts);
+        l.extend(sources);
+        vec![Line::from(l)]
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// `ws://127.0.0.1:9001/feed?token=x` → `127.0.0.1:9001`: the host says which feed it is; the
+/// rest (and any token in the query) stays off the screen.
+fn short_label(label: &str) -> &str {
+    match label.split_once("://") {
+        Some((_, rest)) => rest.split(['/', '?']).next().unwrap_or(rest),
+        None => label,
+    }
+}

@@ -1,0 +1,101 @@
+//! The `?` overlay and the one-line key hint at the bottom.
+
+use crate::ui::app::{App, Panel};
+use crate::ui::layout;
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+const KEYS: &[(&str, &str)] = &[
+    ("?", "this help"),
+    ("q  Ctrl-C", "quit"),
+    ("Tab  Shift-Tab", "next / previous panel"),
+    ("Up Down  j k", "move the selection"),
+    ("PgUp PgDn  g G", "page, top, bottom"),
+    (
+        "Enter",
+        "details: connection's recent events, finding's evidence",
+    ),
+    ("Esc", "close details, clear the filter"),
+    ("/", "filter connections (address, agent, id, path)"),
+    ("1-9 0  s  r", "sort by column n, next column, reverse"),
+    ("f", "show one server's connections (several feeds)"),
+    ("w", "close codes: all time / last 5 minutes"),
+    ("space", "pause / play (replay)"),
+    ("+  -", "faster / slower (replay)"),
+    ("[  ]", "seek back / forward 10 s (replay)"),
+    ("{  }", "seek back / forward 1 min (replay)"),
+    ("Home  End", "jump to start / end (replay)"),
+];
+
+pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let rect = layout::centered(area, 78, KEYS.len() as u16 + 3);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<16}"), theme.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(" Esc or ? closes", theme.dim())));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border_set())
+        .border_style(theme.border(true))
+        .title(Span::styled(" Help ", theme.title(true)));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// The key hint: what the keys do in the current context, shortest first so it survives
+/// narrow screens; the open `/` filter line takes its place while typing.
+pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(input) = &app.filter_input {
+        let line = Line::from(vec![
+            Span::styled("filter: /", theme.key()),
+            Span::raw(crate::sanitize::inert(input).into_owned()),
+            Span::styled(if theme.ascii { "_" } else { "▏" }, theme.key()),
+            Span::styled("  Enter apply  Esc cancel", theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let mut items: Vec<(&str, &str)> = vec![("?", "help"), ("q", "quit"), ("Tab", "panel")];
+    match app.focus {
+        Panel::Connections => items.extend([("Enter", "detail"), ("/", "filter"), ("1-0", "sort")]),
+        Panel::Findings => items.push(("Enter", "evidence")),
+        Panel::Leaks => items.push(("Enter", "connection")),
+        Panel::CloseCodes => items.push(("w", "5 min/all")),
+        _ => {}
+    }
+    if app.replay {
+        items.extend([("space", "pause"), ("+/-", "speed"), ("[/]", "seek")]);
+    }
+    let mut spans = Vec::new();
+    for (k, what) in items {
+        spans.push(Span::styled(k, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Below the minimum size: say so, and how big it needs to be.
+pub fn render_too_small(frame: &mut Frame, area: Rect) {
+    let text = format!(
+        "terminal too small: {}x{}, need {}x{} (80x24 for every panel)",
+        area.width,
+        area.height,
+        layout::MIN_WIDTH,
+        layout::MIN_HEIGHT
+    );
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}

@@ -1,0 +1,343 @@
+//! Replay of a log held in memory: applies events to the dashboard as the [`Player`] clock
+//! passes them, and seeks. Seeking back rebuilds the model from the start of the log, which
+//! is a tight loop of `Model::apply` with nothing drawn in between.
+
+use super::app::Action;
+use super::dashboard::{Dashboard, PlayStatus};
+use super::player::{Player, Speed};
+use super::recent::SHARED_CAPACITY;
+use crate::event::{Event, Ts};
+use crate::model::Model;
+use std::time::{Duration, Instant};
+
+/// At `max` speed, how long one step may apply events before input and drawing get a turn.
+const MAX_SPEED_SLICE: Duration = Duration::from_millis(30);
+/// The shortest sleep between replay steps at a finite speed.
+const MIN_STEP: Duration = Duration::from_millis(50);
+/// A copy of the model is kept every this many events, so seeking back replays at most this
+/// many events instead of the whole log...
+const CHECKPOINT_EVERY: usize = 500_000;
+/// ...unless the model is this large (a copy per checkpoint would cost too much memory).
+const CHECKPOINT_MAX_OPEN: usize = 200_000;
+
+pub struct Playback {
+    events: Vec<Event>,
+    skipped: u64,
+    /// Index of the next event to apply.
+    cursor: usize,
+    player: Player,
+    /// Whether the dashboard's current model has been told about the skipped lines.
+    skipped_noted: bool,
+    /// (cursor, model after applying `events[..cursor]`), ascending.
+    checkpoints: Vec<(usize, Model)>,
+    checkpoint_every: usize,
+}
+
+impl Playback {
+    /// `events` in log order; `from` starts the clock there (events before it are applied
+    /// at once).
+    pub fn new(
+        events: Vec<Event>,
+        skipped: u64,
+        speed: Speed,
+        paused: bool,
+        from: Option<Ts>,
+        now: Instant,
+    ) -> Playback {
+        let start = events.first().map(|e| e.ts).unwrap_or_default();
+        // Logs tolerate small reordering, so the end is the latest time, not the last line's.
+        let end = events.iter().map(|e| e.ts).max().unwrap_or(start);
+        let mut player = Player::new(start, end, speed, paused, now);
+        if let Some(from) = from {
+            player.seek_to(from, now);
+        }
+        Playback {
+            events,
+            skipped,
+            cursor: 0,
+            player,
+            skipped_noted: false,
+            checkpoints: Vec::new(),
+            checkpoint_every: CHECKPOINT_EVERY,
+        }
+    }
+
+    pub fn start(&self) -> Ts {
+        self.player.start()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Time of the last event applied (the start before any).
+    fn applied(&self) -> Ts {
+        self.cursor
+            .checked_sub(1)
+            .map(|i| self.events[i].ts)
+            .unwrap_or(self.player.start())
+    }
+
+    /// Applies every event up to the clock's position (within a time slice at `max`).
+    pub fn advance(&mut self, now: Instant, dash: &mut Dashboard) {
+        if !self.skipped_noted {
+            dash.note_skipped(self.skipped);
+            self.skipped_noted = true;
+        }
+        let target = self.player.position(now);
+        let max = self.player.speed() == Speed::Max && !self.player.is_paused();
+        let started = Instant::now();
+        let mut applied_any = false;
+        // A long jump: events that the recent-events ring would drop again skip it.
+        let quiet_until = if max {
+            0
+        } else {
+            let end = self.events[self.cursor..]
+                .iter()
+                .position(|e| e.ts > target)
+                .map_or(self.events.len(), |n| self.cursor + n);
+            end.saturating_sub(SHARED_CAPACITY)
+        };
+        while self.cursor < self.events.len() && self.events[self.cursor].ts <= target {
+            if self.cursor < quiet_until {
+                dash.apply_quietly(0, &self.events[self.cursor]);
+            } else {
+                dash.apply(0, &self.events[self.cursor]);
+            }
+            self.cursor += 1;
+            applied_any = true;
+            if self.cursor % self.checkpoint_every == 0 {
+                self.checkpoint(dash);
+            }
+            if max && self.cursor % 4096 == 0 && started.elapsed() >= MAX_SPEED_SLICE {
+                break;
+            }
+        }
+        let position = if max { self.applied() } else { target };
+        if !max {
+            dash.advance_clock(target);
+        }
+        let status = PlayStatus {
+            position,
+            speed: self.player.speed(),
+            paused: self.player.is_paused(),
+            at_end: self.cursor >= self.events.len(),
+            start: self.player.start(),
+            end: self.player.end(),
+        };
+        if applied_any || dash.play_status() != Some(&status) {
+            dash.set_play_status(status);
+        }
+    }
+
+    /// How long the loop may sleep before the replay needs another step.
+    pub fn next_wake(&self, now: Instant) -> Duration {
+        let Some(next) = self.events.get(self.cursor) else {
+            return Duration::from_secs(1);
+        };
+        if self.player.is_paused() {
+            return Duration::from_secs(1);
+        }
+        match self.player.speed() {
+            Speed::Max => Duration::ZERO,
+            Speed::Times(v) => {
+                let gap = next.ts.secs_since(self.player.position(now)).max(0.0) / v;
+                // Dense logs are applied in batches: a frame shows them together anyway.
+                Duration::from_secs_f64(gap.clamp(MIN_STEP.as_secs_f64(), 1.0))
+                    .min(self.player.until_next_second(now).max(MIN_STEP))
+            }
+        }
+    }
+
+    pub fn act(&mut self, action: Action, now: Instant, dash: &mut Dashboard) {
+        let applied = self.applied();
+        match action {
+            Action::TogglePause => self.player.toggle_pause(now, applied),
+            Action::Faster => self.player.step_speed(true, now, applied),
+            Action::Slower => self.player.step_speed(false, now, applied),
+            Action::Seek(secs) => {
+                let target = self.player.seek_by(secs, now, applied);
+                self.rewind_if_needed(target, dash);
+            }
+            Action::JumpStart => {
+                let target = self.player.seek_to(self.player.start(), now);
+                self.rewind_if_needed(target, dash);
+            }
+            Action::JumpEnd => {
+                self.player.seek_to(self.player.end(), now);
+            }
+            Action::Quit => {}
+        }
+        self.advance(now, dash);
+    }
+
+    fn checkpoint(&mut self, dash: &Dashboard) {
+        let fresh = self
+            .checkpoints
+            .last()
+            .is_none_or(|(c, _)| *c < self.cursor);
+        if fresh && dash.model.open_count() <= CHECKPOINT_MAX_OPEN {
+            self.checkpoints.push((self.cursor, dash.model.clone()));
+        }
+    }
+
+    /// Going back means rebuilding: the model only moves forward. It restarts from the
+    /// latest checkpoint before `target`, or from the first event.
+    fn rewind_if_needed(&mut self, target: Ts, dash: &mut Dashboard) {
+        if target >= self.applied() {
+            return;
+        }
+        let events = &self.events;
+        match self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|(c, _)| events[c - 1].ts < target)
+        {
+            Some((cursor, model)) => {
+                dash.restore(model.clone());
+                self.skipped_noted = true;
+                self.cursor = *cursor;
+            }
+            None => {
+                dash.reset();
+                self.skipped_noted = false;
+                self.cursor = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Close, EventKind, Initiator, Open, SECOND};
+    use crate::ui::UiConfig;
+    use ratatui::layout::Rect;
+
+    /// Opens and closes spread over 100 s: one event every 100 ms.
+    fn log() -> Vec<Event> {
+        (0..1000)
+            .map(|i| {
+                let ts = Ts(i * SECOND / 10);
+                let conn = format!("c{}", i / 2).into();
+                let kind = if i % 4 == 3 {
+                    EventKind::Close(Close {
+                        conn,
+                        code: Some(1006),
+                        reason: None,
+                        initiator: Some(Initiator::None),
+                    })
+                } else if i % 2 == 0 {
+                    EventKind::Open(Open {
+                        conn,
+                        ..Open::default()
+                    })
+                } else {
+                    EventKind::Ping { conn }
+                };
+                Event::new(ts, kind)
+            })
+            .collect()
+    }
+
+    fn dash() -> Dashboard {
+        let config = UiConfig {
+            sources: vec!["t".into()],
+            ascii: true,
+        };
+        Dashboard::new(&config, true, Rect::new(0, 0, 80, 24))
+    }
+
+    fn fingerprint(d: &Dashboard) -> (usize, u64, u64, Ts) {
+        (
+            d.model.open_count(),
+            d.model.opened,
+            d.model.closed,
+            d.model.now(),
+        )
+    }
+
+    #[test]
+    fn seeking_back_through_checkpoints_gives_the_same_model_as_playing_forward() {
+        let now = Instant::now();
+        let mut p = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+        p.checkpoint_every = 128;
+        let mut d = dash();
+        p.act(Action::JumpEnd, now, &mut d);
+        assert_eq!(p.cursor, 1000);
+        assert_eq!(p.checkpoints.len(), 7);
+        for back in [10, 30, 55, 99] {
+            p.act(Action::JumpEnd, now, &mut d);
+            p.act(Action::Seek(-back), now, &mut d);
+            let target = Ts((99 - back) * SECOND + 9 * SECOND / 10);
+            let mut fresh = dash();
+            let mut q = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+            q.act(Action::Seek(0), now, &mut fresh);
+            q.player.seek_to(target, now);
+            q.advance(now, &mut fresh);
+            assert_eq!(p.cursor, q.cursor, "back {back}");
+            assert_eq!(fingerprint(&d), fingerprint(&fresh), "back {back}");
+            assert_eq!(d.model.counters, fresh.model.counters, "back {back}");
+            assert_eq!(d.model.counters.skipped_lines, 3);
+        }
+        p.act(Action::JumpStart, now, &mut d);
+        assert_eq!(p.cursor, 1, "only the first event, at the start time");
+    }
+
+    #[test]
+    fn the_clock_moves_event_time_through_quiet_stretches() {
+        use crate::event::{Heartbeat, Hello};
+        let hello = EventKind::Hello(Hello {
+            heartbeat: Some(Heartbeat {
+                ping_interval_ms: 10_000,
+                pong_timeout_ms: 1_000,
+            }),
+            ..Hello::default()
+        });
+        let open = EventKind::Open(Open {
+            conn: "c".into(),
+            ..Open::default()
+        });
+        let events = vec![
+            Event::new(Ts(0), hello),
+            Event::new(Ts(0), open),
+            Event::new(Ts(0), EventKind::Ping { conn: "c".into() }),
+            Event::new(Ts(100 * SECOND), EventKind::Ping { conn: "c".into() }),
+        ];
+        let now = Instant::now();
+        let mut p = Playback::new(events, 0, Speed::Times(1.0), true, None, now);
+        let mut d = dash();
+        p.act(Action::Seek(5), now, &mut d);
+        assert_eq!(d.model.zombies().count(), 0);
+        p.act(Action::Seek(55), now, &mut d);
+        assert_eq!(p.cursor, 3, "no event between 0 and 100 s");
+        assert_eq!(d.model.now(), Ts(60 * SECOND));
+        assert_eq!(d.event_time(), Ts(60 * SECOND));
+        let zombies: Vec<f64> = d.model.zombies().map(|(_, age)| age).collect();
+        assert_eq!(zombies, vec![60.0]);
+    }
+
+    #[test]
+    fn max_speed_runs_to_the_end_and_holds() {
+        let now = Instant::now();
+        let mut p = Playback::new(log(), 0, Speed::Max, false, None, now);
+        let mut d = dash();
+        for _ in 0..10 {
+            p.advance(now, &mut d);
+        }
+        assert_eq!(p.cursor, 1000);
+        let status = d.play_status().unwrap();
+        assert!(status.at_end && !status.paused);
+        assert_eq!(status.position, Ts(999 * SECOND / 10));
+        assert_eq!(
+            p.next_wake(now),
+            Duration::from_secs(1),
+            "holds without spinning"
+        );
+    }
+}

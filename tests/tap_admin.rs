@@ -1,0 +1,467 @@
+//! The admin feed over real sockets: tokens, hello + snapshot, resync, slow subscribers,
+//! garbage, TLS and /metrics.
+
+mod tap_common;
+
+use futures_util::{SinkExt, StreamExt};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tap_common::*;
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wscope::event::{
+    Dir, Event, EventKind, Snapshot, SnapshotConn, SnapshotTimer, TimerOp, parse_event,
+};
+use wscope::tap::{AdminConfig, AdminServer, Tap, TapConfig, TlsFiles, serve_admin};
+
+const TOKEN: &str = "correct-horse-battery";
+
+async fn setup(queue: usize) -> (Tap, SocketAddr, AdminServer) {
+    let tap = Tap::new(TapConfig {
+        heartbeat: None,
+        process_interval: None,
+        flush_interval: Duration::from_millis(50),
+        subscriber_queue: queue,
+        ..TapConfig::default()
+    });
+    let server = echo_server(tap.clone()).await;
+    let admin = serve_admin(
+        &tap,
+        AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN),
+    )
+    .await
+    .unwrap();
+    (tap, server, admin)
+}
+
+type Feed = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn attach(admin: &AdminServer) -> Feed {
+    let mut req = admin.url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn next_event(feed: &mut Feed) -> Event {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), feed.next())
+            .await
+            .expect("an event in time")
+            .expect("feed open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return parse_event(t.as_bytes()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_token_or_a_wrong_token_gets_401() {
+    let (_tap, _server, admin) = setup(1024).await;
+    let status = |e: WsError| match e {
+        WsError::Http(resp) => resp.status().as_u16(),
+        other => panic!("{other:?}"),
+    };
+    let err = tokio_tungstenite::connect_async(admin.url())
+        .await
+        .unwrap_err();
+    assert_eq!(status(err), 401);
+    let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", admin.url()))
+        .await
+        .unwrap_err();
+    assert_eq!(status(err), 401);
+    let mut req = admin.url().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Authorization",
+        "Bearer correct-horse-batterx".parse().unwrap(),
+    );
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(req).await.unwrap_err()),
+        401
+    );
+    let addr = admin.local_addr();
+    let resp = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
+
+    // The query form works for clients that cannot set headers.
+    let (mut feed, _) = tokio_tungstenite::connect_async(format!("{}?token={TOKEN}", admin.url()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_event(&mut feed).await.kind,
+        EventKind::Hello(_)
+    ));
+    assert!(matches!(
+        next_event(&mut feed).await.kind,
+        EventKind::Snapshot(_)
+    ));
+}
+
+/// What a reader builds from events: the independent twin of the tap's own state.
+#[derive(Default)]
+struct Folded {
+    conns: BTreeMap<String, SnapshotConn>,
+    timers: BTreeMap<String, SnapshotTimer>,
+}
+
+impl Folded {
+    fn apply(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::Snapshot(s) => {
+                self.conns = s
+                    .connections
+                    .iter()
+                    .map(|c| (c.open.conn.to_string(), c.clone()))
+                    .collect();
+                self.timers = s
+                    .timers
+                    .iter()
+                    .map(|t| (t.timer.to_string(), t.clone()))
+                    .collect();
+            }
+            EventKind::Open(o) => {
+                self.conns.insert(
+                    o.conn.to_string(),
+                    SnapshotConn {
+                        open: o.clone(),
+                        opened: Some(ev.ts),
+                        last_activity: Some(ev.ts),
+                        ..Default::default()
+                    },
+                );
+            }
+            EventKind::Message(m) => {
+                let c = self.conns.get_mut(m.conn.as_str()).unwrap();
+                c.last_activity = c.last_activity.max(Some(ev.ts));
+                match m.dir {
+                    Dir::In => (c.msgs_in += m.count, c.bytes_in += m.bytes),
+                    Dir::Out => (c.msgs_out += m.count, c.bytes_out += m.bytes),
+                };
+            }
+            EventKind::Close(c) => {
+                self.conns.remove(c.conn.as_str());
+            }
+            EventKind::Timer(t) => match t.op {
+                TimerOp::Start => {
+                    self.timers.insert(
+                        t.timer.to_string(),
+                        SnapshotTimer {
+                            conn: t.conn.clone(),
+                            timer: t.timer.clone(),
+                            kind: t.kind.clone(),
+                            interval_ms: t.interval_ms,
+                            started: Some(ev.ts),
+                        },
+                    );
+                }
+                TimerOp::Clear => {
+                    self.timers.remove(t.timer.as_str());
+                }
+                TimerOp::Fire => {}
+            },
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_late_subscribers_snapshot_equals_what_an_early_one_built_and_resync_answers() {
+    let (_tap, server, admin) = setup(100_000).await;
+    let mut early = attach(&admin).await;
+    let mut folded = Folded::default();
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/room/{i}"))
+            .await
+            .unwrap();
+        for _ in 0..i {
+            ws.send(Message::text("hi")).await.unwrap();
+            ws.next().await.unwrap().unwrap();
+        }
+        if i % 2 == 0 {
+            ws.send(Message::text("leak")).await.unwrap();
+        } else {
+            ws.send(Message::text("timer")).await.unwrap();
+        }
+        clients.push(ws);
+    }
+    // Two leave: one says goodbye, one vanishes.
+    let mut first = clients.remove(0);
+    first.close(None).await.unwrap();
+    while let Some(Ok(_)) = first.next().await {}
+    drop(clients.remove(0));
+    // Quiet: counts flushed, leaked timers done firing (40 x 50 ms).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut late = attach(&admin).await;
+    let (hello, late_snap) = (next_event(&mut late).await, next_event(&mut late).await);
+    assert!(matches!(hello.kind, EventKind::Hello(_)));
+    let EventKind::Snapshot(late_snap) = late_snap.kind else {
+        panic!("{late_snap:?}")
+    };
+    // Everything the early subscriber received up to now.
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), early.next()).await
+    {
+        folded.apply(&parse_event(t.as_bytes()).unwrap());
+    }
+    assert_eq!(late_snap.connections.len(), 4);
+    assert_eq!(late_snap.timers.len(), 3, "the leaked timers only");
+    let late_conns: BTreeMap<_, _> = late_snap
+        .connections
+        .iter()
+        .map(|c| (c.open.conn.to_string(), c.clone()))
+        .collect();
+    let late_timers: BTreeMap<_, _> = late_snap
+        .timers
+        .iter()
+        .map(|t| (t.timer.to_string(), t.clone()))
+        .collect();
+    // last_ping/pong are not carried by this fold (no heartbeat here), both sides None.
+    assert_eq!(late_conns, folded.conns);
+    assert_eq!(late_timers, folded.timers);
+    // Client 5: five echoed "hi" and the "timer" command.
+    assert!(
+        late_conns
+            .values()
+            .any(|c| (c.msgs_in, c.bytes_in, c.msgs_out, c.bytes_out) == (6, 15, 5, 10))
+    );
+
+    // Resync: a snapshot again, equal to the one before (nothing happened since).
+    late.send(Message::text(r#"{"type":"resync"}"#))
+        .await
+        .unwrap();
+    let again = next_event(&mut late).await;
+    let EventKind::Snapshot(again) = again.kind else {
+        panic!("{again:?}")
+    };
+    assert_eq!(again, Snapshot { ..late_snap });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_subscriber_loses_events_gets_dropped_and_does_not_slow_the_server() {
+    let (tap, server, admin) = setup(64).await;
+    // A subscriber with a tiny receive buffer that stops reading after the handshake.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(admin.local_addr()).await.unwrap();
+    let url = format!("{}?token={TOKEN}", admin.url());
+    let (mut stalled, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/"))
+        .await
+        .unwrap();
+    let mut echo = async |n: usize| {
+        let mut rtts = Vec::new();
+        for _ in 0..n {
+            let t = Instant::now();
+            ws.send(Message::text("ping?")).await.unwrap();
+            ws.next().await.unwrap().unwrap();
+            rtts.push(t.elapsed());
+        }
+        rtts.sort();
+        rtts[n / 2]
+    };
+    let before = echo(200).await;
+    // Tens of thousands of events through the tap while the subscriber does not read.
+    let (mut burster, _) = tokio_tungstenite::connect_async(format!("ws://{server}/"))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        burster.send(Message::text("burst:5000")).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tap.feed_dropped_total() < 10_000 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let during = echo(200).await;
+    assert!(
+        tap.feed_dropped_total() > 10_000,
+        "{}",
+        tap.feed_dropped_total()
+    );
+    // Generous: the echo must not have waited on the stalled subscriber.
+    assert!(
+        during < before * 5 + Duration::from_millis(5),
+        "before {before:?}, during {during:?}"
+    );
+
+    // The subscriber reads again: what it lost is announced.
+    let mut dropped = 0;
+    while dropped == 0 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), stalled.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            if let EventKind::Dropped { count } = parse_event(t.as_bytes()).unwrap().kind {
+                dropped = count;
+            }
+        }
+    }
+    assert!(dropped > 1000, "{dropped}");
+    let metrics = http(
+        admin.local_addr(),
+        &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
+    )
+    .await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("wscope_feed_dropped_total "))
+        .unwrap();
+    assert!(line[26..].trim().parse::<u64>().unwrap() > 10_000, "{line}");
+}
+
+#[tokio::test]
+async fn garbage_requests_and_frames_get_errors_not_a_crash() {
+    let (_tap, _server, admin) = setup(1024).await;
+    let addr = admin.local_addr();
+    let resp = http(addr, "\x00\x01\x02 not http\r\n\r\n").await;
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    let resp = http(
+        addr,
+        &format!("GET /?token={TOKEN} HTTP/1.1\r\nHost: x\r\n\r\n"),
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 426"), "{resp}");
+    let resp = http(
+        addr,
+        &format!("POST /metrics?token={TOKEN} HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 405"), "{resp}");
+    let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(40_000));
+    let resp = http(addr, &huge).await;
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+
+    let mut feed = attach(&admin).await;
+    next_event(&mut feed).await;
+    next_event(&mut feed).await;
+    for bad in [
+        Message::text("{not json"),
+        Message::text(r#"{"type":"shutdown"}"#),
+        Message::binary(vec![0u8, 159, 146]),
+    ] {
+        feed.send(bad).await.unwrap();
+        let ev = next_event(&mut feed).await;
+        let EventKind::Error { conn, message } = ev.kind else {
+            panic!("{ev:?}")
+        };
+        assert!(conn.is_none());
+        assert!(message.contains("resync"), "{message}");
+    }
+    // Still serving.
+    feed.send(Message::text(r#"{"type":"resync"}"#))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_event(&mut feed).await.kind,
+        EventKind::Snapshot(_)
+    ));
+    // A frame over the limit ends that feed only.
+    let _ = feed.send(Message::text("x".repeat(200_000))).await;
+    let mut other = attach(&admin).await;
+    assert!(matches!(
+        next_event(&mut other).await.kind,
+        EventKind::Hello(_)
+    ));
+}
+
+#[tokio::test]
+async fn metrics_in_prometheus_text() {
+    let (_tap, server, admin) = setup(1024).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/"))
+        .await
+        .unwrap();
+    ws.send(Message::text("close:4001")).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/"))
+        .await
+        .unwrap();
+    ws.send(Message::text("leak")).await.unwrap();
+    let _ = http(server, "GET /ws HTTP/1.1\r\n\r\n").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resp = http(
+        admin.local_addr(),
+        &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("Content-Type: text/plain; version=0.0.4"),
+        "{resp}"
+    );
+    for line in [
+        "ws_connections_active 1",
+        "ws_disconnects_total{code=\"4001\",initiator=\"server\"} 1",
+        "ws_upgrade_rejected_total{status=\"426\"} 1",
+        "ws_timers_active 1",
+        "ws_pong_age_seconds_bucket{le=\"+Inf\"} 1",
+        "ws_pong_age_seconds_count 1",
+        "# TYPE ws_pong_age_seconds histogram",
+        "wscope_feed_dropped_total 0",
+    ] {
+        assert!(
+            resp.lines().any(|l| l == line),
+            "missing {line:?} in\n{resp}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tls_with_pem_files() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let tap = Tap::new(TapConfig::default());
+    let mut cfg = AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
+    cfg.tls = Some(TlsFiles {
+        cert_pem: cert_path,
+        key_pem: key_path.clone(),
+    });
+    let admin = serve_admin(&tap, cfg.clone()).await.unwrap();
+    assert!(admin.url().starts_with("wss://"));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let url = format!(
+        "wss://localhost:{}/?token={TOKEN}",
+        admin.local_addr().port()
+    );
+    let tcp = tokio::net::TcpStream::connect(admin.local_addr())
+        .await
+        .unwrap();
+    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client));
+    let (mut feed, _) =
+        tokio_tungstenite::client_async_tls_with_config(url, tcp, None, Some(connector))
+            .await
+            .unwrap();
+    assert!(matches!(
+        next_event(&mut feed).await.kind,
+        EventKind::Hello(_)
+    ));
+
+    // A key file that is not a key: a clear error, not a panic.
+    std::fs::write(&key_path, "not a key").unwrap();
+    let err = serve_admin(&tap, cfg).await.err().unwrap();
+    assert!(err.to_string().contains("key.pem"), "{err}");
+    let err = serve_admin(&tap, AdminConfig::new("127.0.0.1:0".parse().unwrap(), ""))
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("token"), "{err}");
+}

@@ -1,0 +1,135 @@
+//! `wscope demo --headless`: the real server, proxies and clients for 40 s, then the report.
+
+use futures_util::StreamExt;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use tokio_tungstenite::tungstenite::Message;
+use wscope::event::{EventKind, parse_event};
+
+#[test]
+fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("demo.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args([
+            "demo",
+            "--headless",
+            "--duration",
+            "40s",
+            "--format",
+            "json",
+        ])
+        .args(["--admin", "127.0.0.1:0", "--record"])
+        .arg(&record)
+        .env("WSCOPE_TOKEN", "demo-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While it runs, the feed is also served to other viewers.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut admin_url = None;
+    let mut line = String::new();
+    while admin_url.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        if line.contains("admin feed on") {
+            admin_url = line
+                .split_whitespace()
+                .find(|w| w.starts_with("ws://"))
+                .map(str::to_string);
+        }
+        line.clear();
+    }
+    let admin_url = admin_url.expect("the admin feed's URL on stderr");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = format!("{admin_url}?token=demo-token");
+        let (mut feed, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut first = Vec::new();
+        while first.len() < 3 {
+            if let Some(Ok(Message::Text(t))) = feed.next().await {
+                first.push(
+                    parse_event(t.as_bytes())
+                        .unwrap()
+                        .kind
+                        .type_name()
+                        .to_string(),
+                );
+            }
+        }
+        assert_eq!(first[..2], ["hello", "snapshot"]);
+        let wrong = tokio_tungstenite::connect_async(format!("{admin_url}?token=nope")).await;
+        assert!(wrong.is_err());
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() >= 6, "{ids:?}");
+    for id in [
+        "idle-timeout",
+        "upgrade-rejected",
+        "zombie-connections",
+        "timer-leak",
+        "reconnect-loop",
+        "server-restart",
+    ] {
+        assert!(ids.contains(id), "{id} missing from {ids:?}");
+    }
+    assert_eq!(
+        report["close_codes"]["4001"].as_u64().map(|n| n > 20),
+        Some(true),
+        "{report}"
+    );
+
+    // The recording is the feed: hello, snapshot, then valid events of every main kind.
+    let text = std::fs::read_to_string(&record).unwrap();
+    let events: Vec<_> = text
+        .lines()
+        .map(|l| parse_event(l.as_bytes()).unwrap())
+        .collect();
+    assert!(matches!(events[0].kind, EventKind::Hello(_)));
+    assert!(matches!(events[1].kind, EventKind::Snapshot(_)));
+    let kinds: BTreeSet<&str> = events.iter().map(|e| e.kind.type_name()).collect();
+    for kind in [
+        "open",
+        "upgrade_rejected",
+        "ping",
+        "pong",
+        "message",
+        "close",
+        "error",
+        "timer",
+        "app_state",
+        "process",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+}
+
+#[test]
+fn bad_demo_arguments_are_one_line_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args([
+            "demo",
+            "--headless",
+            "--record",
+            "/nonexistent-dir/x.jsonl",
+            "--duration",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("wscope: error: cannot create /nonexistent-dir/x.jsonl"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

@@ -1,0 +1,552 @@
+//! Render tests: the dashboard drawn into ratatui's `TestBackend` from models built by the
+//! scenario builder, at several sizes; text by insta snapshots, styles by buffer assertions.
+
+mod common;
+
+use common::scenario::{Scenario, busy_server};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+use std::time::Instant;
+use wscope::event::{Initiator, TimerOp};
+use wscope::ui::app::{ConnColumn, Overlay, Panel};
+use wscope::ui::theme::Theme;
+use wscope::ui::{Dashboard, UiConfig};
+
+fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboard {
+    let config = UiConfig {
+        sources: vec!["busy.jsonl".into()],
+        ascii,
+    };
+    let mut d = Dashboard::new(&config, false, Rect::new(0, 0, w, h));
+    d.theme = Theme { color, ascii };
+    for e in s.events() {
+        d.apply(0, e);
+    }
+    d.prepare(Instant::now());
+    d
+}
+
+fn draw(d: &Dashboard, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| d.render(f, Instant::now())).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(b: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        for x in 0..b.area.width {
+            line.push_str(b[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(d: &mut Dashboard, code: KeyCode) {
+    d.handle_input(&TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    d.prepare(Instant::now());
+}
+
+/// The (x, y) of the first occurrence of `needle` on a row.
+fn find(b: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    for y in 0..b.area.height {
+        let row: Vec<&str> = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+        let line: String = row.concat();
+        if let Some(byte) = line.find(needle) {
+            // Columns, not bytes: count the symbols before the match.
+            let mut acc = 0;
+            for (x, s) in row.iter().enumerate() {
+                if acc == byte {
+                    return Some((x as u16, y));
+                }
+                acc += s.len();
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn full_screen_120x40() {
+    let d = dashboard(&busy_server(), 120, 40, true, false);
+    let b = draw(&d, 120, 40);
+    insta::assert_snapshot!(text(&b));
+}
+
+#[test]
+fn full_screen_80x24_shows_every_panel() {
+    let d = dashboard(&busy_server(), 80, 24, true, false);
+    let b = draw(&d, 80, 24);
+    let t = text(&b);
+    for name in Panel::ALL.map(Panel::title) {
+        assert!(t.contains(name), "{name} missing:\n{t}");
+    }
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn each_panel_alone_on_a_small_screen() {
+    let mut d = dashboard(&busy_server(), 60, 18, true, false);
+    for panel in Panel::ALL {
+        assert_eq!(d.app.focus, panel);
+        let t = text(&draw(&d, 60, 18));
+        assert!(t.contains(panel.title()), "{t}");
+        for other in Panel::ALL.iter().filter(|p| **p != panel) {
+            assert!(
+                !t.contains(&format!(" {} ", other.title())),
+                "{other:?} in\n{t}"
+            );
+        }
+        insta::assert_snapshot!(format!("alone_{panel:?}"), t);
+        key(&mut d, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn too_small_and_tiny_sizes_never_panic() {
+    let d = dashboard(&busy_server(), 20, 6, true, false);
+    let t = text(&draw(&d, 20, 6));
+    assert!(t.contains("terminal too small"), "{t}");
+    let mut d = dashboard(&busy_server(), 1, 1, true, true);
+    for w in (0..130).step_by(7) {
+        for h in 0..45 {
+            d.handle_input(&TermEvent::Resize(w, h));
+            d.prepare(Instant::now());
+            draw(&d, w, h);
+        }
+    }
+}
+
+#[test]
+fn pong_age_is_coloured_against_the_heartbeat() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    // Sorted by pong age, oldest first: c7 stopped answering 150 s ago (limit 35 s).
+    assert_eq!(d.app.sort, ConnColumn::LastPong);
+    let b = draw(&d, 120, 40);
+    let (_, y) = find(&b, "│c7 ").expect("c7 on screen");
+    let first_row = find(&b, "│id").unwrap().1 + 1;
+    assert_eq!(y, first_row, "zombie c7 sorts first");
+    let (x, _) = find(&b, "pong").unwrap();
+    assert_eq!(b[(x, y)].fg, Color::Red, "{:?}", b[(x, y)]);
+    // A healthy connection answered its last ping just now: green.
+    let (x2, y2) = (x, y + 1);
+    assert_eq!(b[(x2, y2)].fg, Color::Green, "{:?}", b[(x2, y2)]);
+    // The selected row is reversed, not only coloured.
+    assert!(b[(2, y)].modifier.contains(Modifier::REVERSED));
+    key(&mut d, KeyCode::Down);
+    let b = draw(&d, 120, 40);
+    assert!(!b[(2, y)].modifier.contains(Modifier::REVERSED));
+    assert!(b[(2, y + 1)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn no_color_has_no_colours_but_keeps_emphasis() {
+    let d = dashboard(&busy_server(), 120, 40, false, false);
+    let b = draw(&d, 120, 40);
+    for cell in b.content() {
+        assert!(matches!(cell.fg, Color::Reset), "{cell:?}");
+        assert!(matches!(cell.bg, Color::Reset), "{cell:?}");
+    }
+    let first_row = find(&b, "│id").unwrap().1 + 1;
+    assert!(b[(2, first_row)].modifier.contains(Modifier::REVERSED));
+    // The zombie's pong age still stands out.
+    let (x, _) = find(&b, "pong").unwrap();
+    assert!(b[(x, first_row)].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn ascii_mode_draws_only_ascii() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, true);
+    for overlay in [None, Some(KeyCode::Char('?'))] {
+        if let Some(k) = overlay {
+            key(&mut d, k);
+        }
+        let b = draw(&d, 120, 40);
+        for cell in b.content() {
+            assert!(
+                cell.symbol().is_ascii(),
+                "{:?} in\n{}",
+                cell.symbol(),
+                text(&b)
+            );
+        }
+    }
+}
+
+#[test]
+fn close_codes_split_by_initiator_and_window() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, true);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("1006 abnormal"), "{t}");
+    assert!(t.contains("4001 application"), "{t}");
+    assert!(t.contains("1000 normal"), "{t}");
+    assert!(t.contains("all time, 22 closes"), "{t}");
+    d.app.focus = Panel::CloseCodes;
+    key(&mut d, KeyCode::Char('w'));
+    let t = text(&draw(&d, 120, 40));
+    // The 1006 burst was at 90 s, the scenario ends at 180 s: still in the last 5 minutes.
+    assert!(t.contains("last 5 min, 22 closes"), "{t}");
+}
+
+#[test]
+fn disconnect_rate_marks_the_alarm_and_shows_the_peak() {
+    let d = dashboard(&busy_server(), 120, 40, true, true);
+    let t = text(&draw(&d, 120, 40));
+    // 20 of 60 open connections closed within one minute: 33 %.
+    assert!(t.contains("peak 33.3 %"), "{t}");
+    assert!(t.contains("alarm 5 %"), "{t}");
+    assert!(t.contains("----"), "alarm line drawn:\n{t}");
+}
+
+#[test]
+fn leak_suspects_list_timers_and_silent_connections() {
+    let d = dashboard(&busy_server(), 120, 40, true, false);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("1 timers, 1 no pong"), "{t}");
+    let timer_line = t
+        .lines()
+        .find(|l| l.contains("hb-41"))
+        .expect("leaked timer");
+    assert!(
+        timer_line.contains("heartbeat") && timer_line.contains("c41"),
+        "{timer_line}"
+    );
+    assert!(
+        t.lines().any(|l| l.contains("no pong") && l.contains("c7")),
+        "{t}"
+    );
+    // Enter on a leaked timer shows its (closed) connection's last events.
+    let mut d = d;
+    d.app.focus = Panel::Leaks;
+    key(&mut d, KeyCode::Down);
+    key(&mut d, KeyCode::Enter);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("Connection c41"), "{t}");
+    assert!(t.contains("closed (no longer open)"), "{t}");
+    assert!(t.contains("timer hb-41 fire"), "{t}");
+}
+
+#[test]
+fn findings_and_their_evidence() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("timer-leak"), "{t}");
+    assert!(t.contains("zombie-connections"), "{t}");
+    d.app.focus = Panel::Findings;
+    let idx = d
+        .findings
+        .iter()
+        .position(|f| f.id == "timer-leak")
+        .unwrap();
+    for _ in 0..idx {
+        key(&mut d, KeyCode::Down);
+    }
+    key(&mut d, KeyCode::Enter);
+    assert_eq!(
+        d.app.overlay,
+        Overlay::Finding {
+            id: "timer-leak".into()
+        }
+    );
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("evidence") && t.contains("remedy"), "{t}");
+    assert!(t.contains("hb-41"), "{t}");
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.app.overlay, Overlay::None);
+}
+
+#[test]
+fn connection_detail_shows_recent_events() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Enter);
+    match &d.app.overlay {
+        Overlay::Connection { conn, .. } => assert_eq!(conn, "c7"),
+        other => panic!("{other:?}"),
+    }
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("Connection c7"), "{t}");
+    assert!(t.contains("recent events"), "{t}");
+    assert!(t.contains("01:03:00.007  ping"), "{t}");
+    assert!(t.contains("open from 203.0.113.7:40007"), "{t}");
+}
+
+#[test]
+fn sort_keys_and_filter() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Char('1'));
+    assert_eq!(d.app.sort, ConnColumn::Id);
+    assert!(!d.app.descending);
+    let ids: Vec<&str> = d
+        .app
+        .visible_conns
+        .iter()
+        .map(|c| c.as_ref().unwrap().1.as_str())
+        .collect();
+    assert_eq!(&ids[..4], ["c0", "c1", "c12", "c13"]);
+    key(&mut d, KeyCode::Char('1'));
+    assert!(d.app.descending);
+    assert_eq!(d.app.visible_conns[0].as_ref().unwrap().1, "c9");
+
+    key(&mut d, KeyCode::Char('/'));
+    for c in "OKHTTP".chars() {
+        key(&mut d, KeyCode::Char(c));
+    }
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("filter: /OKHTTP"), "{t}");
+    key(&mut d, KeyCode::Enter);
+    // Open okhttp connections: i % 4 == 2 for i < 40, minus c10 (closed).
+    assert_eq!(d.app.conn_rows, 9);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("9 of 38 open"), "{t}");
+    let rows = t.lines().filter(|l| l.contains("okhttp/4.12")).count();
+    assert_eq!(rows, 9, "{t}");
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.app.conn_rows, 38);
+}
+
+#[test]
+fn strings_from_clients_are_inert() {
+    let evil = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\r\n\u{202e}";
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello(evil, Some((30_000, 5_000)));
+    s.open(evil, evil, evil, evil);
+    s.timer(evil, evil, TimerOp::Start, evil);
+    s.at(40.0).ping(evil);
+    s.close(evil, 4000, evil, Initiator::Server);
+    s.at(100.0).timer(evil, evil, TimerOp::Fire, evil);
+    s.open("c2", evil, evil, evil);
+    let mut d = dashboard(&s, 120, 40, true, false);
+    let mut screens = vec![text(&draw(&d, 120, 40))];
+    key(&mut d, KeyCode::Enter);
+    screens.push(text(&draw(&d, 120, 40)));
+    for screen in screens {
+        assert!(screen.contains("\\u{1b}]0;PWNED"), "{screen}");
+        for c in screen.chars() {
+            assert!(
+                !c.is_control() || c == '\n',
+                "control {:?} reached the screen:\n{screen}",
+                c
+            );
+            assert!(
+                !matches!(c, '\u{202a}'..='\u{202e}'),
+                "bidi override on screen"
+            );
+        }
+    }
+}
+
+#[test]
+fn live_header_shows_each_source_state() {
+    use std::time::Duration;
+    use wscope::ui::{SourceMsg, SourceState};
+    let config = UiConfig {
+        sources: vec![
+            "ws://127.0.0.1:9001/feed".into(),
+            "ws://127.0.0.1:9002/feed".into(),
+            "ws://127.0.0.1:9003/feed".into(),
+        ],
+        ascii: false,
+    };
+    let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 160, 40));
+    d.theme = Theme {
+        color: true,
+        ascii: false,
+    };
+    let now = Instant::now();
+    d.apply_msg(SourceMsg::State {
+        source: 0,
+        state: SourceState::Connected,
+    });
+    d.apply_msg(SourceMsg::State {
+        source: 1,
+        state: SourceState::Retrying {
+            retry_at: now + Duration::from_millis(4_500),
+            reason: "connection refused".into(),
+        },
+    });
+    d.apply_msg(SourceMsg::State {
+        source: 2,
+        state: SourceState::Unauthorized {
+            message: "HTTP 401".into(),
+        },
+    });
+    d.prepare(now);
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| d.render(f, now)).unwrap();
+    let b = term.backend().buffer().clone();
+    let header: String = text(&b).lines().take(2).collect::<Vec<_>>().join("\n");
+    assert!(header.starts_with("wscope LIVE"), "{header}");
+    assert!(header.contains("127.0.0.1:9001: live"), "{header}");
+    assert!(
+        header.contains("127.0.0.1:9002: disconnected, retrying in 5 s (connection refused)"),
+        "{header}"
+    );
+    assert!(
+        header.contains("127.0.0.1:9003: 401 unauthorized: check --token or WSCOPE_TOKEN"),
+        "{header}"
+    );
+    assert!(!header.contains("/feed"), "{header}");
+    let (x, y) = find(&b, "disconnected").unwrap();
+    assert_eq!(b[(x, y)].fg, Color::Red);
+    // The countdown follows the wall clock handed to render.
+    term.draw(|f| d.render(f, now + Duration::from_secs(3)))
+        .unwrap();
+    let header = text(term.backend().buffer())
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(header.contains("retrying in 2 s"), "{header}");
+}
+
+#[test]
+fn several_servers_get_a_server_column_and_a_filter() {
+    use wscope::event::EventKind;
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("eu-1", Some((30_000, 5_000)));
+    s.hello("us-1", Some((30_000, 5_000)));
+    for i in 0..6 {
+        let server = if i % 2 == 0 { "eu-1" } else { "us-1" };
+        s.push_on(
+            server,
+            EventKind::Open(wscope::event::Open {
+                conn: format!("k{i}").into(),
+                remote: Some("192.0.2.1:1".into()),
+                ..Default::default()
+            }),
+        );
+    }
+    let mut d = dashboard(&s, 120, 40, true, false);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("server"), "{t}");
+    assert!(t.contains("eu-1") && t.contains("us-1"), "{t}");
+    assert_eq!(d.app.conn_rows, 6);
+    key(&mut d, KeyCode::Char('f'));
+    let shown = d.model.servers[d.app.server_filter.unwrap()]
+        .name
+        .to_string();
+    assert_eq!(d.app.conn_rows, 3);
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains(&format!("server {shown}")), "{t}");
+    key(&mut d, KeyCode::Char('f'));
+    key(&mut d, KeyCode::Char('f'));
+    assert_eq!(d.app.server_filter, None);
+    assert_eq!(d.app.conn_rows, 6);
+}
+
+#[test]
+fn scrolling_across_pages_matches_a_full_sort() {
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("chat-1", Some((30_000, 5_000)));
+    for i in 0..300 {
+        s.at(i as f64)
+            .open(&format!("c{i:03}"), "192.0.2.1:1", "okhttp/4.12", "/ws");
+    }
+    let mut d = dashboard(&s, 120, 40, true, false);
+    key(&mut d, KeyCode::Char('1'));
+    let rows = d.app.visible_conn_rows();
+    let check = |d: &Dashboard| {
+        let ids: Vec<String> = d
+            .app
+            .visible_conns
+            .iter()
+            .map(|c| c.as_ref().unwrap().1.clone())
+            .collect();
+        let start = d.app.conns.offset;
+        let want: Vec<String> = (start..(start + rows).min(300))
+            .map(|i| format!("c{i:03}"))
+            .collect();
+        assert_eq!(ids, want, "offset {start}");
+        assert!(d.app.conns.selected >= start && d.app.conns.selected < start + rows);
+        let t = text(&draw(d, 120, 40));
+        assert!(
+            t.contains(&format!("│c{:03} ", d.app.conns.selected)),
+            "{t}"
+        );
+    };
+    for _ in 0..299 {
+        key(&mut d, KeyCode::Char('j'));
+        check(&d);
+    }
+    assert_eq!(d.app.conns.selected, 299);
+    for code in [
+        KeyCode::PageUp,
+        KeyCode::Char('g'),
+        KeyCode::PageDown,
+        KeyCode::Char('G'),
+    ] {
+        key(&mut d, code);
+        check(&d);
+    }
+    assert_eq!(d.app.conns.selected, 299);
+}
+
+mod any_events {
+    use super::*;
+    use proptest::prelude::*;
+    use wscope::event::Dir;
+
+    /// One step of a random scenario: (kind, connection, seconds later, code, text).
+    type Step = (u8, u8, u16, u16, String);
+
+    fn scenario(steps: &[Step]) -> Scenario {
+        let mut s = Scenario::new("2026-11-30T01:00:00Z");
+        for (kind, conn, later, code, text) in steps {
+            s.wait(*later as f64 / 10.0);
+            let c = format!("c{conn}");
+            match kind % 9 {
+                0 => s.hello(
+                    text,
+                    if code % 2 == 0 {
+                        Some((30_000, 5_000))
+                    } else {
+                        None
+                    },
+                ),
+                1 => s.open(&c, text, text, text),
+                2 => s.ping(&c),
+                3 => s.pong(&c, *code as f64),
+                4 => s.message(&c, Dir::In, *code as u64),
+                5 => s.close(&c, *code, text, Initiator::None),
+                6 => s.timer(&c, text, TimerOp::Start, text),
+                7 => s.timer(&c, text, TimerOp::Fire, text),
+                _ => s.dropped(*code as u64),
+            };
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_events_any_size_any_keys_never_panic(
+            steps in prop::collection::vec((any::<u8>(), 0u8..8, 0u16..3000, any::<u16>(), "\\PC{0,12}"), 0..60),
+            sizes in prop::collection::vec((0u16..140, 0u16..50), 1..4),
+            keys in prop::collection::vec(prop::sample::select(vec![
+                KeyCode::Tab, KeyCode::Enter, KeyCode::Esc, KeyCode::Down, KeyCode::Up,
+                KeyCode::PageDown, KeyCode::Char('G'), KeyCode::Char('s'), KeyCode::Char('w'),
+                KeyCode::Char('f'), KeyCode::Char('?'), KeyCode::Char('/'), KeyCode::Char('x'),
+            ]), 0..20),
+        ) {
+            let s = scenario(&steps);
+            let mut d = dashboard(&s, 120, 40, true, false);
+            for (w, h) in sizes {
+                d.handle_input(&TermEvent::Resize(w, h));
+                d.prepare(Instant::now());
+                draw(&d, w, h);
+                for k in &keys {
+                    key(&mut d, *k);
+                    let t = text(&draw(&d, w, h));
+                    prop_assert!(!t.chars().any(|c| c.is_control() && c != '\n'));
+                }
+            }
+        }
+    }
+}
