@@ -54,7 +54,7 @@ fn dashboard() -> Dashboard {
             0,
             &Event::new(
                 ts,
-                EventKind::Open(Open {
+                EventKind::Open(Box::new(Open {
                     conn: format!("c{i}").into(),
                     remote: Some(
                         format!("10.{}.{}.{}:4000", i >> 16 & 255, i >> 8 & 255, i & 255).into(),
@@ -62,7 +62,7 @@ fn dashboard() -> Dashboard {
                     user_agent: Some(agents[i % 3].into()),
                     path: Some("/ws".into()),
                     ..Open::default()
-                }),
+                })),
             ),
         );
     }

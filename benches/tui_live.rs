@@ -21,13 +21,13 @@ const EVENTS: usize = 4_000_000;
 fn open(i: usize, ts: Ts) -> Event {
     Event::new(
         ts,
-        EventKind::Open(Open {
+        EventKind::Open(Box::new(Open {
             conn: format!("c{i}").into(),
             remote: Some(format!("10.0.{}.{}:5000", (i >> 8) & 255, i & 255).into()),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into()),
             path: Some("/ws".into()),
             ..Open::default()
-        }),
+        })),
     )
 }
 

@@ -67,17 +67,17 @@ impl Scenario {
     }
 
     pub fn open_as(&mut self, conn: &str, remote: &str, user_agent: &str) -> &mut Self {
-        self.push(EventKind::Open(Open {
+        self.push(EventKind::Open(Box::new(Open {
             conn: conn.into(),
             remote: Some(remote.into()),
             user_agent: Some(user_agent.into()),
             path: Some("/ws".into()),
             ..Open::default()
-        }))
+        })))
     }
 
     pub fn open_full(&mut self, open: Open) -> &mut Self {
-        self.push(EventKind::Open(open))
+        self.push(EventKind::Open(Box::new(open)))
     }
 
     pub fn close(&mut self, conn: &str, code: u16, initiator: Initiator) -> &mut Self {
@@ -115,23 +115,23 @@ impl Scenario {
     }
 
     pub fn timer(&mut self, conn: &str, timer: &str, op: TimerOp) -> &mut Self {
-        self.push(EventKind::Timer(Timer {
+        self.push(EventKind::Timer(Box::new(Timer {
             conn: Some(conn.into()),
             timer: timer.into(),
             op,
             kind: (op == TimerOp::Start).then(|| "heartbeat".into()),
             interval_ms: (op == TimerOp::Start).then_some(1_000),
-        }))
+        })))
     }
 
     pub fn reject(&mut self, status: u16) -> &mut Self {
-        self.push(EventKind::UpgradeRejected(UpgradeRejected {
+        self.push(EventKind::UpgradeRejected(Box::new(UpgradeRejected {
             remote: Some("10.0.0.9:4000".into()),
             user_agent: Some("okhttp/4.12".into()),
             path: Some("/ws".into()),
             status: Some(status),
             reason: Some("missing Upgrade".into()),
-        }))
+        })))
     }
 
     pub fn app_state(&mut self, conn: &str, state: AppState) -> &mut Self {

@@ -128,7 +128,7 @@ impl Folded {
                 self.conns.insert(
                     o.conn.to_string(),
                     SnapshotConn {
-                        open: o.clone(),
+                        open: (**o).clone(),
                         opened: Some(ev.ts),
                         last_activity: Some(ev.ts),
                         ..Default::default()

@@ -416,11 +416,11 @@ fn several_servers_get_a_server_column_and_a_filter() {
         let server = if i % 2 == 0 { "eu-1" } else { "us-1" };
         s.push_on(
             server,
-            EventKind::Open(wscope::event::Open {
+            EventKind::Open(Box::new(wscope::event::Open {
                 conn: format!("k{i}").into(),
                 remote: Some("192.0.2.1:1".into()),
                 ..Default::default()
-            }),
+            })),
         );
     }
     let mut d = dashboard(&s, 120, 40, true, false);

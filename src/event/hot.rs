@@ -83,7 +83,10 @@ struct CloseW<'a> {
 
 /// The value of the first `"type":"…"` in the line (checked against the parsed `type`).
 fn peek_type(bytes: &[u8]) -> Option<&[u8]> {
-    let at = memchr::memmem::find(bytes, br#""type":""#)? + 8;
+    // Building a searcher costs more than one search of a short line: build it once.
+    static TYPE_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(br#""type":""#));
+    let at = TYPE_KEY.find(bytes)? + 8;
     let len = memchr::memchr(b'"', &bytes[at..])?;
     Some(&bytes[at..at + len])
 }
@@ -130,7 +133,7 @@ pub(super) fn parse(text: &str) -> Option<Event> {
         }
         b"open" => {
             let w: OpenW<'_> = serde_json::from_str(bytes).ok()?;
-            let kind = EventKind::Open(Open {
+            let kind = EventKind::Open(Box::new(Open {
                 conn: Str::from(w.conn.as_ref()),
                 remote: s(&w.remote),
                 user_agent: s(&w.user_agent),
@@ -138,7 +141,7 @@ pub(super) fn parse(text: &str) -> Option<Event> {
                 forwarded_for: s(&w.forwarded_for),
                 client: s(&w.client),
                 subprotocol: s(&w.subprotocol),
-            });
+            }));
             event(&w.ty, "open", &w.ts, &w.server, kind)
         }
         b"close" => {

@@ -30,8 +30,10 @@ pub struct Event {
 pub enum EventKind {
     Hello(Hello),
     Snapshot(Snapshot),
-    Open(Open),
-    UpgradeRejected(UpgradeRejected),
+    // The larger kinds are boxed: they are rare, and a small `Event` keeps a log's millions of
+    // messages and pings cheap to move (88 bytes instead of 200).
+    Open(Box<Open>),
+    UpgradeRejected(Box<UpgradeRejected>),
     Ping {
         conn: Str,
     },
@@ -45,7 +47,7 @@ pub enum EventKind {
         conn: Option<Str>,
         message: Str,
     },
-    Timer(Timer),
+    Timer(Box<Timer>),
     AppState {
         conn: Str,
         state: AppState,

@@ -82,6 +82,23 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
+/// Days from 1970-01-01 to a date. Consecutive events nearly always share their date, so the
+/// last answer is kept per thread and chrono is asked only when the date changes.
+fn days_since_epoch(year: i32, month: u32, day: u32) -> Option<i64> {
+    thread_local! {
+        static LAST: std::cell::Cell<(i32, u32, u32, i64)> = const { std::cell::Cell::new((0, 0, 0, 0)) };
+    }
+    let (y, m, d, days) = LAST.get();
+    if (y, m, d) == (year, month, day) {
+        return Some(days);
+    }
+    let days = NaiveDate::from_ymd_opt(year, month, day)?
+        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?)
+        .num_days();
+    LAST.set((year, month, day, days));
+    Some(days)
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` only; `None` sends the caller to the general parser.
 fn parse_utc_fast(b: &[u8]) -> Option<Ts> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
@@ -109,9 +126,7 @@ fn parse_utc_fast(b: &[u8]) -> Option<Ts> {
         }
         _ => return None,
     };
-    let days = NaiveDate::from_ymd_opt(year, month, day)?
-        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?)
-        .num_days();
+    let days = days_since_epoch(year, month, day)?;
     let secs = days * 86_400 + (h * 3600 + m * 60 + s) as i64;
     secs.checked_mul(SECOND)?.checked_add(nanos as i64).map(Ts)
 }

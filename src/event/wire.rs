@@ -204,14 +204,14 @@ fn parse_general(bytes: &str) -> Result<Event, ParseError> {
             }),
         }),
         "snapshot" => EventKind::Snapshot(snapshot(&w)?),
-        "open" => EventKind::Open(open(&w)?),
-        "upgrade_rejected" => EventKind::UpgradeRejected(UpgradeRejected {
+        "open" => EventKind::Open(Box::new(open(&w)?)),
+        "upgrade_rejected" => EventKind::UpgradeRejected(Box::new(UpgradeRejected {
             remote: s(&w.remote),
             user_agent: s(&w.user_agent),
             path: s(&w.path),
             status: w.status,
             reason: s(&w.reason),
-        }),
+        })),
         "ping" => EventKind::Ping {
             conn: req(&w.conn, "conn")?,
         },
@@ -246,7 +246,7 @@ fn parse_general(bytes: &str) -> Result<Event, ParseError> {
             conn: s(&w.conn),
             message: s(&w.message).unwrap_or_default(),
         },
-        "timer" => EventKind::Timer(Timer {
+        "timer" => EventKind::Timer(Box::new(Timer {
             conn: s(&w.conn),
             timer: req(&w.timer, "timer")?,
             op: match w.op.as_deref() {
@@ -258,7 +258,7 @@ fn parse_general(bytes: &str) -> Result<Event, ParseError> {
             },
             kind: s(&w.kind),
             interval_ms: w.interval_ms,
-        }),
+        })),
         "app_state" => EventKind::AppState {
             conn: req(&w.conn, "conn")?,
             state: match w.state.as_deref() {

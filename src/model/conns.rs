@@ -192,19 +192,11 @@ impl Conn {
     }
 }
 
-/// A fixed hasher keeps the model deterministic from run to run.
-#[derive(Clone, Copy, Default, Debug)]
-struct FixedState;
-
-impl BuildHasher for FixedState {
-    type Hasher = std::collections::hash_map::DefaultHasher;
-    fn build_hasher(&self) -> Self::Hasher {
-        std::collections::hash_map::DefaultHasher::new()
-    }
-}
+/// A fast hasher with a fixed seed: the model stays the same from run to run.
+const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5753_636f_7065);
 
 fn key_hash(server: ServerId, id: &str) -> u64 {
-    let mut h = FixedState.build_hasher();
+    let mut h = HASHER.build_hasher();
     server.hash(&mut h);
     id.hash(&mut h);
     h.finish()

@@ -128,13 +128,13 @@ impl TimerGuard {
         kind: &str,
         interval: Option<Duration>,
     ) -> TimerGuard {
-        tap.emit(EventKind::Timer(Timer {
+        tap.emit(EventKind::Timer(Box::new(Timer {
             conn: conn.clone(),
             timer: id.clone(),
             op: TimerOp::Start,
             kind: Some(Str::from(kind)),
             interval_ms: interval.map(|d| d.as_millis() as u64),
-        }));
+        })));
         TimerGuard { tap, id, conn }
     }
 
@@ -148,13 +148,13 @@ impl TimerGuard {
     }
 
     fn op(&self, op: TimerOp) {
-        self.tap.emit(EventKind::Timer(Timer {
+        self.tap.emit(EventKind::Timer(Box::new(Timer {
             conn: self.conn.clone(),
             timer: self.id.clone(),
             op,
             kind: None,
             interval_ms: None,
-        }));
+        })));
     }
 }
 

@@ -273,7 +273,7 @@ impl Tap {
         {
             let mut core = self.core();
             let ts = now();
-            self.emit_locked(&mut core, ts, EventKind::Open(open));
+            self.emit_locked(&mut core, ts, EventKind::Open(Box::new(open)));
             if let Some(rec) = core.state.conns.get_mut(&id) {
                 rec.pending = Some(pending.clone());
             }
@@ -283,7 +283,7 @@ impl Tap {
 
     /// Reports an upgrade that failed before a WebSocket existed.
     pub fn upgrade_rejected(&self, rejected: UpgradeRejected) {
-        self.emit(EventKind::UpgradeRejected(rejected));
+        self.emit(EventKind::UpgradeRejected(Box::new(rejected)));
     }
 
     /// Starts a timer not tied to a connection (or tied to one by id).

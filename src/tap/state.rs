@@ -3,8 +3,7 @@
 //! snapshot equals what a subscriber that saw every event has built.
 
 use crate::event::{
-    Close, Dir, EventKind, Initiator, Open, Snapshot, SnapshotConn, SnapshotTimer, Str, Timer,
-    TimerOp, Ts,
+    Close, Dir, EventKind, Initiator, Open, Snapshot, SnapshotConn, SnapshotTimer, Str, TimerOp, Ts,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -87,7 +86,7 @@ impl TapState {
                 self.conns.insert(
                     open.conn.clone(),
                     ConnRecord {
-                        open: open.clone(),
+                        open: (**open).clone(),
                         opened: ts,
                         last_activity: ts,
                         last_ping: None,
@@ -128,26 +127,20 @@ impl TapState {
                 self.conns.remove(conn);
                 *self.disconnects.entry((*code, *initiator)).or_default() += 1;
             }
-            EventKind::Timer(Timer {
-                conn,
-                timer,
-                op,
-                kind,
-                interval_ms,
-            }) => match op {
+            EventKind::Timer(t) => match &t.op {
                 TimerOp::Start => {
                     self.timers.insert(
-                        timer.clone(),
+                        t.timer.clone(),
                         TimerRecord {
-                            conn: conn.clone(),
-                            kind: kind.clone(),
-                            interval_ms: *interval_ms,
+                            conn: t.conn.clone(),
+                            kind: t.kind.clone(),
+                            interval_ms: t.interval_ms,
                             started: ts,
                         },
                     );
                 }
                 TimerOp::Clear => {
-                    self.timers.remove(timer);
+                    self.timers.remove(&t.timer);
                 }
                 TimerOp::Fire => {}
             },

@@ -233,10 +233,10 @@ mod tests {
                         initiator: Some(Initiator::None),
                     })
                 } else if i % 2 == 0 {
-                    EventKind::Open(Open {
+                    EventKind::Open(Box::new(Open {
                         conn,
                         ..Open::default()
-                    })
+                    }))
                 } else {
                     EventKind::Ping { conn }
                 };
@@ -299,10 +299,10 @@ mod tests {
             }),
             ..Hello::default()
         });
-        let open = EventKind::Open(Open {
+        let open = EventKind::Open(Box::new(Open {
             conn: "c".into(),
             ..Open::default()
-        });
+        }));
         let events = vec![
             Event::new(Ts(0), hello),
             Event::new(Ts(0), open),

@@ -65,13 +65,13 @@ impl Scenario {
     }
 
     pub fn open(&mut self, conn: &str, remote: &str, agent: &str, path: &str) -> &mut Self {
-        self.push(EventKind::Open(Open {
+        self.push(EventKind::Open(Box::new(Open {
             conn: conn.into(),
             remote: Some(remote.into()),
             user_agent: Some(agent.into()),
             path: Some(path.into()),
             ..Open::default()
-        }))
+        })))
     }
 
     pub fn ping(&mut self, conn: &str) -> &mut Self {
@@ -110,13 +110,13 @@ impl Scenario {
     }
 
     pub fn timer(&mut self, conn: &str, timer: &str, op: TimerOp, kind: &str) -> &mut Self {
-        self.push(EventKind::Timer(Timer {
+        self.push(EventKind::Timer(Box::new(Timer {
             conn: Some(conn.into()),
             timer: timer.into(),
             op,
             kind: Some(Str::from(kind)),
             interval_ms: Some(30_000),
-        }))
+        })))
     }
 
     pub fn dropped(&mut self, count: u64) -> &mut Self {
