@@ -105,7 +105,7 @@ fn main() {
     let lines = std::fs::read_to_string(&busy).unwrap().lines().count();
     println!("busy log: {mb:.1} MB, {lines} events");
 
-    let report = best_of(3, || {
+    let report = best_of(5, || {
         let out = Command::new(&bin)
             .args(["report", "--format", "json"])
             .arg(&busy)
