@@ -18,14 +18,20 @@ pub const START: Ts = Ts(1_796_000_400 * SECOND);
 
 #[derive(Clone, Debug, Default)]
 pub struct Scenario {
+    start: Ts,
     now: Ts,
     pub events: Vec<Event>,
 }
 
 impl Scenario {
     pub fn new() -> Scenario {
+        Scenario::starting_at(START)
+    }
+
+    pub fn starting_at(start: Ts) -> Scenario {
         Scenario {
-            now: START,
+            start,
+            now: start,
             events: Vec::new(),
         }
     }
@@ -34,9 +40,9 @@ impl Scenario {
         self.now
     }
 
-    /// Moves the clock to `secs` after [`START`].
+    /// Moves the clock to `secs` after the start.
     pub fn at(&mut self, secs: f64) -> &mut Self {
-        self.now = START.plus_secs(secs);
+        self.now = self.start.plus_secs(secs);
         self
     }
 
@@ -47,6 +53,14 @@ impl Scenario {
 
     pub fn push(&mut self, kind: EventKind) -> &mut Self {
         self.events.push(Event::new(self.now, kind));
+        self
+    }
+
+    /// An event that names its server (several servers in one log).
+    pub fn push_on(&mut self, server: &str, kind: EventKind) -> &mut Self {
+        let mut ev = Event::new(self.now, kind);
+        ev.server = Some(server.into());
+        self.events.push(ev);
         self
     }
 
@@ -162,5 +176,9 @@ impl Scenario {
             out.push('\n');
         }
         out
+    }
+
+    pub fn write_log(&self, path: &std::path::Path) -> std::io::Result<()> {
+        std::fs::write(path, self.to_jsonl())
     }
 }

@@ -5,13 +5,14 @@
 
 use wscope::event::{
     Close, Dir, Event, EventKind, Heartbeat, Hello, Initiator, Message, Open, Str, Timer, TimerOp,
-    Ts, to_json_line,
+    Ts,
 };
 
+/// The library's builder ([`wscope::scenario::Scenario`]) with the shapes the UI tests use:
+/// named servers, agents and paths, reasons, timer kinds, a clock that never goes back.
 pub struct Scenario {
+    inner: wscope::scenario::Scenario,
     start: Ts,
-    now: Ts,
-    events: Vec<Event>,
 }
 
 impl Scenario {
@@ -19,36 +20,34 @@ impl Scenario {
     pub fn new(start: &str) -> Scenario {
         let start = Ts::parse(start).expect("scenario start time");
         Scenario {
+            inner: wscope::scenario::Scenario::starting_at(start),
             start,
-            now: start,
-            events: Vec::new(),
         }
     }
 
     pub fn now(&self) -> Ts {
-        self.now
+        self.inner.now()
     }
 
     /// Moves the clock to `secs` after the start (never backwards).
     pub fn at(&mut self, secs: f64) -> &mut Self {
-        self.now = self.now.max(self.start.plus_secs(secs));
+        let t = self.start.plus_secs(secs).max(self.now());
+        self.inner.at(t.secs_since(self.start));
         self
     }
 
     pub fn wait(&mut self, secs: f64) -> &mut Self {
-        self.now = self.now.plus_secs(secs);
+        self.inner.advance(secs);
         self
     }
 
     pub fn push(&mut self, kind: EventKind) -> &mut Self {
-        self.events.push(Event::new(self.now, kind));
+        self.inner.push(kind);
         self
     }
 
     pub fn push_on(&mut self, server: &str, kind: EventKind) -> &mut Self {
-        let mut e = Event::new(self.now, kind);
-        e.server = Some(server.into());
-        self.events.push(e);
+        self.inner.push_on(server, kind);
         self
     }
 
@@ -124,22 +123,15 @@ impl Scenario {
     }
 
     pub fn events(&self) -> &[Event] {
-        &self.events
+        &self.inner.events
     }
 
     pub fn to_jsonl(&self) -> String {
-        let mut out = String::new();
-        for e in &self.events {
-            out.push_str(&to_json_line(e));
-            if !out.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-        out
+        self.inner.to_jsonl()
     }
 
     pub fn write_log(&self, path: &std::path::Path) {
-        std::fs::write(path, self.to_jsonl()).expect("write scenario log");
+        self.inner.write_log(path).expect("write scenario log");
     }
 }
 
