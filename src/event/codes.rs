@@ -25,6 +25,32 @@ pub fn close_code_name(code: u16) -> &'static str {
     }
 }
 
+/// The same names, short and lowercase, for narrow bar labels: `1006` → "abnormal".
+pub fn short_name(code: u16) -> &'static str {
+    match code {
+        1000 => "normal",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1004 => "reserved",
+        1005 => "no status",
+        1006 => "abnormal",
+        1007 => "invalid payload",
+        1008 => "policy violation",
+        1009 => "message too big",
+        1010 => "missing extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake",
+        1016..=2999 => "reserved",
+        3000..=3999 => "registered",
+        4000..=4999 => "application",
+        _ => "invalid",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -146,12 +146,7 @@ pub(super) fn parse(text: &str) -> Option<Event> {
         }
         b"close" => {
             let w: CloseW<'_> = serde_json::from_str(bytes).ok()?;
-            let initiator = match w.initiator.as_deref() {
-                Some("client") => Some(Initiator::Client),
-                Some("server") => Some(Initiator::Server),
-                Some("none") => Some(Initiator::None),
-                _ => None,
-            };
+            let initiator = w.initiator.as_deref().and_then(Initiator::parse);
             let kind = EventKind::Close(Close {
                 conn: Str::from(w.conn.as_ref()),
                 code: w.code,

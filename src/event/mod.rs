@@ -149,6 +149,16 @@ pub enum Initiator {
 }
 
 impl Initiator {
+    /// `client`, `server` or `none`; anything else is unknown.
+    pub fn parse(s: &str) -> Option<Initiator> {
+        match s {
+            "client" => Some(Initiator::Client),
+            "server" => Some(Initiator::Server),
+            "none" => Some(Initiator::None),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Initiator::Client => "client",

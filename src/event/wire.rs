@@ -234,13 +234,8 @@ fn parse_general(bytes: &str) -> Result<Event, ParseError> {
             conn: req(&w.conn, "conn")?,
             code: w.code,
             reason: s(&w.reason),
-            initiator: match w.initiator.as_deref() {
-                Some("client") => Some(Initiator::Client),
-                Some("server") => Some(Initiator::Server),
-                Some("none") => Some(Initiator::None),
-                // An unknown initiator is not worth losing the close for.
-                _ => None,
-            },
+            // An unknown initiator is not worth losing the close for.
+            initiator: w.initiator.as_deref().and_then(Initiator::parse),
         }),
         "error" => EventKind::Error {
             conn: s(&w.conn),

@@ -3,6 +3,7 @@
 
 use super::{block, count};
 use crate::event::Initiator;
+use crate::event::codes::short_name as code_name;
 use crate::model::CodeCounts;
 use crate::ui::app::{CodesWindow, Panel};
 use crate::ui::dashboard::Dashboard;
@@ -12,32 +13,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use std::collections::BTreeMap;
-
-/// The RFC 6455 (and IANA registry) name of a close code.
-pub fn code_name(code: u16) -> &'static str {
-    match code {
-        1000 => "normal",
-        1001 => "going away",
-        1002 => "protocol error",
-        1003 => "unsupported data",
-        1004 => "reserved",
-        1005 => "no status",
-        1006 => "abnormal",
-        1007 => "invalid payload",
-        1008 => "policy violation",
-        1009 => "message too big",
-        1010 => "missing extension",
-        1011 => "internal error",
-        1012 => "service restart",
-        1013 => "try again later",
-        1014 => "bad gateway",
-        1015 => "TLS handshake",
-        1016..=2999 => "reserved",
-        3000..=3999 => "registered",
-        4000..=4999 => "application",
-        _ => "invalid",
-    }
-}
 
 const MARKS: [InitiatorMark; 4] = [
     InitiatorMark::Client,

@@ -55,7 +55,7 @@ pub fn describe(e: &Event) -> String {
         EventKind::Close(c) => format!(
             "close {} ({}) by {} reason {:?}",
             c.effective_code(),
-            super::close_codes::code_name(c.effective_code()),
+            crate::event::codes::short_name(c.effective_code()),
             c.initiator.map(|i| i.as_str()).unwrap_or("?"),
             s(&c.reason)
         ),
