@@ -128,7 +128,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         })
         .collect();
     let mut extra = format!("{} open", dash.model.open_count());
-    if dash.conn_view.matching != dash.model.open_count() {
+    // The view is refreshed about once a second, so its count can lag the live total: show it
+    // only when a filter makes it differ on purpose.
+    let filtered = !app.filter.is_empty() || app.server_filter.is_some();
+    if filtered && dash.conn_view.matching != dash.model.open_count() {
         extra = format!("{} of {extra}", dash.conn_view.matching);
     }
     if !app.filter.is_empty() {
