@@ -1,5 +1,7 @@
 //! `wscope demo --headless`: the real server, proxies and clients for 40 s, then the report.
 
+mod common;
+
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -87,8 +89,11 @@ fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
         "{report}"
     );
 
-    // The recording is the feed: hello, snapshot, then valid events of every main kind.
+    // The recording is the feed: it passes the same conformance check as the Node adapter's
+    // feed (hello, snapshot, then valid events), with events of every main kind.
     let text = std::fs::read_to_string(&record).unwrap();
+    let frames: Vec<String> = text.lines().map(str::to_string).collect();
+    common::conformance::assert_conforms(&frames);
     let events: Vec<_> = text
         .lines()
         .map(|l| parse_event(l.as_bytes()).unwrap())
