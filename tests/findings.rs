@@ -894,3 +894,32 @@ fn connections_open_for_months_keep_exact_times() {
     assert!((off(c.last_ping()) + 10.0).abs() <= 0.1);
     assert!((off(Some(c.last_activity())) + 1.0).abs() <= 0.1);
 }
+
+#[test]
+fn forwarded_for_with_a_port_is_one_client_and_unknown_is_no_client() {
+    let looping = |forwarded: &dyn Fn(usize) -> String| {
+        let mut s = Scenario::new();
+        for k in 0..6 {
+            let id = format!("x{k}");
+            s.at(k as f64).open_full(Open {
+                conn: id.as_str().into(),
+                remote: Some(format!("10.0.0.{k}:1").as_str().into()),
+                forwarded_for: Some(forwarded(k).as_str().into()),
+                user_agent: Some("app/1".into()),
+                ..Open::default()
+            });
+            s.advance(0.5).close(&id, 1006, Initiator::None);
+        }
+        s.findings()
+    };
+    let f = get(
+        &looping(&|k| format!("198.51.100.23:{}", 40000 + k)),
+        "reconnect-loop",
+    );
+    assert_eq!(
+        ev(&f, "clients")[0]["identity"],
+        json!("198.51.100.23 app/1")
+    );
+    // `unknown` is no identity: each connection falls back to its own remote address.
+    assert!(find(&looping(&|_| "unknown".into()), "reconnect-loop").is_none());
+}

@@ -137,12 +137,20 @@ impl Model {
         let mobile = open.user_agent.as_deref().is_some_and(is_mobile_agent);
         // A blank `client` or first `forwarded_for` entry identifies no one: fall back.
         let nonblank = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(Str::from);
-        let client_key = open.client.as_deref().and_then(nonblank).or_else(|| {
-            open.forwarded_for
-                .as_deref()
-                .and_then(|f| f.split(',').next())
+        // Proxies write `unknown` (RFC 7239's obfuscated form) or append a port; neither
+        // names a client, and a port would split one client into many.
+        let forwarded = |f: &str| {
+            let first = f.split(',').next()?.trim();
+            let ip = ip_of(first);
+            (!ip.eq_ignore_ascii_case("unknown"))
+                .then_some(ip)
                 .and_then(nonblank)
-        });
+        };
+        let client_key = open
+            .client
+            .as_deref()
+            .and_then(nonblank)
+            .or_else(|| open.forwarded_for.as_deref().and_then(forwarded));
         let mut c = Conn::new(server, open.conn.clone(), opened);
         c.remote.clone_from(&open.remote);
         c.client_key = client_key;
