@@ -493,21 +493,28 @@ fn feed_incomplete_and_ordering() {
     assert_eq!(ev(&get(&fs, "feed-incomplete"), "dropped_events"), json!(7));
 }
 
-#[test]
-fn client_identity_prefers_client_then_forwarded_for() {
+/// Six short connections, one a second, from different remote ports, each with the
+/// `forwarded_for` that `forwarded(k)` gives: the findings of that reconnect pattern.
+fn reconnects_forwarded_as(forwarded: &dyn Fn(usize) -> String) -> Vec<Finding> {
     let mut s = Scenario::new();
     for k in 0..6 {
         let id = format!("x{k}");
         s.at(k as f64).open_full(Open {
             conn: id.as_str().into(),
             remote: Some(format!("10.0.0.{k}:1").as_str().into()),
-            forwarded_for: Some("198.51.100.23, 10.0.0.1".into()),
+            forwarded_for: Some(forwarded(k).as_str().into()),
             user_agent: Some("app/1".into()),
             ..Open::default()
         });
         s.advance(0.5).close(&id, 1006, Initiator::None);
     }
-    let f = get(&s.findings(), "reconnect-loop");
+    s.findings()
+}
+
+#[test]
+fn client_identity_prefers_client_then_forwarded_for() {
+    let fs = reconnects_forwarded_as(&|_| "198.51.100.23, 10.0.0.1".into());
+    let f = get(&fs, "reconnect-loop");
     assert_eq!(
         ev(&f, "clients")[0]["identity"],
         json!("198.51.100.23 app/1")
@@ -897,29 +904,13 @@ fn connections_open_for_months_keep_exact_times() {
 
 #[test]
 fn forwarded_for_with_a_port_is_one_client_and_unknown_is_no_client() {
-    let looping = |forwarded: &dyn Fn(usize) -> String| {
-        let mut s = Scenario::new();
-        for k in 0..6 {
-            let id = format!("x{k}");
-            s.at(k as f64).open_full(Open {
-                conn: id.as_str().into(),
-                remote: Some(format!("10.0.0.{k}:1").as_str().into()),
-                forwarded_for: Some(forwarded(k).as_str().into()),
-                user_agent: Some("app/1".into()),
-                ..Open::default()
-            });
-            s.advance(0.5).close(&id, 1006, Initiator::None);
-        }
-        s.findings()
-    };
-    let f = get(
-        &looping(&|k| format!("198.51.100.23:{}", 40000 + k)),
-        "reconnect-loop",
-    );
+    let fs = reconnects_forwarded_as(&|k| format!("198.51.100.23:{}", 40000 + k));
+    let f = get(&fs, "reconnect-loop");
     assert_eq!(
         ev(&f, "clients")[0]["identity"],
         json!("198.51.100.23 app/1")
     );
     // `unknown` is no identity: each connection falls back to its own remote address.
-    assert!(find(&looping(&|_| "unknown".into()), "reconnect-loop").is_none());
+    let fs = reconnects_forwarded_as(&|_| "unknown".into());
+    assert!(find(&fs, "reconnect-loop").is_none());
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use tokio_tungstenite::tungstenite::Message;
-use wscope::event::{EventKind, parse_event};
+use wscope::event::parse_event;
 
 #[test]
 fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
@@ -93,14 +93,7 @@ fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
     // feed (hello, snapshot, then valid events), with events of every main kind.
     let text = std::fs::read_to_string(&record).unwrap();
     let frames: Vec<String> = text.lines().map(str::to_string).collect();
-    common::conformance::assert_conforms(&frames);
-    let events: Vec<_> = text
-        .lines()
-        .map(|l| parse_event(l.as_bytes()).unwrap())
-        .collect();
-    assert!(matches!(events[0].kind, EventKind::Hello(_)));
-    assert!(matches!(events[1].kind, EventKind::Snapshot(_)));
-    let kinds: BTreeSet<&str> = events.iter().map(|e| e.kind.type_name()).collect();
+    let summary = common::conformance::assert_conforms(&frames);
     for kind in [
         "open",
         "upgrade_rejected",
@@ -113,7 +106,11 @@ fn a_headless_demo_shows_at_least_six_findings_and_records_the_feed() {
         "app_state",
         "process",
     ] {
-        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+        assert!(
+            summary.count(kind) > 0,
+            "{kind} missing from {:?}",
+            summary.by_type
+        );
     }
 }
 

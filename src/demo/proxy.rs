@@ -16,6 +16,20 @@ pub(crate) async fn idle_cut(
     idle: Duration,
     tasks: &mut JoinSet<()>,
 ) -> io::Result<SocketAddr> {
+    serve(tasks, move |client| async move {
+        if let Ok(upstream) = TcpStream::connect(backend).await {
+            pipe_until_idle(client, upstream, idle).await;
+        }
+    })
+    .await
+}
+
+/// Listens on a loopback port and runs `handle` for each accepted connection, in `tasks`.
+async fn serve<F, Fut>(tasks: &mut JoinSet<()>, handle: F) -> io::Result<SocketAddr>
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tasks.spawn(async move {
@@ -23,11 +37,7 @@ pub(crate) async fn idle_cut(
         loop {
             tokio::select! {
                 Ok((client, _)) = listener.accept() => {
-                    conns.spawn(async move {
-                        if let Ok(upstream) = TcpStream::connect(backend).await {
-                            pipe_until_idle(client, upstream, idle).await;
-                        }
-                    });
+                    conns.spawn(handle(client));
                 }
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
             }
@@ -63,22 +73,10 @@ pub(crate) async fn strip_upgrade(
     backend: SocketAddr,
     tasks: &mut JoinSet<()>,
 ) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tasks.spawn(async move {
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                Ok((client, _)) = listener.accept() => {
-                    conns.spawn(async move {
-                        let _ = forward_stripped(client, backend).await;
-                    });
-                }
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-    });
-    Ok(addr)
+    serve(tasks, move |client| async move {
+        let _ = forward_stripped(client, backend).await;
+    })
+    .await
 }
 
 async fn forward_stripped(mut client: TcpStream, backend: SocketAddr) -> io::Result<()> {
