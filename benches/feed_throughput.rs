@@ -9,7 +9,6 @@ use futures_util::SinkExt;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use wscope::model::Model;
 use wscope::source::feed::{self, FeedOptions, SourceItem};
 
 const EVENTS: usize = 500_000;
@@ -75,7 +74,7 @@ async fn run(frames: Vec<String>, with_model: bool) -> (Duration, usize) {
     let want = frames.len();
     let url = serve(frames).await;
     let (_feeds, mut rx) = feed::spawn(&[url], FeedOptions::default()).unwrap();
-    let mut model = Model::new();
+    let mut model = wscope::findings::Rules::default().model();
     let mut got = 0;
     let mut started = None;
     while got < want {

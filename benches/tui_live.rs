@@ -82,6 +82,7 @@ fn main() {
     let config = UiConfig {
         sources: vec!["bench".into()],
         ascii: false,
+        rules: wscope::findings::Rules::default(),
     };
     let mut dash = Dashboard::new(&config, false, Rect::new(0, 0, 120, 40));
     let mut hello = Event::new(

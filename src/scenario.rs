@@ -10,7 +10,7 @@
 //! ```
 
 use crate::event::*;
-use crate::findings::{self, Finding};
+use crate::findings::{Finding, Rules};
 use crate::model::Model;
 
 /// The scenario's start: 2026-11-30T01:00:00Z.
@@ -157,7 +157,7 @@ impl Scenario {
 
     /// The model after every event, in order.
     pub fn model(&self) -> Model {
-        let mut m = Model::new();
+        let mut m = Rules::default().model();
         for ev in &self.events {
             m.apply(0, ev);
         }
@@ -165,7 +165,7 @@ impl Scenario {
     }
 
     pub fn findings(&self) -> Vec<Finding> {
-        findings::evaluate(&self.model())
+        Rules::default().evaluate(&self.model())
     }
 
     /// The events as a JSON Lines log.

@@ -529,7 +529,7 @@ async fn the_model_resyncs_from_the_snapshot_after_a_reconnect_without_double_co
         ],
     );
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], fast_options()).unwrap();
-    let mut model = Model::new();
+    let mut model = wscope::findings::Rules::default().model();
     let mut apply_until = async |model: &mut Model, conn: &str| loop {
         let (i, item) = next(&mut rx).await;
         if let SourceItem::Event(e) = item {

@@ -3,7 +3,6 @@
 
 use proptest::prelude::*;
 use std::io::Cursor;
-use wscope::model::Model;
 use wscope::report::{Format, Report};
 use wscope::source::log::{LogReader, read_log};
 
@@ -30,7 +29,7 @@ const EVENTS: &[&str] = &[
 
 fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
     let reader = LogReader::from_reader(Box::new(Cursor::new(bytes))).unwrap();
-    let mut model = Model::new();
+    let mut model = wscope::findings::Rules::default().model();
     let mut events = 0;
     let skipped = read_log(
         reader,
@@ -42,7 +41,7 @@ fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
     )
     .unwrap();
     model.note_skipped(skipped.count);
-    let text = Report::from_model(&model).render(Format::Json);
+    let text = Report::from_model(&model, &wscope::findings::Rules::default()).render(Format::Json);
     (events, skipped.count, text)
 }
 
@@ -100,9 +99,9 @@ fn every_string_field_with_escapes_stays_inert_in_reports() {
     for fmt in [Format::Text, Format::Markdown] {
         let reader =
             LogReader::from_reader(Box::new(Cursor::new(log.clone().into_bytes()))).unwrap();
-        let mut model = Model::new();
+        let mut model = wscope::findings::Rules::default().model();
         read_log(reader, &mut |e| model.apply(0, e), &mut |_| {}).unwrap();
-        let out = Report::from_model(&model).render(fmt);
+        let out = Report::from_model(&model, &wscope::findings::Rules::default()).render(fmt);
         assert!(
             !out.chars().any(|c| c.is_control() && c != '\n'),
             "{fmt:?}: {out:?}"

@@ -20,6 +20,7 @@ fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboar
     let config = UiConfig {
         sources: vec!["busy.jsonl".into()],
         ascii,
+        rules: wscope::findings::Rules::default(),
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, w, h));
     d.theme = Theme { color, ascii };
@@ -353,6 +354,7 @@ fn live_header_shows_each_source_state() {
             "ws://127.0.0.1:9003/feed".into(),
         ],
         ascii: false,
+        rules: wscope::findings::Rules::default(),
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 160, 40));
     d.theme = Theme {

@@ -7,6 +7,7 @@
 use super::parse_duration;
 use super::report::FormatArg;
 use crate::event::{EventKind, to_json_line};
+use crate::findings::Rules;
 use crate::model::Model;
 use crate::report::render;
 use crate::sanitize::inert;
@@ -48,9 +49,14 @@ pub struct AttachArgs {
     /// Draw with ASCII characters only (for terminals without Unicode line drawing).
     #[arg(long)]
     pub ascii: bool,
+    #[command(flatten)]
+    pub thresholds: super::ThresholdArgs,
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
+    let Some(rules) = args.thresholds.rules()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     for url in &args.urls {
         feed::check_url(url).map_err(|e| eyre!(e))?;
     }
@@ -75,9 +81,9 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         );
     }
     if args.headless {
-        runtime.block_on(headless(args))
+        runtime.block_on(headless(args, rules))
     } else {
-        runtime.block_on(live(args))
+        runtime.block_on(live(args, rules))
     }
 }
 
@@ -180,11 +186,11 @@ struct Collector {
 const INVALID_SHOWN: u64 = 5;
 
 impl Collector {
-    fn new(urls: Vec<String>, recorder: Option<Recorder>) -> Collector {
+    fn new(urls: Vec<String>, recorder: Option<Recorder>, rules: &Rules) -> Collector {
         Collector {
             recorder: FeedRecorder::new(&urls, recorder),
             urls,
-            model: Model::new(),
+            model: rules.model(),
             invalid: 0,
             ever_connected: false,
             last_problem: None,
@@ -252,7 +258,7 @@ fn open_recorder(path: Option<&PathBuf>) -> Result<Option<Recorder>> {
 /// sees it, so a slow screen never loses recorded events) and hands items to the dashboard;
 /// when the dashboard ends (q, a signal, a dead terminal), the feeds stop and the task
 /// writes what was already received and closes the file.
-async fn live(args: AttachArgs) -> Result<ExitCode> {
+async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let mut recorder = FeedRecorder::new(&args.urls, open_recorder(args.record.as_ref())?);
     let options = FeedOptions {
         token: args.token.clone(),
@@ -285,6 +291,7 @@ async fn live(args: AttachArgs) -> Result<ExitCode> {
         UiConfig {
             sources: labels,
             ascii: args.ascii,
+            rules,
         },
         rx,
     )
@@ -297,14 +304,14 @@ async fn live(args: AttachArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn headless(args: AttachArgs) -> Result<ExitCode> {
+async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let recorder = open_recorder(args.record.as_ref())?;
     let options = FeedOptions {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
     let (feeds, mut rx) = feed::spawn(&args.urls, options).map_err(|e| eyre!(e))?;
-    let mut c = Collector::new(args.urls.clone(), recorder);
+    let mut c = Collector::new(args.urls.clone(), recorder, &rules);
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("cannot watch Ctrl-C")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
     let mut sighup = signal(SignalKind::hangup()).wrap_err("cannot watch SIGHUP")?;
@@ -354,7 +361,7 @@ async fn headless(args: AttachArgs) -> Result<ExitCode> {
         bail!("could not reach any feed ({why})");
     }
     c.model.note_skipped(c.invalid);
-    let report = render(&c.model, args.format.into());
+    let report = render(&c.model, &rules, args.format.into());
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(report.as_bytes())

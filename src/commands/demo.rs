@@ -3,6 +3,7 @@
 use super::report::FormatArg;
 use crate::demo::{DemoConfig, start};
 use crate::event::to_json_line;
+use crate::findings::Rules;
 use crate::model::Model;
 use crate::source::record::Recorder;
 use crate::tap::{AdminConfig, Subscription};
@@ -41,6 +42,8 @@ pub struct DemoArgs {
     /// Draw with ASCII characters only (for terminals without Unicode line drawing).
     #[arg(long)]
     pub ascii: bool,
+    #[command(flatten)]
+    pub thresholds: super::ThresholdArgs,
 }
 
 fn random_token() -> String {
@@ -48,6 +51,9 @@ fn random_token() -> String {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let Some(rules) = args.thresholds.rules()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     if args.duration.is_zero() {
         bail!("--duration must be more than 0");
     }
@@ -89,11 +95,19 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         }
         eprintln!("{banner}");
         let result = if args.headless {
-            headless(feed, recorder, args.duration).await.map(Some)
-        } else {
-            dashboard(feed, recorder, &demo.server_addr().to_string(), args.ascii)
+            headless(feed, recorder, args.duration, &rules)
                 .await
-                .map(|()| None)
+                .map(Some)
+        } else {
+            dashboard(
+                feed,
+                recorder,
+                &demo.server_addr().to_string(),
+                args.ascii,
+                rules.clone(),
+            )
+            .await
+            .map(|()| None)
         };
         // The banner stays on the main screen, visible again once the dashboard exits.
         drop(demo);
@@ -106,7 +120,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     let mut stdout = std::io::stdout().lock();
     let written = stdout
-        .write_all(crate::report::render(&model, args.format.into()).as_bytes())
+        .write_all(crate::report::render(&model, &rules, args.format.into()).as_bytes())
         .and_then(|_| stdout.flush());
     match written {
         Ok(()) => {}
@@ -136,8 +150,9 @@ async fn headless(
     mut feed: Subscription,
     mut recorder: Option<Recorder>,
     duration: Duration,
+    rules: &Rules,
 ) -> Result<Model> {
-    let mut model = Model::new();
+    let mut model = rules.model();
     let deadline = tokio::time::Instant::now() + duration;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -167,6 +182,7 @@ async fn dashboard(
     mut recorder: Option<Recorder>,
     server: &str,
     ascii: bool,
+    rules: Rules,
 ) -> Result<()> {
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let _ = tx.try_send(SourceMsg::State {
@@ -198,6 +214,7 @@ async fn dashboard(
     let config = UiConfig {
         sources: vec![format!("demo ws://{server} (in-process)")],
         ascii,
+        rules,
     };
     let shown = ui::run_live(config, rx).await;
     let recorded = forward.await.wrap_err("the recorder stopped")?;

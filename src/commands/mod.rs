@@ -45,6 +45,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The findings' thresholds, as every command that diagnoses takes them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ThresholdArgs {
+    /// Change a finding's threshold, e.g. `--threshold idle-timeout.min_cuts=20` (repeatable).
+    /// `--threshold list` prints every threshold with its default.
+    #[arg(long = "threshold", value_name = "ID.NAME=VALUE")]
+    pub thresholds: Vec<String>,
+}
+
+impl ThresholdArgs {
+    /// The rules with these thresholds; `Ok(None)` when the user asked for the list (printed).
+    pub fn rules(&self) -> Result<Option<crate::findings::Rules>> {
+        if self.thresholds.iter().any(|t| t == "list") {
+            for (name, value) in crate::findings::Rules::default().thresholds() {
+                println!("{name}={value}");
+            }
+            return Ok(None);
+        }
+        crate::findings::Rules::with_overrides(&self.thresholds)
+            .map(Some)
+            .map_err(|e| color_eyre::eyre::eyre!("--threshold {e}"))
+    }
+}
+
 /// `30s`, `2m`, `1h30m`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     if let Ok(secs) = s.parse::<f64>() {

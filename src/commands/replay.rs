@@ -25,9 +25,14 @@ pub struct ReplayArgs {
     /// Draw with ASCII only (borders, bars, marks).
     #[arg(long)]
     pub ascii: bool,
+    #[command(flatten)]
+    pub thresholds: super::ThresholdArgs,
 }
 
 pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    let Some(rules) = args.thresholds.rules()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     if args.file.as_os_str() == "-" {
         // The terminal is the keyboard; a log on stdin would take its place.
         return Err(eyre!("replay needs a log file, not standard input"));
@@ -72,6 +77,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     let config = ui::UiConfig {
         sources: vec![label],
         ascii: args.ascii,
+        rules,
     };
     let playback = Playback::new(
         events,

@@ -1,6 +1,5 @@
 //! `wscope report FILE`: analyse a recorded log headless and print its findings.
 
-use crate::model::Model;
 use crate::report::{Format, Report};
 use crate::source::log::{LogReader, read_log};
 use color_eyre::{Result, eyre::WrapErr};
@@ -37,6 +36,8 @@ pub struct ReportArgs {
     /// Also list the first skipped lines, with their line numbers and reasons.
     #[arg(long, short)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub thresholds: super::ThresholdArgs,
 }
 
 /// Shows how far reading has come on stderr, once reading takes more than a second.
@@ -88,6 +89,9 @@ impl ProgressLine {
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let Some(rules) = args.thresholds.rules()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let shown = args.file.display().to_string();
     let reader = LogReader::open(&args.file).wrap_err_with(|| format!("cannot read {shown}"))?;
     let size = std::fs::metadata(&args.file)
@@ -95,7 +99,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .filter(|m| m.is_file() && !shown.ends_with(".zst"))
         .map(|m| m.len());
     let mut progress = ProgressLine::new(size);
-    let mut model = Model::new();
+    let mut model = rules.model();
     let skipped = read_log(reader, &mut |ev| model.apply(0, ev), &mut |bytes| {
         progress.update(bytes)
     })
@@ -108,7 +112,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .iter()
         .map(|s| (s.line, s.reason.clone()))
         .collect();
-    let report = Report::with_skipped(&model, if args.verbose { &examples } else { &[] });
+    let report = Report::with_skipped(&model, &rules, if args.verbose { &examples } else { &[] });
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(report.render(args.format.into()).as_bytes())

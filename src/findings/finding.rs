@@ -27,43 +27,52 @@ pub struct Finding {
     /// A stable id from findings.md; scripts and alerting match on it.
     pub id: &'static str,
     pub severity: Severity,
-    /// One line for a person.
+    /// One line for a person, saying how strong the evidence is.
     pub summary: String,
-    /// At least the fields findings.md lists for this id.
+    /// At least the fields findings.md lists for this id: each finding's typed evidence,
+    /// serialised.
     pub evidence: Map<String, Value>,
     /// What an operator can do about it.
     pub remedy: String,
 }
 
 impl Finding {
-    pub fn new(id: &'static str, severity: Severity, summary: impl Into<String>) -> Finding {
+    /// A finding of rule `id` with its typed `evidence`.
+    pub fn new(
+        id: &'static str,
+        severity: Severity,
+        summary: impl Into<String>,
+        evidence: &impl Serialize,
+        remedy: impl Into<String>,
+    ) -> Finding {
+        let evidence = match serde_json::to_value(evidence) {
+            Ok(Value::Object(map)) => map,
+            // Evidence types are structs of numbers, strings and lists: always an object.
+            _ => Map::new(),
+        };
         Finding {
             id,
             severity,
             summary: summary.into(),
-            evidence: Map::new(),
-            remedy: String::new(),
+            evidence,
+            remedy: remedy.into(),
         }
     }
 
-    pub fn evidence(mut self, key: &str, value: impl Into<Value>) -> Finding {
+    /// Adds (or replaces) one evidence field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
         self.evidence.insert(key.to_string(), value.into());
-        self
-    }
-
-    pub fn remedy(mut self, remedy: impl Into<String>) -> Finding {
-        self.remedy = remedy.into();
         self
     }
 }
 
-/// Sorts findings as reports show them: by severity, then in the order of
-/// [`super::RULES`], which lists root causes before symptoms (a disconnect spike).
+/// Sorts findings as reports show them: by severity, then in catalogue order, which lists
+/// root causes before symptoms (a disconnect spike).
 pub fn sort(findings: &mut [Finding]) {
     let rank = |id: &str| {
-        super::RULES
+        super::Rules::IDS
             .iter()
-            .position(|(r, _)| *r == id)
+            .position(|r| *r == id)
             .unwrap_or(usize::MAX)
     };
     findings.sort_by(|a, b| {

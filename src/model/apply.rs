@@ -1,15 +1,11 @@
 //! [`Model::apply`]: how each event kind changes the model.
 
+use super::close_ages::{AgeSample, CloseKind};
+use super::restarts::Verdict;
 use super::*;
 use crate::event::{
-    AppState, Close, Event, EventKind, Initiator, Open, SECOND, Snapshot, SnapshotConn, Timer,
-    TimerOp,
+    AppState, Close, Event, EventKind, Initiator, Open, Snapshot, SnapshotConn, Timer, TimerOp,
 };
-
-/// A mobile connection cut within this long after going to the background counts as lost to it.
-const AFTER_BACKGROUND: i64 = 120 * SECOND;
-/// `server-restart`: server-initiated 1001 closes within this window.
-const RESTART_WINDOW: i64 = 10 * SECOND;
 
 impl Model {
     /// Folds one event from source `source` (the index of a feed or log) into the model.
@@ -99,9 +95,19 @@ impl Model {
                 rss_bytes,
                 open_fds,
             } => {
-                let s = &mut self.servers[server as usize];
-                s.rss_bytes = rss_bytes.or(s.rss_bytes);
-                s.open_fds = open_fds.or(s.open_fds);
+                let open_conns = self.conns.count_of(server) as u64;
+                let reading = |value: u64| Reading {
+                    ts: ev.ts,
+                    value,
+                    open_conns,
+                };
+                let p = &mut self.servers[server as usize].process;
+                if let Some(v) = rss_bytes {
+                    p.rss_bytes.add(reading(*v));
+                }
+                if let Some(v) = open_fds {
+                    p.open_fds.add(reading(*v));
+                }
             }
             EventKind::Unknown { .. } => self.counters.unknown_types += 1,
         }
@@ -244,26 +250,20 @@ impl Model {
 
     fn apply_close(&mut self, server: ServerId, ts: Ts, close: &Close) {
         let code = close.effective_code();
-        self.closed += 1;
-        self.closes.record(ts, code, close.initiator);
+        // A user leaving (the client's own 1000 or 1001) is no sign of trouble.
+        let leaving = close.initiator == Some(Initiator::Client) && matches!(code, 1000 | 1001);
+        self.closes.record(ts, code, close.initiator, !leaving);
         // Before the lookup: a close of a connection opened before the log is still a close.
-        if code == 1001 && close.initiator == Some(Initiator::Server) {
-            let w = &mut self.restart;
-            let pos = w.recent.partition_point(|t| *t <= ts);
-            w.recent.insert(pos, ts);
-            while w
-                .recent
-                .front()
-                .is_some_and(|t| t.0 < ts.0.saturating_sub(RESTART_WINDOW))
-            {
-                w.recent.pop_front();
-            }
-            if w.recent.len() > w.peak {
-                w.peak = w.recent.len();
-                w.peak_at = w.recent.front().copied();
-            }
+        let c = self.conns.remove(server, &close.conn);
+        if is_going_away(close) {
+            let sample = c.as_ref().map(|c| AgeSample {
+                kind: CloseKind::Server,
+                idle_secs: ts.secs_since(c.last_activity()).max(0.0),
+                age_secs: ts.secs_since(c.opened).max(0.0),
+            });
+            self.judge_going_away(server, ts, sample);
         }
-        let Some(c) = self.conns.remove(server, &close.conn) else {
+        let Some(c) = c else {
             self.counters.contradictions += 1;
             self.early_closes.remember(server, ts, close);
             return;
@@ -271,24 +271,45 @@ impl Model {
         self.end_conn(server, ts, close, c);
     }
 
-    /// What a close tells of its connection `c` (the close itself is already counted).
+    /// A server going-away close (known connection or not) waits to learn whether it is part
+    /// of a restart: then it is no unexpected close and no sign of a lifetime cap.
+    fn judge_going_away(&mut self, server: ServerId, ts: Ts, sample: Option<AgeSample>) {
+        let Model {
+            restarts,
+            closes,
+            close_ages,
+            ..
+        } = self;
+        // Closes of unknown connections have no age; they still count toward a burst.
+        let sample = sample.unwrap_or(AgeSample {
+            kind: CloseKind::Server,
+            idle_secs: f64::NAN,
+            age_secs: f64::NAN,
+        });
+        restarts.close(server, ts, sample, |verdict| match verdict {
+            Verdict::Restart(at) => closes.expected_after_all(at),
+            Verdict::Ordinary(s) if !s.age_secs.is_nan() => close_ages.add(s),
+            Verdict::Ordinary(_) => {}
+        });
+    }
+
+    /// What a close tells of its connection `c` (the close itself, and whether it is part of a
+    /// restart, is already counted).
     fn end_conn(&mut self, server: ServerId, ts: Ts, close: &Close, c: Conn) {
         let code = close.effective_code();
         let idle = ts.secs_since(c.last_activity()).max(0.0);
         let age = ts.secs_since(c.opened).max(0.0);
         let cut = code == 1006 && close.initiator == Some(Initiator::None);
+        let sample = |kind| AgeSample {
+            kind,
+            idle_secs: idle,
+            age_secs: age,
+        };
         if cut {
             self.cut_idle.add(idle);
-        }
-        // A server going away (1001) or restarting (1012) ends every connection at one
-        // instant, whatever its age: that is `server-restart`, not a lifetime cap (DESIGN.md).
-        let restart = matches!(code, 1001 | 1012);
-        if cut || (close.initiator == Some(Initiator::Server) && !restart) {
-            self.cap_candidates += 1;
-            // "While not idle": the connection was in use for most of its life.
-            if idle <= age * 0.5 {
-                self.busy_close_age.add(age);
-            }
+            self.close_ages.add(sample(CloseKind::Cut));
+        } else if close.initiator == Some(Initiator::Server) && !is_going_away(close) {
+            self.close_ages.add(sample(CloseKind::Server));
         }
         let s = &mut self.servers[server as usize];
         s.longest_unpinged = s.longest_unpinged.max(ts.secs_since(c.unpinged_since()));
@@ -299,8 +320,9 @@ impl Model {
             self.mobile.mobile_closes_of_opens += c.counted_open as u64;
             if cut {
                 self.mobile.mobile_cuts += 1;
+                let after = params::nanos(self.params.after_background_secs);
                 if c.background_since()
-                    .is_some_and(|bg| ts.0.saturating_sub(bg.0) <= AFTER_BACKGROUND)
+                    .is_some_and(|bg| ts.0.saturating_sub(bg.0) <= after)
                 {
                     self.mobile.cuts_after_background += 1;
                 }
@@ -359,4 +381,9 @@ impl Model {
             },
         }
     }
+}
+
+/// A server closing with 1001 (going away) or 1012 (service restart): what a deploy sends.
+fn is_going_away(close: &Close) -> bool {
+    close.initiator == Some(Initiator::Server) && matches!(close.effective_code(), 1001 | 1012)
 }

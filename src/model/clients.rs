@@ -4,14 +4,10 @@
 //! been quiet for a while, so memory follows the clients currently misbehaving, not every
 //! client ever seen. Clients found looping are kept (up to a cap) for the findings.
 
+use super::params::{Params, nanos};
 use crate::event::{SECOND, Ts};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-/// A connection shorter than this counts toward a reconnect loop (findings.md).
-pub const SHORT_LIVED: i64 = 10 * SECOND;
-/// Loops are this many short connections within [`LOOP_WINDOW`].
-pub const LOOP_OPENS: usize = 5;
-pub const LOOP_WINDOW: i64 = 60 * SECOND;
 /// Quiet clients are dropped from tracking after this long.
 const FORGET_AFTER: i64 = 5 * 60 * SECOND;
 /// How many open times one client keeps (enough for the gap statistics).
@@ -37,6 +33,11 @@ pub struct LoopingClient {
 
 #[derive(Clone, Debug, Default)]
 pub struct Clients {
+    /// A connection shorter than this (ns) counts toward a loop...
+    short_lived: i64,
+    /// ...and a loop is this many of them within `loop_window` (ns).
+    loop_opens: usize,
+    loop_window: i64,
     runs: HashMap<String, Run>,
     looping: BTreeMap<String, LoopingClient>,
     looping_overflow: u64,
@@ -44,9 +45,18 @@ pub struct Clients {
 }
 
 impl Clients {
+    pub fn new(params: &Params) -> Clients {
+        Clients {
+            short_lived: nanos(params.short_lived_secs),
+            loop_opens: params.loop_min_opens.max(1),
+            loop_window: nanos(params.loop_window_secs),
+            ..Clients::default()
+        }
+    }
+
     /// A connection of `identity`, opened at `opened`, closed at `closed`.
     pub fn closed(&mut self, identity: &str, opened: Ts, closed: Ts) {
-        if closed.0.saturating_sub(opened.0) >= SHORT_LIVED {
+        if closed.0.saturating_sub(opened.0) >= self.short_lived {
             // A healthy connection ends any run.
             self.runs.remove(identity);
             return;
@@ -59,10 +69,10 @@ impl Clients {
             run.opens.pop_front();
         }
         let n = run.opens.len();
-        let in_window = n >= LOOP_OPENS && {
+        let in_window = n >= self.loop_opens && {
             let last = run.opens[n - 1];
-            let fifth_last = run.opens[n - LOOP_OPENS];
-            last.0.saturating_sub(fifth_last.0) <= LOOP_WINDOW
+            let first = run.opens[n - self.loop_opens];
+            last.0.saturating_sub(first.0) <= self.loop_window
         };
         if !in_window {
             return;
@@ -127,7 +137,7 @@ mod tests {
 
     #[test]
     fn detects_a_loop_and_its_gaps() {
-        let mut c = Clients::default();
+        let mut c = Clients::new(&crate::findings::Rules::default().model_params());
         for i in 0..6 {
             let open = Ts(i * 2 * SECOND);
             c.closed("10.0.0.1 curl", open, open.plus_secs(1.0));
@@ -140,7 +150,7 @@ mod tests {
 
     #[test]
     fn long_connections_break_runs_and_slow_loops_are_not_loops() {
-        let mut c = Clients::default();
+        let mut c = Clients::new(&crate::findings::Rules::default().model_params());
         for i in 0..6 {
             let open = Ts(i * 20 * SECOND);
             c.closed("a", open, open.plus_secs(1.0));

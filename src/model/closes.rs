@@ -16,6 +16,7 @@ pub type CodeCounts = BTreeMap<(u16, Option<Initiator>), u64>;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RateBucket {
+    /// Unexpected closes (findings.md: every close but a user leaving and a restart's).
     pub closes: u32,
     /// Open connections when the bucket began.
     pub open_at_start: u32,
@@ -52,14 +53,11 @@ impl CloseStats {
         b.max_open = b.max_open.max(open);
     }
 
-    pub fn record(&mut self, ts: Ts, code: u16, initiator: Option<Initiator>) {
+    /// Counts a close; `unexpected` ones also count in the rate series.
+    pub fn record(&mut self, ts: Ts, code: u16, initiator: Option<Initiator>, unexpected: bool) {
         *self.all_time.entry((code, initiator)).or_default() += 1;
-        if let Some(origin) = self.origin {
-            let idx = ((ts.0.saturating_sub(origin.0).max(0) / BUCKET) as usize)
-                .min(self.buckets.len().saturating_sub(1));
-            if let Some(b) = self.buckets.get_mut(idx) {
-                b.closes = b.closes.saturating_add(1);
-            }
+        if unexpected && let Some(b) = self.bucket_mut(ts) {
+            b.closes = b.closes.saturating_add(1);
         }
         let start = Ts(ts.0 - ts.0.rem_euclid(BUCKET));
         match self.recent.iter_mut().rev().find(|(s, _)| *s == start) {
@@ -79,6 +77,20 @@ impl CloseStats {
         {
             self.recent.pop_front();
         }
+    }
+
+    /// An unexpected close at `ts` turned out to be part of a restart: it leaves the rate series.
+    pub fn expected_after_all(&mut self, ts: Ts) {
+        if let Some(b) = self.bucket_mut(ts) {
+            b.closes = b.closes.saturating_sub(1);
+        }
+    }
+
+    fn bucket_mut(&mut self, ts: Ts) -> Option<&mut RateBucket> {
+        let origin = self.origin?;
+        let idx = ((ts.0.saturating_sub(origin.0).max(0) / BUCKET) as usize)
+            .min(self.buckets.len().saturating_sub(1));
+        self.buckets.get_mut(idx)
     }
 
     /// Close counts over the last five minutes before `now`.
@@ -142,14 +154,14 @@ mod tests {
         for i in 0..12 {
             let t = t0.plus_secs(i as f64 * 5.0);
             s.advance(t, 100 - i);
-            s.record(t, 1006, Some(Initiator::None));
+            s.record(t, 1006, Some(Initiator::None), true);
         }
         let (closes, pct) = s.window(0);
         assert_eq!(closes, 12);
         assert!((pct - 12.0).abs() < 1e-9);
         let later = t0.plus_secs(400.0);
         s.advance(later, 88);
-        s.record(later, 1000, Some(Initiator::Client));
+        s.record(later, 1000, Some(Initiator::Client), true);
         let recent = s.recent(later);
         assert_eq!(recent.get(&(1000, Some(Initiator::Client))), Some(&1));
         assert_eq!(recent.get(&(1006, Some(Initiator::None))), None);

@@ -186,6 +186,10 @@ impl Conn {
             (None, None) => None,
         }
     }
+    /// The first ping sent since the last pong, while it is unanswered.
+    pub fn unanswered_ping(&self) -> Option<Ts> {
+        self.unanswered_ping.ts(self.opened)
+    }
     /// When this connection last got a ping, or opened if never.
     pub fn unpinged_since(&self) -> Ts {
         self.last_ping().unwrap_or(self.opened)
@@ -207,6 +211,8 @@ pub struct ConnTable {
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
     index: HashTable<u32>,
+    /// Open connections per server.
+    per_server: Vec<u32>,
 }
 
 impl ConnTable {
@@ -216,6 +222,11 @@ impl ConnTable {
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// Open connections of one server.
+    pub fn count_of(&self, server: ServerId) -> usize {
+        self.per_server.get(server as usize).copied().unwrap_or(0) as usize
     }
 
     fn find_slot(&self, server: ServerId, id: &str) -> Option<u32> {
@@ -245,6 +256,11 @@ impl ConnTable {
             return false;
         }
         let hash = key_hash(conn.server, &conn.id);
+        let server = conn.server as usize;
+        if self.per_server.len() <= server {
+            self.per_server.resize(server + 1, 0);
+        }
+        self.per_server[server] += 1;
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot as usize] = Some(conn);
@@ -274,6 +290,9 @@ impl ConnTable {
         });
         let slot = entry.ok()?.remove().0;
         self.free.push(slot);
+        if let Some(n) = self.per_server.get_mut(server as usize) {
+            *n = n.saturating_sub(1);
+        }
         self.slots[slot as usize].take()
     }
 

@@ -28,6 +28,11 @@ pub struct Cluster {
     /// The median of the samples inside the cluster, in seconds.
     pub center: f64,
     pub count: u64,
+    /// The window's buckets, first and last: which samples are in it (see [`bucket_of`]).
+    pub first_bucket: usize,
+    pub last_bucket: usize,
+    /// The window's half width around its value, in seconds.
+    pub half_width: f64,
 }
 
 impl Default for DurationHistogram {
@@ -39,6 +44,16 @@ impl Default for DurationHistogram {
             over: 0,
         }
     }
+}
+
+/// The bucket a duration falls in; `None` past the range (or for a negative or NaN value).
+pub fn bucket_of(secs: f64) -> Option<usize> {
+    bucket(secs)
+}
+
+/// The middle of bucket `b`, in seconds.
+pub fn center_of(b: usize) -> f64 {
+    center(b)
 }
 
 fn bucket(secs: f64) -> Option<usize> {
@@ -74,6 +89,18 @@ impl DurationHistogram {
         }
     }
 
+    /// Adds `count` samples summing to `sum` to bucket `b` (a bucket of [`bucket_of`]).
+    pub fn add_to_bucket(&mut self, b: usize, count: u64, sum: f64) {
+        if b >= BUCKETS {
+            self.total += count;
+            self.over += count;
+            return;
+        }
+        self.total += count;
+        self.counts[b] = self.counts[b].saturating_add(count.min(u32::MAX as u64) as u32);
+        self.sums[b] += sum;
+    }
+
     pub fn total(&self) -> u64 {
         self.total
     }
@@ -91,19 +118,19 @@ impl DurationHistogram {
             let half = (d * rel).max(abs);
             let lo = bucket((d - half).max(0.0)).unwrap_or(0);
             let hi = bucket(d + half).unwrap_or(BUCKETS - 1);
-            (lo, hi, prefix[hi + 1] - prefix[lo])
+            (lo, hi, prefix[hi + 1] - prefix[lo], half)
         };
-        let mut best: Option<(usize, usize, u64)> = None;
+        let mut best: Option<(usize, usize, u64, f64)> = None;
         for b in 0..BUCKETS {
             if self.counts[b] == 0 || center(b) < min_value {
                 continue;
             }
             let w = window(center(b));
-            if best.is_none_or(|(_, _, n)| w.2 > n) {
+            if best.is_none_or(|(_, _, n, _)| w.2 > n) {
                 best = Some(w);
             }
         }
-        let (lo, hi, count) = best?;
+        let (lo, hi, count, half_width) = best?;
         // The median of the samples inside the window.
         let mut seen = 0u64;
         let half = count.div_ceil(2);
@@ -118,6 +145,9 @@ impl DurationHistogram {
         Some(Cluster {
             center: (median * 100.0).round() / 100.0,
             count,
+            first_bucket: lo,
+            last_bucket: hi,
+            half_width,
         })
     }
 }

@@ -1,29 +1,37 @@
 //! The model: the state of every server and connection, folded from events.
 //!
 //! [`Model::apply`] is a pure function of the events and their times: no wall clock, no
-//! randomness, fixed hashing. The same log always gives the same model, so a replay, a report
+//! randomness, and hash tables with fixed seeds wherever their order could show. The same log always gives the same model, so a replay, a report
 //! and the live view agree, and tests need no sleeps. Memory is bounded by what is open plus
 //! fixed-size aggregates (histograms, 10 s buckets, capped lists), never by the number of
 //! connections a log has seen.
 
 pub mod clients;
+pub mod close_ages;
 pub mod closes;
 pub mod conns;
 pub mod histogram;
 pub mod interner;
+pub mod params;
+pub mod process;
 pub mod reorder;
+pub mod restarts;
 pub mod timers;
 
 mod apply;
 
 use crate::event::{Heartbeat, Str, Ts};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 pub use clients::LoopingClient;
+pub use close_ages::{AgeSample, CloseAges, CloseKind};
 pub use closes::{CloseStats, CodeCounts, RateBucket};
 pub use conns::{Conn, ConnTable, ServerId};
 pub use histogram::{Cluster, DurationHistogram};
 pub use interner::{Interner, Sym};
+pub use params::Params;
+pub use process::{Figure, ProcessFigures, Reading};
+pub use restarts::{Restart, Restarts};
 pub use timers::{TimerState, Timers};
 
 /// Distinct user agents, paths and timer kinds remembered (see [`Interner`]).
@@ -41,8 +49,8 @@ pub struct Server {
     /// Events the feed left out for us (`dropped`).
     pub dropped: u64,
     pub snapshots: u64,
-    pub rss_bytes: Option<u64>,
-    pub open_fds: Option<u64>,
+    /// Memory and descriptors from `process` events.
+    pub process: ProcessFigures,
     /// The longest a closed connection went without a ping, in seconds (open ones are judged
     /// at evaluation time).
     pub longest_unpinged: f64,
@@ -81,14 +89,6 @@ pub struct MobileStats {
     pub cuts_after_background: u64,
 }
 
-/// Server-initiated 1001 closes in a sliding 10 s window, for `server-restart`.
-#[derive(Clone, Debug, Default)]
-pub struct RestartWindow {
-    recent: VecDeque<Ts>,
-    pub peak: usize,
-    pub peak_at: Option<Ts>,
-}
-
 #[derive(Clone, Debug)]
 pub struct Model {
     now: Ts,
@@ -104,29 +104,27 @@ pub struct Model {
     pub clients: clients::Clients,
     pub counters: Counters,
     pub opened: u64,
-    pub closed: u64,
     pub peak_open: usize,
     /// `upgrade_rejected` by HTTP status (0 when the event had none).
     pub rejected: BTreeMap<u16, u64>,
     /// Idle time at close of cuts (1006, initiator none).
     pub cut_idle: DurationHistogram,
-    /// Cuts and server-initiated closes, and the age of those that were not idle.
-    pub cap_candidates: u64,
-    pub busy_close_age: DurationHistogram,
+    /// Idle time and age at close of cuts and of server closes that no restart explains.
+    pub close_ages: CloseAges,
     pub mobile: MobileStats,
-    pub restart: RestartWindow,
+    /// Bursts of server going-away closes; closes still waiting for a verdict keep what
+    /// `close_ages` would get.
+    pub restarts: Restarts<AgeSample>,
     early_closes: reorder::EarlyCloses,
-}
-
-impl Default for Model {
-    fn default() -> Self {
-        Model::new()
-    }
+    params: Params,
 }
 
 impl Model {
-    pub fn new() -> Model {
+    /// An empty model that folds events with `params` (from the findings catalogue:
+    /// `findings::Rules::model`).
+    pub fn new(params: Params) -> Model {
         Model {
+            params,
             now: Ts::MIN,
             first: None,
             servers: Vec::new(),
@@ -134,19 +132,20 @@ impl Model {
             source_server: Vec::new(),
             conns: ConnTable::default(),
             strings: Interner::with_cap(INTERN_CAP),
-            timers: Timers::default(),
+            timers: Timers::with_min_grace(params::nanos(params.timer_grace_secs)),
             closes: CloseStats::default(),
-            clients: clients::Clients::default(),
+            clients: clients::Clients::new(&params),
             counters: Counters::default(),
             opened: 0,
-            closed: 0,
             peak_open: 0,
             rejected: BTreeMap::new(),
             cut_idle: DurationHistogram::default(),
-            cap_candidates: 0,
-            busy_close_age: DurationHistogram::default(),
+            close_ages: CloseAges::default(),
             mobile: MobileStats::default(),
-            restart: RestartWindow::default(),
+            restarts: Restarts::new(
+                params::nanos(params.restart_window_secs),
+                params.restart_min_closes,
+            ),
             early_closes: reorder::EarlyCloses::default(),
         }
     }
@@ -182,6 +181,16 @@ impl Model {
         self.conns.len()
     }
 
+    /// Every close seen (also of connections whose open we missed).
+    pub fn closed(&self) -> u64 {
+        self.closes.all_time.values().sum()
+    }
+
+    /// The windows this model folds events with.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     /// All events left out by feeds (`dropped`), over all servers.
     pub fn dropped(&self) -> u64 {
         self.servers
@@ -193,22 +202,11 @@ impl Model {
         &self.servers[id as usize]
     }
 
-    /// Connections that stopped answering pings but are still open (findings.md, zombies):
-    /// `(conn, pong age in seconds)`.
-    pub fn zombies(&self) -> impl Iterator<Item = (&Conn, f64)> + '_ {
-        let now = self.now();
-        self.conns.iter().filter_map(move |c| {
-            let hb = self.server(c.server).heartbeat?;
-            let limit = (hb.ping_interval_ms as f64 + hb.pong_timeout_ms as f64) / 1000.0 + 1.0;
-            let age = c.pong_age(now)?;
-            (age > limit).then_some((c, age))
-        })
-    }
-
     /// Timers alive after their connection closed, past the grace period or fired since.
     pub fn leaked_timers(&self) -> impl Iterator<Item = &TimerState> + '_ {
         let now = self.now();
-        self.timers.live().filter(move |t| t.is_leak(now))
+        let grace = self.timers.min_grace;
+        self.timers.live().filter(move |t| t.is_leak(now, grace))
     }
 
     /// The server an event from `source` naming `server` (its `server` field) belongs to, as
@@ -260,7 +258,7 @@ mod server_for_tests {
 
     #[test]
     fn server_for_agrees_with_apply() {
-        let mut m = Model::new();
+        let mut m = crate::findings::Rules::default().model();
         let ping = |server: Option<&str>| Event {
             ts: Ts(1),
             server: server.map(Str::from),
@@ -287,7 +285,7 @@ mod server_for_tests {
 
     #[test]
     fn advance_to_moves_only_forward_and_only_after_an_event() {
-        let mut m = Model::new();
+        let mut m = crate::findings::Rules::default().model();
         m.advance_to(Ts(5));
         assert_eq!(m.span(), None);
         m.apply(0, &Event::new(Ts(10), EventKind::Ping { conn: "c".into() }));

@@ -2,7 +2,7 @@
 
 use super::conns::ServerId;
 use super::interner::Sym;
-use crate::event::{SECOND, Str, Ts};
+use crate::event::{Str, Ts};
 use std::collections::HashMap;
 
 /// How many leaked timers are remembered by id (for the panel and the evidence); beyond this
@@ -27,12 +27,12 @@ pub struct TimerState {
 
 impl TimerState {
     /// How long after its connection closed a timer may still run before it is a leak:
-    /// max(interval, 5 s), findings.md.
-    pub fn grace(&self) -> i64 {
+    /// max(interval, `min_grace`) (findings.md: max(interval, 5 s)).
+    pub fn grace(&self, min_grace: i64) -> i64 {
         i64::try_from(self.interval_ms.unwrap_or(0))
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000)
-            .max(5 * SECOND)
+            .max(min_grace)
     }
 
     pub fn conn_closed(&self) -> Option<Ts> {
@@ -40,9 +40,9 @@ impl TimerState {
     }
 
     /// A leak suspect at `now`: fired after its connection closed, or still running past the grace.
-    pub fn is_leak(&self, now: Ts) -> bool {
+    pub fn is_leak(&self, now: Ts, min_grace: i64) -> bool {
         self.conn_closed().is_some_and(|closed| {
-            self.fires_after_close > 0 || now.0 >= closed.0.saturating_add(self.grace())
+            self.fires_after_close > 0 || now.0 >= closed.0.saturating_add(self.grace(min_grace))
         })
     }
 }
@@ -64,9 +64,18 @@ pub struct Timers {
     pub past_leaks_total: u64,
     /// Live timers at which the next sweep of leaks happens (0: [`SWEEP_LIVE_AT`]).
     next_sweep: usize,
+    /// The shortest grace after a close, in nanoseconds (see [`TimerState::grace`]).
+    pub min_grace: i64,
 }
 
 impl Timers {
+    pub fn with_min_grace(min_grace: i64) -> Timers {
+        Timers {
+            min_grace,
+            ..Timers::default()
+        }
+    }
+
     /// Starts (or restarts) a timer; false when that id was already running.
     pub fn start(&mut self, mut t: TimerState) -> bool {
         let key = (t.server, t.id.clone());
@@ -118,7 +127,7 @@ impl Timers {
                 }
             }
         }
-        if t.is_leak(now) {
+        if t.is_leak(now, self.min_grace) {
             self.note_past_leak(&t);
         }
         Some(t)
@@ -154,7 +163,7 @@ impl Timers {
     fn forget_leaks(&mut self, now: Ts) {
         let mut leaked: Vec<TimerState> = Vec::new();
         self.live.retain(|_, t| {
-            let leak = t.is_leak(now);
+            let leak = t.is_leak(now, self.min_grace);
             if leak {
                 leaked.push(t.clone());
             }
@@ -219,7 +228,10 @@ impl Timers {
     /// we were not looking; those that had already leaked when last seen, at `at`, are
     /// remembered as past leaks.
     pub fn resync_gone(&mut self, before: HashMap<Str, TimerState>, at: Ts) {
-        let mut gone: Vec<TimerState> = before.into_values().filter(|t| t.is_leak(at)).collect();
+        let mut gone: Vec<TimerState> = before
+            .into_values()
+            .filter(|t| t.is_leak(at, self.min_grace))
+            .collect();
         gone.sort_by(|a, b| a.id.cmp(&b.id));
         for t in &gone {
             self.note_past_leak(t);
@@ -249,10 +261,11 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::SECOND;
 
     #[test]
     fn leaks_of_a_server_leaking_forever_are_counted_not_kept() {
-        let mut timers = Timers::default();
+        let mut timers = Timers::with_min_grace(5 * SECOND);
         let total = 3 * SWEEP_LIVE_AT as u64;
         for i in 0..total {
             let t = Ts(i as i64 * SECOND / 100);

@@ -3,14 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::handshake::{Failure, Response};
-use super::idle::{ClosedBy, Watch, round1};
+use super::idle::{ClosedBy, Watch};
 use crate::findings::culprits::idle_culprits;
-use crate::findings::{Finding, Severity};
-
-/// The nginx lines that pass a WebSocket upgrade on (assets/nginx/websocket.conf has them all).
-pub const NGINX_UPGRADE_LINES: &str = "proxy_http_version 1.1;\n\
-     proxy_set_header Upgrade $http_upgrade;\n\
-     proxy_set_header Connection \"upgrade\";";
+use crate::findings::upgrade_rejected::{self, NGINX_UPGRADE_LINES};
+use crate::findings::{Finding, IdleTimeout, Rule, Severity, UpgradeRejected, idle_timeout};
 
 /// Shortest cut the probe calls an idle timeout: anything quicker is not about idleness.
 const MIN_IDLE_TIMEOUT_SECS: f64 = 1.0;
@@ -23,26 +19,34 @@ pub fn upgrade_rejected(failure: &Failure, response: Option<&Response>) -> Findi
         by_status.insert(s.to_string(), json!(1));
     }
     let (summary, remedy) = explain(failure, response);
-    let mut finding = Finding::new("upgrade-rejected", Severity::Critical, summary)
-        .evidence("count", 1)
-        .evidence("by_status", Value::Object(by_status))
-        .evidence("rejected_pct", 100.0)
-        .evidence("status", status)
-        .evidence("reason", failure.kind());
+    let evidence = json!({
+        "count": 1,
+        "by_status": Value::Object(by_status),
+        "rejected_pct": 100.0,
+        "status": status,
+        "reason": failure.kind(),
+    });
+    let mut finding = Finding::new(
+        UpgradeRejected::ID,
+        Severity::Critical,
+        summary,
+        &evidence,
+        remedy,
+    );
     if let Some(detail) = detail(failure) {
-        finding = finding.evidence("detail", detail);
+        finding = finding.with("detail", detail);
     }
     if let Some(r) = response {
         for name in ["server", "via"] {
             if let Some(v) = r.header(name) {
-                finding = finding.evidence(name, v);
+                finding = finding.with(name, v);
             }
         }
         if !r.body_excerpt.is_empty() {
-            finding = finding.evidence("body", r.body_excerpt.as_str());
+            finding = finding.with("body", r.body_excerpt.as_str());
         }
     }
-    finding.remedy(remedy)
+    finding
 }
 
 fn detail(failure: &Failure) -> Option<String> {
@@ -132,47 +136,20 @@ fn explain_status(r: &Response) -> (String, String) {
             .map(|s| format!(" (server: {s})"))
             .unwrap_or_default()
     );
-    let remedy = match r.status {
-        400 | 426 => format!(
-            "The upgrade did not reach the WebSocket server intact: a proxy in front of it does not \
-             forward the Upgrade and Connection headers over HTTP/1.1 (they are hop-by-hop, so a \
-             proxy drops them unless told). For nginx, in the location:\n{NGINX_UPGRADE_LINES}\n\
-             (assets/nginx/websocket.conf has a complete configuration). With no proxy in between, \
-             the server refused the request itself: its body says why."
+    // The advice a report gives for this status, and what the probe can add to check it.
+    let mut remedy = upgrade_rejected::remedy(Some(r.status));
+    match r.status {
+        401 => remedy.push_str(
+            " To probe as the real client, send its credentials (--header 'Authorization: Bearer …' or --header 'Cookie: …').",
         ),
-        401 => "Authentication is required on the upgrade: send the credentials the real client sends \
-                (--header 'Authorization: Bearer …' or --header 'Cookie: …'). Browsers cannot set \
-                headers on a WebSocket: they need a cookie or a token in the query string."
-            .to_string(),
-        403 => "The server or a firewall refused the request, most often for its Origin: allow the \
-                site's origin in the server's origin check (or the WAF rule), and probe with \
-                --origin set to it to confirm."
-            .to_string(),
-        404 => "No WebSocket endpoint at this path: check the path, and what the proxy does to it \
-                (nginx: the location's prefix, and a trailing slash on proxy_pass replaces the \
-                matched prefix)."
-            .to_string(),
-        405 => "The server does not take GET on this path: the path is not the WebSocket endpoint.".to_string(),
-        502..=504 => format!(
-            "The proxy reached no healthy backend ({}): check that the WebSocket server is up and \
-             listening on the address the proxy uses, its health checks, and the proxy's error log.",
-            match r.status {
-                502 => "502: the backend refused or broke the connection",
-                503 => "503: no backend available",
-                _ => "504: the backend did not answer in time",
+        403 => remedy.push_str(" Probe with --origin set to the site's origin to confirm."),
+        300..=399 => {
+            if let Some(l) = r.header("location") {
+                remedy.push_str(&format!(" The redirect points to {l}."));
             }
-        ),
-        300..=399 => format!(
-            "WebSocket clients do not follow redirects: use the final URL{}.",
-            r.header("location").map(|l| format!(" ({l})")).unwrap_or_default()
-        ),
-        200..=299 => "An ordinary HTTP handler answered: the path serves a page (a CDN, a single-page \
-                      app fallback, or a proxy that does not know WebSockets), not the WebSocket server."
-            .to_string(),
-        _ => "The server answered with something other than 101 Switching Protocols: its body and \
-              logs say why."
-            .to_string(),
-    };
+        }
+        _ => {}
+    }
     (summary, remedy)
 }
 
@@ -201,12 +178,7 @@ pub fn idle_timeout(idle: &Watch, heartbeat: Option<&HeartbeatCheck>) -> Option<
     if let Some(first) = likely.first() {
         summary.push_str(&format!(": likely {first}"));
     }
-    let half = round1((d / 2.0).max(0.5));
-    let mut remedy = format!(
-        "Send a ping more often than every {d:.1} s (every {half:.1} s or less leaves margin), from the \
-         server preferably, or raise the intermediary's idle timeout (nginx proxy_read_timeout, \
-         the load balancer's idle timeout)."
-    );
+    let mut remedy = idle_timeout::remedy(d, idle.server_ping_interval_seconds);
     match heartbeat {
         Some(h) if h.kept_alive => remedy.push_str(&format!(
             " Verified: a connection pinging every {:.1} s lived {:.1} s.",
@@ -219,16 +191,20 @@ pub fn idle_timeout(idle: &Watch, heartbeat: Option<&HeartbeatCheck>) -> Option<
         )),
         None => {}
     }
-    let ping_interval = idle.server_ping_interval_seconds;
-    Some(
-        Finding::new("idle-timeout", Severity::Critical, summary)
-            .evidence("idle_seconds", d)
-            .evidence("count", 1)
-            .evidence("ping_interval_seconds", ping_interval)
-            .evidence("survived_seconds", idle.survived_seconds)
-            .evidence("likely", likely)
-            .remedy(remedy),
-    )
+    let evidence = json!({
+        "idle_seconds": d,
+        "count": 1,
+        "ping_interval_seconds": idle.server_ping_interval_seconds,
+        "survived_seconds": idle.survived_seconds,
+        "likely": likely,
+    });
+    Some(Finding::new(
+        IdleTimeout::ID,
+        Severity::Critical,
+        summary,
+        &evidence,
+        remedy,
+    ))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod markdown;
 mod text;
 
 use crate::event::{Ts, codes::close_code_name};
-use crate::findings::{self, Finding};
+use crate::findings::{Finding, Rules};
 use crate::model::{CloseStats, Model};
 use crate::sanitize::inert;
 use serde::Serialize;
@@ -72,12 +72,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn from_model(model: &Model) -> Report {
-        Report::with_skipped(model, &[])
+    pub fn from_model(model: &Model, rules: &Rules) -> Report {
+        Report::with_skipped(model, rules, &[])
     }
 
     /// `skipped` lists the first invalid lines a log reader met (line number, reason).
-    pub fn with_skipped(model: &Model, skipped: &[(u64, String)]) -> Report {
+    pub fn with_skipped(model: &Model, rules: &Rules, skipped: &[(u64, String)]) -> Report {
         let by_code = CloseStats::by_code(&model.closes.all_time);
         let close_codes = by_code
             .iter()
@@ -105,7 +105,7 @@ impl Report {
             skipped_lines: model.counters.skipped_lines,
             connections: Connections {
                 opened: model.opened,
-                closed: model.closed,
+                closed: model.closed(),
                 open_at_end: model.open_count(),
                 peak_open: model.peak_open,
             },
@@ -115,7 +115,7 @@ impl Report {
                 .iter()
                 .map(|(s, n)| (s.to_string(), json!(n)))
                 .collect(),
-            findings: findings::evaluate(model),
+            findings: rules.evaluate(model),
             close_codes_by_initiator,
             dropped_events: model.dropped(),
             unknown_types: model.counters.unknown_types,
@@ -193,8 +193,8 @@ impl Report {
 }
 
 /// Renders the model in one go.
-pub fn render(model: &Model, format: Format) -> String {
-    Report::from_model(model).render(format)
+pub fn render(model: &Model, rules: &Rules, format: Format) -> String {
+    Report::from_model(model, rules).render(format)
 }
 
 pub fn human_duration(secs: f64) -> String {

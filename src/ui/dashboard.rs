@@ -12,7 +12,7 @@ use super::recent::RecentEvents;
 use super::theme::Theme;
 use super::{SourceInfo, SourceMsg, SourceState, UiConfig, layout, panels};
 use crate::event::{Event, Ts};
-use crate::findings::{self, Finding};
+use crate::findings::{Finding, Rules, ZombieConnections};
 use crate::model::{Model, ServerId};
 use crate::sanitize::inert;
 use ratatui::Frame;
@@ -54,6 +54,7 @@ pub enum LeakRow {
 
 pub struct Dashboard {
     pub model: Model,
+    pub rules: Rules,
     pub app: App,
     pub theme: Theme,
     pub sources: Vec<SourceInfo>,
@@ -86,7 +87,8 @@ impl Dashboard {
             })
             .collect::<Vec<_>>();
         Dashboard {
-            model: Model::new(),
+            model: config.rules.model(),
+            rules: config.rules.clone(),
             app: App::new(replay, size),
             theme: Theme::from_env(config.ascii),
             sources,
@@ -135,7 +137,7 @@ impl Dashboard {
 
     /// Forgets all data (a replay seeking back rebuilds from the start).
     pub fn reset(&mut self) {
-        self.restore(Model::new());
+        self.restore(self.rules.model());
     }
 
     /// Replaces the model (a replay seeking back to a checkpoint); recent events start over.
@@ -214,7 +216,7 @@ impl Dashboard {
             .is_none_or(|t| now.duration_since(t) >= REFRESH);
         let data_due = self.data_changed && timed_out;
         if data_due {
-            self.findings = findings::evaluate(&self.model);
+            self.findings = self.rules.evaluate(&self.model);
             self.refresh_leaks();
             self.data_changed = false;
             self.last_refresh = Some(now);
@@ -287,7 +289,9 @@ impl Dashboard {
             ));
         }
         let mut zombies = 0;
-        for (c, age) in model.zombies() {
+        let zombie_rule: &ZombieConnections = &self.rules.zombie_connections;
+        for (c, _) in zombie_rule.zombies(model) {
+            let age = c.pong_age(now).unwrap_or(0.0);
             zombies += 1;
             rows.push((
                 age,

@@ -133,6 +133,8 @@ pub struct UiConfig {
     /// One label per source index (URLs for `attach`, the file for `replay`).
     pub sources: Vec<String>,
     pub ascii: bool,
+    /// The findings and their thresholds (`--threshold`).
+    pub rules: crate::findings::Rules,
 }
 
 /// Runs the dashboard on a live source until `q`, a signal, or a dead terminal.

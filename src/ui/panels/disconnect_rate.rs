@@ -1,5 +1,6 @@
 //! Disconnect rate: closes per minute as a share of the open connections, one column per
-//! minute (newest on the right), with the 5 %/min alarm level marked, and the current figure.
+//! minute (newest on the right), with the alarm level of `high-disconnect-rate` marked, and the
+//! current figure. Closes here are the unexpected ones that finding counts.
 
 use super::block;
 use crate::model::Model;
@@ -12,8 +13,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-/// findings.md `high-disconnect-rate`: more than 5 % of the open connections in 60 s.
-pub const ALARM_PCT: f64 = 5.0;
 /// Rate buckets per minute (the model's buckets are 10 s).
 const PER_MINUTE: usize = 6;
 
@@ -40,6 +39,7 @@ pub fn per_minute(model: &Model, n: usize) -> Vec<f64> {
 struct Spark<'a> {
     values: &'a [f64],
     scale: f64,
+    alarm_pct: f64,
     theme: &'a Theme,
 }
 
@@ -52,7 +52,7 @@ impl Widget for Spark<'_> {
             return;
         }
         let units = |v: f64| ((v / self.scale).clamp(0.0, 1.0) * (h * sub) as f64).round() as usize;
-        let alarm_row = (units(ALARM_PCT) / sub).min(h - 1);
+        let alarm_row = (units(self.alarm_pct) / sub).min(h - 1);
         let (alarm_ch, alarm_style) = self.theme.alarm_mark();
         let offset = (area.width as usize).saturating_sub(self.values.len());
         for x in 0..area.width as usize {
@@ -62,7 +62,7 @@ impl Widget for Spark<'_> {
                 .copied();
             let u = v.map(units).unwrap_or(0);
             let style = match v {
-                Some(v) if v > ALARM_PCT => self.theme.level(Level::Bad),
+                Some(v) if v > self.alarm_pct => self.theme.level(Level::Bad),
                 _ => self.theme.spark(),
             };
             for row in 0..h {
@@ -82,6 +82,7 @@ impl Widget for Spark<'_> {
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let model = &dash.model;
+    let alarm_pct = dash.rules.high_disconnect_rate.alarm_pct;
     let len = model.closes.buckets().len();
     let (closes, now_pct) = if len > 0 {
         model.closes.window(len.saturating_sub(PER_MINUTE))
@@ -102,13 +103,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     const AXIS: u16 = 5;
     let values = per_minute(model, inner.width.saturating_sub(AXIS) as usize);
     let peak = values.iter().copied().fold(0.0, f64::max);
-    let level = if now_pct > ALARM_PCT {
+    let level = if now_pct > alarm_pct {
         Level::Bad
     } else {
         Level::Ok
     };
     let rest = if inner.width >= 56 {
-        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {ALARM_PCT:.0} %")
+        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {alarm_pct:.0} %")
     } else {
         format!("  peak {peak:.1} %")
     };
@@ -127,7 +128,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         return;
     }
     // The alarm line sits at a fixed height unless the peak is off the scale.
-    let scale = (peak * 1.1).max(ALARM_PCT * 2.0);
+    let scale = (peak * 1.1).max(alarm_pct * 2.0);
     let axis = Rect {
         width: AXIS.min(chart.width),
         ..chart
@@ -141,12 +142,12 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     axis_lines[0] = Line::from(Span::styled(format!("{scale:>3.0}%"), theme.dim()));
     let levels = theme.spark_levels().len().saturating_sub(1).max(1);
     let h = chart.height as usize;
-    let alarm_units = ((ALARM_PCT / scale) * (h * levels) as f64).round() as usize;
+    let alarm_units = ((alarm_pct / scale) * (h * levels) as f64).round() as usize;
     let alarm_row = (alarm_units / levels).min(h - 1);
     let alarm_line = h - 1 - alarm_row;
     if alarm_line != 0 {
         axis_lines[alarm_line] = Line::from(Span::styled(
-            format!("{ALARM_PCT:>3.0}%"),
+            format!("{alarm_pct:>3.0}%"),
             theme.alarm_mark().1,
         ));
     }
@@ -155,6 +156,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         Spark {
             values: &values,
             scale,
+            alarm_pct,
             theme,
         },
         plot,
