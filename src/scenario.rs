@@ -76,6 +76,14 @@ impl Scenario {
         }))
     }
 
+    /// A `process` event: the server's RSS and open descriptors.
+    pub fn process(&mut self, rss_bytes: u64, open_fds: u64) -> &mut Self {
+        self.push(EventKind::Process {
+            rss_bytes: Some(rss_bytes),
+            open_fds: Some(open_fds),
+        })
+    }
+
     pub fn open(&mut self, conn: &str) -> &mut Self {
         self.open_as(conn, "10.0.0.1:5000", "Mozilla/5.0 (X11; Linux x86_64)")
     }

@@ -42,3 +42,40 @@ fn idle_timeout_not_found_for_scattered_cuts_or_few_cuts() {
         "9 cuts are too few"
     );
 }
+
+/// Twelve random mobile drops (idle 3-45 s), six of which happen to fall within the ±1 s floor
+/// of one value: the cluster holds fewer than 10 cuts, so it is no idle timeout.
+#[test]
+fn a_small_cluster_of_random_drops_is_no_idle_timeout() {
+    let mut s = Scenario::new();
+    let idles = [
+        3.1, 3.4, 3.6, 3.9, 4.2, 4.5, 12.0, 19.0, 27.0, 33.0, 40.0, 45.0,
+    ];
+    for (i, idle) in idles.iter().enumerate() {
+        let id = format!("m{i}");
+        s.at(i as f64 * 100.0)
+            .open_as(&id, "10.0.0.9:1", "App/1 (iPhone; iOS 18)");
+        s.advance(*idle).cut(&id);
+    }
+    let fs = s.findings();
+    assert!(find(&fs, "idle-timeout").is_none(), "{:?}", fs);
+}
+
+/// The summary says how strong the evidence is: how many of all cuts, within what spread.
+#[test]
+fn idle_timeout_summary_weighs_its_evidence() {
+    let mut s = Scenario::new();
+    for i in 0..40 {
+        let id = format!("c{i}");
+        s.at(i as f64).open(&id).advance(4.0).cut(&id);
+    }
+    let f = get(&s.findings(), "idle-timeout");
+    assert!(
+        f.summary
+            .starts_with("40 of 40 cuts came after 4.0 s (± 1.0 s)"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(ev(&f, "cuts"), json!(40));
+    assert_eq!(ev(&f, "spread_seconds"), json!(1.0));
+}

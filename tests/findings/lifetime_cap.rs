@@ -73,3 +73,27 @@ fn a_deploy_after_a_reconnect_storm_is_not_a_lifetime_cap() {
     assert!(find(&fs, "server-restart").is_some(), "{:?}", ids(&fs));
     assert!(find(&fs, "lifetime-cap").is_none(), "{fs:#?}");
 }
+
+/// Connections opened in one burst, busy for a while, then cut by a proxy after 60 s idle:
+/// they all end at about the same age, but the idle timeout explains them: no lifetime cap.
+#[test]
+fn idle_cuts_of_a_burst_are_an_idle_timeout_not_a_lifetime_cap() {
+    let mut s = Scenario::new();
+    s.hello(None);
+    for i in 0..40 {
+        s.at(i as f64 * 0.01).open(&format!("c{i}"));
+    }
+    for t in 1..=90 {
+        s.at(t as f64);
+        for i in 0..40 {
+            s.message(&format!("c{i}"), Dir::In);
+        }
+    }
+    for i in 0..40 {
+        s.at(150.0 + i as f64 * 0.01).cut(&format!("c{i}"));
+    }
+    let fs = s.findings();
+    let idle = get(&fs, "idle-timeout");
+    assert_eq!(ev(&idle, "count"), json!(40));
+    assert!(find(&fs, "lifetime-cap").is_none(), "{:?}", ids(&fs));
+}

@@ -6,12 +6,14 @@ pub use wscope::event::{AppState, Dir, EventKind, Initiator, Open, TimerOp};
 pub use wscope::findings::{Finding, Severity};
 pub use wscope::scenario::Scenario;
 
+mod fd_leak;
 mod feed_incomplete;
 mod healthy;
 mod heartbeat_missing;
 mod high_disconnect_rate;
 mod idle_timeout;
 mod lifetime_cap;
+mod memory_growth;
 mod mobile_background;
 mod model;
 mod reconnect_loop;

@@ -53,3 +53,42 @@ fn server_restart_counts_closes_of_connections_opened_before_the_log() {
     let f = get(&s.findings(), "server-restart");
     assert_eq!(ev(&f, "restarts")[0]["count"], json!(25));
 }
+
+/// A rolling restart of two instances: each instance's burst is its own restart.
+#[test]
+fn a_rolling_restart_lists_every_restart() {
+    let mut s = Scenario::new();
+    for server in ["a", "b"] {
+        s.push_on(server, EventKind::Hello(Default::default()));
+        for i in 0..30 {
+            s.push_on(
+                server,
+                EventKind::Open(Box::new(Open {
+                    conn: format!("{server}{i}").as_str().into(),
+                    ..Open::default()
+                })),
+            );
+        }
+    }
+    for (server, start) in [("a", 100.0), ("b", 160.0)] {
+        s.at(start);
+        for i in 0..30 {
+            s.advance(0.1).push_on(
+                server,
+                EventKind::Close(wscope::event::Close {
+                    conn: format!("{server}{i}").as_str().into(),
+                    code: Some(1012),
+                    reason: None,
+                    initiator: Some(Initiator::Server),
+                }),
+            );
+        }
+    }
+    let f = get(&s.findings(), "server-restart");
+    assert_eq!(ev(&f, "count"), json!(2));
+    let restarts = ev(&f, "restarts");
+    assert_eq!(restarts[0]["server"], json!("a"));
+    assert_eq!(restarts[1]["server"], json!("b"));
+    assert_eq!(restarts[1]["count"], json!(30));
+    assert!(f.summary.starts_with("2 restarts"), "{}", f.summary);
+}
