@@ -234,6 +234,31 @@ fn leak_suspects_list_timers_and_silent_connections() {
     assert!(t.contains("timer hb-41 fire"), "{t}");
 }
 
+/// Where `process` events come, the leak panel shows memory and excess descriptors as
+/// sparklines with their latest figures; without them, nothing takes the panel's room.
+#[test]
+fn leak_panel_shows_process_figures_where_they_exist() {
+    let t = text(&draw(
+        &dashboard(&busy_server(), 120, 40, true, false),
+        120,
+        40,
+    ));
+    assert!(!t.contains("rss "), "no process events: {t}");
+    let mut s = busy_server();
+    for k in 0..20u64 {
+        s.at(k as f64 * 10.0)
+            .push(wscope::event::EventKind::Process {
+                rss_bytes: Some((100 + 10 * k) << 20),
+                open_fds: Some(500 + k),
+            });
+    }
+    let t = text(&draw(&dashboard(&s, 120, 40, true, true), 120, 40));
+    let rss = t.lines().find(|l| l.contains("rss")).expect("an rss line");
+    assert!(rss.contains("290 MiB") && rss.contains('|'), "{rss}");
+    let fds = t.lines().find(|l| l.contains("fds")).expect("an fds line");
+    assert!(fds.contains('+'), "{fds}");
+}
+
 #[test]
 fn findings_and_their_evidence() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);

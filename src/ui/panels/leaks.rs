@@ -1,14 +1,96 @@
 //! Leak suspects: timers alive without an open socket (timer, kind, connection, closed for,
-//! fires since close), and connections that stopped answering pings but are still open.
+//! fires since close), connections that stopped answering pings but are still open, and, where
+//! the server sends `process` events, its memory and the descriptors beyond its open sockets.
 
 use super::{age, block};
+use crate::model::{Figure, Model, Server};
 use crate::ui::app::Panel;
 use crate::ui::dashboard::{Dashboard, LeakRow};
 use crate::ui::theme::Level;
+use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+/// The server whose process figures are shown: the first that sent any.
+fn process_server(model: &Model) -> Option<&Server> {
+    model
+        .servers
+        .iter()
+        .find(|s| s.process.rss_bytes.last.is_some() || s.process.open_fds.last.is_some())
+}
+
+/// `values` as a sparkline of `width` cells (the latest on the right), scaled to their range.
+fn spark(theme: &Theme, values: &[u64], width: usize) -> String {
+    let levels = theme.spark_levels();
+    let top = levels.len() - 1;
+    let shown = &values[values.len().saturating_sub(width)..];
+    let lo = shown.iter().copied().min().unwrap_or(0);
+    let hi = shown.iter().copied().max().unwrap_or(0);
+    shown
+        .iter()
+        .map(|v| {
+            let u = if hi == lo {
+                top / 2
+            } else {
+                1 + ((v - lo) as f64 / (hi - lo) as f64 * (top - 1) as f64).round() as usize
+            };
+            levels[u.min(top)]
+        })
+        .collect()
+}
+
+/// One line: a label, the latest figure, and its sparkline.
+fn figure_line<'a>(
+    theme: &Theme,
+    label: &str,
+    latest: String,
+    values: &[u64],
+    width: u16,
+) -> Line<'a> {
+    let head = format!("{label} {latest:>9} ");
+    let room = (width as usize).saturating_sub(head.chars().count());
+    Line::from(vec![
+        Span::styled(head, theme.dim()),
+        Span::styled(spark(theme, values, room), theme.spark()),
+    ])
+}
+
+/// RSS and excess descriptors of the server, two lines, where `process` events came.
+fn process_lines<'a>(theme: &Theme, model: &Model, width: u16) -> Option<Vec<Line<'a>>> {
+    let s = process_server(model)?;
+    let mib = |b: u64| b / (1024 * 1024);
+    let rss: Vec<u64> = s
+        .process
+        .rss_bytes
+        .points()
+        .iter()
+        .map(|r| mib(r.value))
+        .collect();
+    let excess = |f: &Figure| -> Vec<u64> {
+        f.points()
+            .iter()
+            .map(|r| r.value.saturating_sub(r.open_conns))
+            .collect()
+    };
+    let fds = excess(&s.process.open_fds);
+    let mut lines = Vec::new();
+    if let Some(last) = s.process.rss_bytes.last {
+        lines.push(figure_line(
+            theme,
+            "rss",
+            format!("{} MiB", mib(last.value)),
+            &rss,
+            width,
+        ));
+    }
+    if let Some(last) = s.process.open_fds.last {
+        let extra = last.value.saturating_sub(last.open_conns);
+        lines.push(figure_line(theme, "fds", format!("+{extra}"), &fds, width));
+    }
+    Some(lines)
+}
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
@@ -28,7 +110,25 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     };
     let header = pick(["what", "timer", "kind", "conn", "closed for", "fires"].map(Cell::from))
         .style(theme.header_row());
-    let visible = area.height.saturating_sub(3) as usize;
+    let b = block(theme, Panel::Leaks.title(), extra, focused);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    // Process figures take the bottom lines when there is room for the table as well.
+    let process = process_lines(theme, &dash.model, inner.width).filter(|_| inner.height >= 5);
+    let process_height = process.as_ref().map_or(0, |l| l.len() as u16);
+    let table_area = Rect {
+        height: inner.height.saturating_sub(process_height),
+        ..inner
+    };
+    if let Some(lines) = process {
+        let at = Rect {
+            y: table_area.y.saturating_add(table_area.height),
+            height: process_height,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(lines), at);
+    }
+    let visible = table_area.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = dash
         .leak_rows
         .iter()
@@ -81,11 +181,6 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .filter(|(i, _)| keep(*i))
         .map(|(_, w)| w)
         .collect();
-    let table = Table::new(rows, widths).header(header).block(block(
-        theme,
-        Panel::Leaks.title(),
-        extra,
-        focused,
-    ));
-    frame.render_widget(table, area);
+    let table = Table::new(rows, widths).header(header);
+    frame.render_widget(table, table_area);
 }
