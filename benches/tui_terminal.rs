@@ -5,6 +5,8 @@
 //!
 //! `cargo bench --bench tui_terminal` (needs tmux).
 
+#[path = "../tests/common/require.rs"]
+mod require;
 #[path = "../tests/common/scenario.rs"]
 mod scenario;
 #[path = "../tests/common/tmux.rs"]

@@ -2,16 +2,17 @@
 //! probe (bad URL or option, refused port), a finding when a port answers badly (not HTTP,
 //! silence, a wrong accept key), never a panic, never a hang.
 
-mod probe_support;
+mod common;
 
-use probe_support::{free_port, probe};
+use common::free_port;
+use common::probe::probe;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(15);
 
-fn assert_one_line_error(run: &probe_support::Run, needle: &str) {
+fn assert_one_line_error(run: &common::probe::Run, needle: &str) {
     assert_eq!(
         run.code,
         Some(2),

@@ -1,9 +1,9 @@
 //! What the upgrade request carries (--origin, --header, --subprotocol) reaches a real axum
 //! server, and its refusals (401, 403, 404) get the remedy that fits.
 
-mod probe_support;
+mod common;
 
-use probe_support::{probe, start_backend};
+use common::probe::{probe, start_backend};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);

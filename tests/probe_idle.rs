@@ -2,9 +2,9 @@
 //! code and reason (and is no idle timeout), the server's pings are answered, and the progress
 //! line appears only on a terminal.
 
-mod probe_support;
+mod common;
 
-use probe_support::{num, probe, start_backend};
+use common::probe::{num, probe, start_backend};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);

@@ -5,9 +5,9 @@
 //! 400 "Connection header did not include 'upgrade'"; when nginx talks HTTP/1.0 to it (no
 //! `proxy_http_version 1.1`) it answers 426 Upgrade Required. Those are the statuses asserted.
 
-mod probe_support;
+mod common;
 
-use probe_support::{Backend, num, probe, start_backend};
+use common::probe::{Backend, num, probe, start_backend};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -60,22 +60,17 @@ fn nginx_binary() -> Option<PathBuf> {
 /// Starts nginx, or returns `None` (with a loud message) when it is not installed outside CI.
 /// In CI (`CI` set) a missing nginx fails the test: `.ci/run` installs it.
 fn start_nginx(backend: &Backend) -> Option<Nginx> {
-    let Some(bin) = nginx_binary() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("nginx is not installed, and CI is set: .ci/run must install nginx-light");
-        }
-        // Straight to the file descriptor: the test harness captures eprintln! of passing tests.
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(
-            b"\n*** SKIPPING probe_nginx: nginx is not installed (apt-get install nginx-light) ***\n",
-        );
+    let bin = nginx_binary();
+    let test = common::require::this_test();
+    if !common::require::require(&test, bin.is_some(), "nginx", "apt-get install nginx-light") {
         return None;
-    };
+    }
+    let bin = bin?;
     let dir = tempfile::tempdir().expect("temp dir");
     // nginx workers may run as an unprivileged user: they must reach the temp paths.
     set_mode(dir.path(), 0o755);
-    let port = probe_support::free_port();
-    let shipped_port = probe_support::free_port();
+    let port = common::free_port();
+    let shipped_port = common::free_port();
     let backend_addr = format!("127.0.0.1:{}", backend.port);
 
     // The configuration shipped in assets/, with its two CHANGE lines pointed at the test.
@@ -141,7 +136,7 @@ http {{
     }}
 }}
 "#,
-        down = probe_support::free_port(),
+        down = common::free_port(),
     );
     let conf_path = dir.path().join("nginx.conf");
     std::fs::write(&conf_path, conf).expect("write nginx.conf");

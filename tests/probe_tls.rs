@@ -2,9 +2,9 @@
 //! (rcgen): `--insecure` goes through, and without it the failure is an `upgrade-rejected`
 //! finding naming the certificate problem.
 
-mod probe_support;
+mod common;
 
-use probe_support::{num, probe};
+use common::probe::{num, probe};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,7 +123,7 @@ fn ws_scheme_on_a_tls_port_and_wss_on_a_plain_port_are_findings() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.finding("upgrade-rejected").is_some(), "{}", run.stdout);
 
-    let plain = probe_support::start_backend();
+    let plain = common::probe::start_backend();
     let run = probe(
         &[
             &format!("wss://127.0.0.1:{}/ws", plain.port),

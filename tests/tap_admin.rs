@@ -1,14 +1,14 @@
 //! The admin feed over real sockets: tokens, hello + snapshot, resync, slow subscribers,
 //! garbage, TLS and /metrics.
 
-mod tap_common;
+mod common;
 
+use common::tap::*;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tap_common::*;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};

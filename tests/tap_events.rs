@@ -1,10 +1,10 @@
 //! Every event kind the tap emits, from real WebSocket connections on loopback.
 
-mod tap_common;
+mod common;
 
+use common::tap::*;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
-use tap_common::*;
 use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -4,20 +4,13 @@
 
 mod common;
 
+use common::free_port;
 use common::tmux::{self, Tmux};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wscope");
 const TOKEN: &str = "tui-live-test-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A real instrumented server with its admin feed on `port`.
 fn feed_server(port: u16) -> Child {

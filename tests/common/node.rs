@@ -8,8 +8,7 @@ pub fn adapter_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/adapters/node")
 }
 
-/// `Some(())` when node and the `ws` package are there. Otherwise the test is skipped with a
-/// note, except under CI (env `CI` set), where it fails: `.ci/run` installs them.
+/// `Some(())` when node and the `ws` package are there; otherwise see [`super::require`].
 pub fn node_available() -> Option<()> {
     let node = Command::new("node")
         .arg("--version")
@@ -18,18 +17,15 @@ pub fn node_available() -> Option<()> {
         .status()
         .is_ok_and(|s| s.success());
     let ws = adapter_dir().join("node_modules/ws/package.json").is_file();
-    let problem = match (node, ws) {
-        (true, true) => return Some(()),
-        (false, _) => "node is not installed",
-        (true, false) => {
-            "the `ws` package is missing: run `npm install` in assets/adapters/node (.ci/run does)"
-        }
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("this test needs Node.js and `ws`: {problem}");
-    }
-    eprintln!("SKIPPED: {problem} (set CI=1 to make this a failure)");
-    None
+    let test = super::require::this_test();
+    let found = super::require::require(&test, node, "Node.js", "apt-get install nodejs npm")
+        && super::require::require(
+            &test,
+            ws,
+            "the `ws` package of the Node adapter",
+            "cd assets/adapters/node && npm install",
+        );
+    found.then_some(())
 }
 
 /// A running scenario; killed when dropped.

@@ -17,20 +17,19 @@ pub struct Tmux {
     socket: String,
 }
 
-/// `None` when tmux is missing and this is not CI; panics in CI.
+/// Whether tmux is here; when not, see [`super::require`].
 pub fn available() -> bool {
     let found = Command::new("tmux")
         .arg("-V")
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !found && std::env::var_os("CI").is_some() {
-        panic!("tmux is required for the end-to-end tests (CI installs it in .ci/run)");
-    }
-    if !found {
-        eprintln!("skipping: tmux not installed");
-    }
-    found
+    super::require::require(
+        &super::require::this_test(),
+        found,
+        "tmux",
+        "apt-get install tmux",
+    )
 }
 
 impl Tmux {

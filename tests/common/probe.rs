@@ -240,15 +240,6 @@ async fn pinging(mut socket: WebSocket) {
     }
 }
 
-/// A port on 127.0.0.1 with nothing listening (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
 pub fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }
