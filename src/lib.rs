@@ -22,6 +22,8 @@ pub mod demo;
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
+pub mod duration;
+#[cfg(feature = "cli")]
 pub mod probe;
 #[cfg(feature = "cli")]
 pub mod ui;

@@ -99,7 +99,6 @@ pub struct LogReader {
     compressed: bool,
     bytes_read: u64,
     /// Line-at-a-time iteration state (for replay).
-    pending: std::vec::IntoIter<Event>,
     skipped: Skipped,
     /// Spent chunk buffers, reused for the next chunks.
     pool: Vec<Vec<u8>>,
@@ -152,7 +151,6 @@ impl LogReader {
             eof: false,
             compressed,
             bytes_read: 0,
-            pending: Vec::new().into_iter(),
             skipped: Skipped::default(),
             pool: Vec::new(),
         })
@@ -271,24 +269,7 @@ impl LogReader {
         }
     }
 
-    /// The next valid event, skipping (and counting) invalid lines. For replay, which walks a
-    /// log one event at a time; whole-log readers use [`read_log`].
-    pub fn next_event(&mut self) -> io::Result<Option<Event>> {
-        loop {
-            if let Some(ev) = self.pending.next() {
-                return Ok(Some(ev));
-            }
-            let Some(chunk) = self.next_chunk()? else {
-                return Ok(None);
-            };
-            let parsed = parse_chunk(chunk);
-            self.skipped.merge(parsed.skipped);
-            self.pending = parsed.events.into_iter();
-            self.recycle(parsed.spent);
-        }
-    }
-
-    /// Lines skipped so far by [`LogReader::next_event`].
+    /// Lines skipped so far.
     pub fn skipped(&self) -> &Skipped {
         &self.skipped
     }
@@ -520,18 +501,6 @@ mod tests {
             crate::event::EventKind::Snapshot(s) => assert_eq!(s.connections.len(), 40_000),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn line_at_a_time_agrees() {
-        let log = format!("{OK}\ngarbage\n{OK}\n");
-        let mut r = LogReader::from_reader(Box::new(io::Cursor::new(log.into_bytes()))).unwrap();
-        let mut n = 0;
-        while r.next_event().unwrap().is_some() {
-            n += 1;
-        }
-        assert_eq!(n, 2);
-        assert_eq!(r.skipped().count, 1);
     }
 
     /// What a recorder killed mid-write leaves: flushed blocks, then a frame never finished.

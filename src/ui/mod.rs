@@ -10,7 +10,7 @@
 //!
 //! ```ignore
 //! let (feeds, mut items) = feed::spawn(&urls, options)?;
-//! let (tx, rx) = tokio::sync::mpsc::channel(65_536);
+//! let (tx, rx) = tokio::sync::mpsc::channel(4096);
 //! tokio::spawn(async move {
 //!     while let Some((source, item)) = items.recv().await {
 //!         // (--record: write the raw frame here first)
@@ -111,10 +111,6 @@ pub enum SourceState {
     },
     /// The feed answered 401: the token is wrong or missing; no retry.
     Unauthorized {
-        message: String,
-    },
-    /// Gave up for another reason; no retry.
-    Failed {
         message: String,
     },
     /// A recorded log being replayed.

@@ -181,7 +181,7 @@ pub fn parse_from(s: &str, start: Ts) -> Result<Ts, String> {
     if let Some(t) = Ts::parse(s.trim()) {
         return Ok(t);
     }
-    crate::commands::parse_duration(s)
+    crate::duration::parse_duration(s)
         .map(|d| start.plus_nanos(d.as_nanos().min(i64::MAX as u128) as i64))
         .map_err(|_| {
             format!(

@@ -51,10 +51,6 @@ impl Theme {
         }
     }
 
-    pub fn base(&self) -> Style {
-        Style::new()
-    }
-
     pub fn border_set(&self) -> border::Set<'static> {
         if self.ascii {
             ASCII_BORDER

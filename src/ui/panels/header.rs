@@ -77,7 +77,6 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
                 ),
                 Level::Bad,
             ),
-            SourceState::Failed { message } => (format!("failed: {}", inert(message)), Level::Bad),
         };
         sources.push(Span::raw(format!("{}: ", inert(short_label(&s.label)))));
         sources.push(Span::styled(text, theme.level(level)));
