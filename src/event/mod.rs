@@ -4,7 +4,7 @@
 //! logs and the in-process tap. [`wire`] turns JSON into [`Event`] and back.
 
 pub mod codes;
-mod hot;
+mod scan;
 pub mod time;
 pub mod wire;
 

@@ -35,63 +35,63 @@ pub(super) type S<'a> = Option<Cow<'a, str>>;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct WireIn<'a> {
+pub(super) struct WireIn<'a> {
     #[serde(rename = "type", borrow)]
-    ty: S<'a>,
+    pub(super) ty: S<'a>,
     #[serde(borrow)]
-    ts: S<'a>,
+    pub(super) ts: S<'a>,
     #[serde(borrow)]
-    server: S<'a>,
+    pub(super) server: S<'a>,
     #[serde(borrow)]
-    conn: S<'a>,
+    pub(super) conn: S<'a>,
     #[serde(borrow)]
-    remote: S<'a>,
+    pub(super) remote: S<'a>,
     #[serde(borrow)]
-    user_agent: S<'a>,
+    pub(super) user_agent: S<'a>,
     #[serde(borrow)]
-    path: S<'a>,
+    pub(super) path: S<'a>,
     #[serde(borrow)]
-    forwarded_for: S<'a>,
+    pub(super) forwarded_for: S<'a>,
     #[serde(borrow)]
-    client: S<'a>,
+    pub(super) client: S<'a>,
     #[serde(borrow)]
-    subprotocol: S<'a>,
-    protocol: Option<u32>,
+    pub(super) subprotocol: S<'a>,
+    pub(super) protocol: Option<u32>,
     #[serde(borrow)]
-    software: S<'a>,
-    heartbeat: Option<HeartbeatWire>,
+    pub(super) software: S<'a>,
+    pub(super) heartbeat: Option<HeartbeatWire>,
     #[serde(borrow)]
-    connections: Option<Vec<SnapConnIn<'a>>>,
+    pub(super) connections: Option<Vec<SnapConnIn<'a>>>,
     #[serde(borrow)]
-    timers: Option<Vec<SnapTimerIn<'a>>>,
-    status: Option<u16>,
+    pub(super) timers: Option<Vec<SnapTimerIn<'a>>>,
+    pub(super) status: Option<u16>,
     #[serde(borrow)]
-    reason: S<'a>,
-    rtt_ms: Option<f64>,
+    pub(super) reason: S<'a>,
+    pub(super) rtt_ms: Option<f64>,
     #[serde(borrow)]
-    dir: S<'a>,
-    count: Option<u64>,
-    bytes: Option<u64>,
-    code: Option<u16>,
+    pub(super) dir: S<'a>,
+    pub(super) count: Option<u64>,
+    pub(super) bytes: Option<u64>,
+    pub(super) code: Option<u16>,
     #[serde(borrow)]
-    initiator: S<'a>,
+    pub(super) initiator: S<'a>,
     #[serde(borrow)]
-    message: S<'a>,
+    pub(super) message: S<'a>,
     #[serde(borrow)]
-    timer: S<'a>,
+    pub(super) timer: S<'a>,
     #[serde(borrow)]
-    op: S<'a>,
+    pub(super) op: S<'a>,
     #[serde(borrow)]
-    kind: S<'a>,
-    interval_ms: Option<u64>,
+    pub(super) kind: S<'a>,
+    pub(super) interval_ms: Option<u64>,
     #[serde(borrow)]
-    state: S<'a>,
-    rss_bytes: Option<u64>,
-    open_fds: Option<u64>,
+    pub(super) state: S<'a>,
+    pub(super) rss_bytes: Option<u64>,
+    pub(super) open_fds: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy)]
-struct HeartbeatWire {
+pub(super) struct HeartbeatWire {
     ping_interval_ms: u64,
     #[serde(default)]
     pong_timeout_ms: u64,
@@ -99,7 +99,7 @@ struct HeartbeatWire {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct SnapConnIn<'a> {
+pub(super) struct SnapConnIn<'a> {
     #[serde(borrow)]
     conn: S<'a>,
     #[serde(borrow)]
@@ -130,7 +130,7 @@ struct SnapConnIn<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct SnapTimerIn<'a> {
+pub(super) struct SnapTimerIn<'a> {
     #[serde(borrow)]
     conn: S<'a>,
     #[serde(borrow)]
@@ -170,16 +170,23 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, ParseError> {
 /// [`parse_event`] for text already known to be UTF-8 (a log reader validates whole chunks
 /// at once, which is much cheaper than serde_json checking every string).
 pub fn parse_event_str(text: &str) -> Result<Event, ParseError> {
-    let bytes = text;
-    // Most events of a busy log are messages, pings, pongs, opens and closes: those go through
-    // small structs of their own fields, about twice as fast as the struct of every field.
-    // Anything unusual (no `"type":"` prefix found, an error) takes the general path, which
-    // also gives the precise error.
-    super::hot::parse(bytes).map_or_else(|| parse_general(bytes), Ok)
+    // Nearly every line is a flat object without escapes, which the scanner reads several
+    // times faster than serde_json; anything else takes the general path.
+    let mut w = WireIn::default();
+    match super::scan::scan(text, &mut w) {
+        Some(()) => convert(w),
+        None => parse_with_serde(text),
+    }
 }
 
-fn parse_general(bytes: &str) -> Result<Event, ParseError> {
-    let w: WireIn<'_> = serde_json::from_str(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+/// The general path: serde_json reads any line and gives the precise error.
+pub(super) fn parse_with_serde(text: &str) -> Result<Event, ParseError> {
+    let w: WireIn<'_> = serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
+    convert(w)
+}
+
+/// The wire struct, checked per kind (required fields present, known values).
+pub(super) fn convert(w: WireIn<'_>) -> Result<Event, ParseError> {
     let ty = w.ty.as_deref().ok_or(ParseError::Missing("type"))?;
     let ts_str = w.ts.as_deref().ok_or(ParseError::Missing("ts"))?;
     let ts = Ts::parse(ts_str).ok_or_else(|| ParseError::BadTime(ts_str.to_string()))?;
@@ -524,7 +531,11 @@ mod tests {
             r#"{"type":"pong","ts":"bad","conn":"c"}"#,
         ];
         for line in SPEC_EXAMPLES.iter().chain(extra.iter()) {
-            assert_eq!(parse_event(line.as_bytes()), parse_general(line), "{line}");
+            assert_eq!(
+                parse_event(line.as_bytes()),
+                parse_with_serde(line),
+                "{line}"
+            );
         }
     }
 

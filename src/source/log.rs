@@ -284,6 +284,9 @@ pub fn parse_chunk(chunk: Chunk) -> Parsed {
 /// [`parse_chunk`] into a reused vector (cleared first).
 fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
     events.clear();
+    // Lines of a busy log are about 100 bytes: growing the vector by doubling would copy it
+    // and fault in fresh pages several times per chunk.
+    events.reserve(chunk.bytes.len() / 64);
     let mut skipped = chunk.skipped;
     let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.unterminated as usize;
     let mut handle = |i: usize, line: &[u8], parse: &dyn Fn() -> Result<Event, ParseError>| {
@@ -308,7 +311,13 @@ fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
     // only a chunk holding invalid bytes is checked line by line.
     match std::str::from_utf8(&chunk.bytes) {
         Ok(text) => {
-            for (i, line) in text.split('\n').take(n_lines).enumerate() {
+            let mut start = 0;
+            for i in 0..n_lines {
+                let end = memchr::memchr(b'\n', &text.as_bytes()[start..])
+                    .map_or(text.len(), |n| start + n);
+                // Cut at ASCII newlines, so on char boundaries.
+                let line = &text[start..end];
+                start = end + 1;
                 let line = line.strip_suffix('\r').unwrap_or(line);
                 handle(i, line.as_bytes(), &|| parse_event_str(line));
             }
