@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use wscope::event::{Close, Dir, Event, EventKind, Heartbeat, Hello, Initiator, Message, Open, Ts};
+use wscope::source::log_index::IndexedLog;
 use wscope::ui::app::Action;
 use wscope::ui::playback::Playback;
 use wscope::ui::player::Speed;
@@ -154,9 +155,18 @@ fn main() {
     // Replay seeking over the same traffic as a log: to the end (every event applied once,
     // checkpoints taken on the way), then 10 s back (from the nearest checkpoint).
     let n = log.len();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.jsonl");
+    let mut text = String::new();
+    for ev in &log {
+        text.push_str(&wscope::event::to_json_line(ev));
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    let indexed = IndexedLog::open(&path, &mut |_| {}).unwrap();
     let mut replay = Dashboard::new(&config, true, Rect::new(0, 0, 120, 40));
     let now = Instant::now();
-    let mut playback = Playback::new(log, 0, Speed::Times(1.0), true, None, now);
+    let mut playback = Playback::new(indexed, Speed::Times(1.0), true, None, now);
     let t = Instant::now();
     playback.act(Action::JumpEnd, now, &mut replay);
     let forward = t.elapsed();

@@ -1,6 +1,7 @@
 //! `wscope replay FILE`: plays a recorded log in the dashboard, in event time.
 
-use crate::source::log::{LogReader, read_log};
+use crate::source::log::LogReader;
+use crate::source::log_index::IndexedLog;
 use crate::ui::{self, playback::Playback, player};
 use color_eyre::{Result, eyre::WrapErr, eyre::eyre};
 use std::io::{IsTerminal, Write};
@@ -37,32 +38,34 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         // The terminal is the keyboard; a log on stdin would take its place.
         return Err(eyre!("replay needs a log file, not standard input"));
     }
-    let reader = LogReader::open(&args.file)
-        .wrap_err_with(|| format!("cannot open {}", args.file.display()))?;
+    // Opening first: a missing or unreadable file is the first thing to say.
+    drop(
+        LogReader::open(&args.file)
+            .wrap_err_with(|| format!("cannot open {}", args.file.display()))?,
+    );
     if !std::io::stdout().is_terminal() {
         return Err(eyre!(
             "replay draws a dashboard and needs a terminal; for text use `wscope report {}`",
             args.file.display()
         ));
     }
-    let mut events = Vec::new();
     let loud = std::io::stderr().is_terminal();
     let started = Instant::now();
-    let skipped = read_log(reader, &mut |e| events.push(e.clone()), &mut |bytes| {
+    let log = IndexedLog::open(&args.file, &mut |bytes| {
         if loud && started.elapsed().as_secs() >= 1 {
             eprint!("\rreading… {:.0} MB   ", bytes as f64 / 1e6);
             let _ = std::io::stderr().flush();
         }
     })
     .wrap_err_with(|| format!("cannot read {}", args.file.display()))?;
-    if events.is_empty() {
+    if log.is_empty() {
         return Err(eyre!(
             "{} holds no events ({} lines skipped)",
             args.file.display(),
-            skipped.count
+            log.skipped().count
         ));
     }
-    let start = events.first().map(|e| e.ts).unwrap_or_default();
+    let start = log.start().unwrap_or_default();
     let from = args
         .from
         .as_deref()
@@ -79,14 +82,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         ascii: args.ascii,
         rules,
     };
-    let playback = Playback::new(
-        events,
-        skipped.count,
-        args.speed,
-        args.paused,
-        from,
-        Instant::now(),
-    );
+    let playback = Playback::new(log, args.speed, args.paused, from, Instant::now());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

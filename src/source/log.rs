@@ -4,14 +4,15 @@
 //! types, missing `type`/`ts`, over 1 MiB, invalid UTF-8, a truncated last line) are skipped
 //! and counted, with the first few kept for `--verbose`, and reading goes on.
 //!
-//! [`read_log`] is the fast path for whole logs: chunks are parsed on a second thread while the
-//! model is fed on this one, so the two cores each do half the work.
+//! [`read_log`] reads whole logs with chunks parsed on every core; [`super::log_index`] reads
+//! them a window at a time.
 
 use crate::event::{Event, ParseError, parse_event, parse_event_str};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::mpsc;
+
+pub use super::parallel::{Progress, read_chunks, read_log};
 
 /// Lines longer than this are skipped (feed-protocol.md)...
 pub const MAX_LINE: usize = 1 << 20;
@@ -58,7 +59,7 @@ impl Skipped {
         }
     }
 
-    fn merge(&mut self, other: Skipped) {
+    pub(super) fn merge(&mut self, other: Skipped) {
         self.count += other.count;
         for s in other.first {
             if self.first.len() < KEEP_SKIPPED {
@@ -70,12 +71,33 @@ impl Skipped {
 
 /// A run of whole lines and the number of its first line.
 pub struct Chunk {
-    bytes: Vec<u8>,
-    first_line: u64,
+    pub(super) bytes: Vec<u8>,
+    pub(super) span: Span,
     /// Lines already skipped while cutting this chunk (over-long ones).
-    skipped: Skipped,
+    pub(super) skipped: Skipped,
+}
+
+/// Where a chunk sits in the log, enough to read it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Offset of its first byte in the (decompressed) log, after any byte-order mark.
+    pub offset: u64,
+    pub len: u64,
+    /// 1-based number of its first line.
+    pub first_line: u64,
     /// The chunk ends at end of input without a newline: its last line may be truncated.
-    unterminated: bool,
+    pub unterminated: bool,
+}
+
+impl Chunk {
+    /// The bytes of `span`, read again, as a chunk to parse.
+    pub(super) fn reread(bytes: Vec<u8>, span: Span) -> Chunk {
+        Chunk {
+            bytes,
+            span,
+            skipped: Skipped::default(),
+        }
+    }
 }
 
 /// Events parsed from one chunk, in order.
@@ -102,6 +124,11 @@ pub struct LogReader {
     skipped: Skipped,
     /// Spent chunk buffers, reused for the next chunks.
     pool: Vec<Vec<u8>>,
+    /// Offset in the log of `buf[0]` (after any byte-order mark).
+    buf_start: u64,
+    /// The log began with a UTF-8 byte-order mark, which offsets leave out.
+    bom: bool,
+    chunk_size: usize,
 }
 
 fn zstd_magic(head: &[u8]) -> bool {
@@ -153,7 +180,31 @@ impl LogReader {
             bytes_read: 0,
             skipped: Skipped::default(),
             pool: Vec::new(),
+            buf_start: 0,
+            bom: false,
+            chunk_size: CHUNK,
         })
+    }
+
+    /// Cuts chunks of about `bytes` instead of the default 4 MiB (tests make many).
+    pub fn with_chunk_size(mut self, bytes: usize) -> LogReader {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// The decoded byte stream, from where reading stands (the top, before any chunk).
+    pub(super) fn into_input(self) -> Box<dyn Read + Send> {
+        self.input
+    }
+
+    /// Whether the input is zstd-compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Bytes of byte-order mark before offset 0 of the log (known once reading began).
+    pub fn bom_len(&self) -> u64 {
+        if self.bom { 3 } else { 0 }
     }
 
     /// Takes back a spent chunk buffer (see [`Parsed::spent`]) for reuse.
@@ -171,7 +222,7 @@ impl LogReader {
 
     fn fill(&mut self) -> io::Result<()> {
         let start = self.buf.len();
-        self.buf.resize(start + CHUNK, 0);
+        self.buf.resize(start + self.chunk_size, 0);
         let mut filled = start;
         while filled < self.buf.len() {
             match self.input.read(&mut self.buf[filled..]) {
@@ -191,7 +242,7 @@ impl LogReader {
                 }
             }
             // A pipe gives what it has: go on with that rather than wait for a full chunk.
-            if filled > start && filled - start >= 64 * 1024 {
+            if filled > start && filled - start >= (64 * 1024).min(self.chunk_size) {
                 break;
             }
         }
@@ -201,6 +252,7 @@ impl LogReader {
         // A UTF-8 byte-order mark (Windows tools) would make line 1, the `hello`, invalid.
         if first && self.buf.starts_with(b"\xef\xbb\xbf") {
             self.buf.drain(..3);
+            self.bom = true;
         }
         Ok(())
     }
@@ -213,10 +265,11 @@ impl LogReader {
                 match memchr::memchr(b'\n', &self.buf) {
                     Some(i) => {
                         self.buf.drain(..=i);
+                        self.buf_start += i as u64 + 1;
                         self.discarding = false;
                         self.next_line += 1;
                     }
-                    None => self.buf.clear(),
+                    None => self.discard_buffer(),
                 }
             }
             if !self.discarding {
@@ -228,13 +281,12 @@ impl LogReader {
                     rest.extend_from_slice(&self.buf[cut + 1..]);
                     self.buf.truncate(cut + 1);
                     let bytes = std::mem::replace(&mut self.buf, rest);
-                    let first_line = self.next_line;
+                    let span = self.span_of(&bytes, false);
                     self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
                     return Ok(Some(Chunk {
                         bytes,
-                        first_line,
+                        span,
                         skipped,
-                        unterminated: false,
                     }));
                 }
                 let limit = line_limit(&self.buf);
@@ -242,27 +294,26 @@ impl LogReader {
                     // One line over the limit: skip it whole, whatever its length.
                     skipped.add(self.next_line, || format!("line longer than {limit} bytes"));
                     self.discarding = true;
-                    self.buf.clear();
+                    self.discard_buffer();
                     continue;
                 }
             }
             if self.eof {
                 if self.discarding || self.buf.is_empty() {
+                    let span = self.span_of(&[], false);
                     return Ok((skipped.count > 0).then(|| Chunk {
                         bytes: Vec::new(),
-                        first_line: self.next_line,
+                        span,
                         skipped: std::mem::take(&mut skipped),
-                        unterminated: false,
                     }));
                 }
                 let bytes = std::mem::take(&mut self.buf);
-                let first_line = self.next_line;
+                let span = self.span_of(&bytes, true);
                 self.next_line += 1;
                 return Ok(Some(Chunk {
                     bytes,
-                    first_line,
+                    span,
                     skipped,
-                    unterminated: true,
                 }));
             }
             self.fill()?;
@@ -273,6 +324,23 @@ impl LogReader {
     pub fn skipped(&self) -> &Skipped {
         &self.skipped
     }
+
+    fn discard_buffer(&mut self) {
+        self.buf_start += self.buf.len() as u64;
+        self.buf.clear();
+    }
+
+    /// The span of `bytes`, cut from the front of the buffer; moves the buffer's offset past it.
+    fn span_of(&mut self, bytes: &[u8], unterminated: bool) -> Span {
+        let span = Span {
+            offset: self.buf_start,
+            len: bytes.len() as u64,
+            first_line: self.next_line,
+            unterminated,
+        };
+        self.buf_start += span.len;
+        span
+    }
 }
 
 /// Parses every line of a chunk.
@@ -282,15 +350,16 @@ pub fn parse_chunk(chunk: Chunk) -> Parsed {
 }
 
 /// [`parse_chunk`] into a reused vector (cleared first).
-fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
+pub(super) fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
     events.clear();
     // Lines of a busy log are about 100 bytes: growing the vector by doubling would copy it
     // and fault in fresh pages several times per chunk.
     events.reserve(chunk.bytes.len() / 64);
     let mut skipped = chunk.skipped;
-    let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.unterminated as usize;
+    let n_lines =
+        memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.span.unterminated as usize;
     let mut handle = |i: usize, line: &[u8], parse: &dyn Fn() -> Result<Event, ParseError>| {
-        let line_no = chunk.first_line + i as u64;
+        let line_no = chunk.span.first_line + i as u64;
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
@@ -302,7 +371,7 @@ fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
         match parse() {
             Ok(ev) => events.push(ev),
             Err(e) => {
-                let last = chunk.unterminated && i + 1 == n_lines;
+                let last = chunk.span.unterminated && i + 1 == n_lines;
                 skipped.add(line_no, || describe(&e, last))
             }
         }
@@ -344,109 +413,6 @@ fn describe(e: &ParseError, last: bool) -> String {
     } else {
         e.to_string()
     }
-}
-
-/// Progress of [`read_log`]: bytes read so far.
-pub type Progress<'a> = &'a mut dyn FnMut(u64);
-
-/// Parser threads for [`read_log`]: parsing is most of the work, so it gets both cores
-/// while the caller's thread folds events into the model.
-const PARSERS: usize = 2;
-
-/// Reads a whole log, calling `on_event` for each valid event in order, and returns what was
-/// skipped. A reader thread cuts chunks, [`PARSERS`] threads parse them, and this thread
-/// puts them back in order and calls `on_event`.
-pub fn read_log(
-    mut reader: LogReader,
-    on_event: &mut dyn FnMut(&Event),
-    progress: Progress<'_>,
-) -> io::Result<Skipped> {
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(PARSERS);
-    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Parsed>, u64)>(PARSERS);
-    // Spent byte buffers go back to the reader, spent event vectors back to the parsers:
-    // reusing them spares a page fault per 4 KiB of every chunk.
-    let (bytes_back, bytes_returned) = mpsc::channel::<Vec<u8>>();
-    let (events_back, events_returned) = mpsc::channel::<Vec<Event>>();
-    let events_returned = std::sync::Arc::new(std::sync::Mutex::new(events_returned));
-    let mut threads = Vec::new();
-    for _ in 0..PARSERS {
-        let work_rx = work_rx.clone();
-        let done_tx = done_tx.clone();
-        let bytes_back = bytes_back.clone();
-        let events_returned = events_returned.clone();
-        threads.push(std::thread::spawn(move || {
-            loop {
-                let next = work_rx.lock().map(|rx| rx.recv());
-                let Ok(Ok((seq, chunk))) = next else { return };
-                let bytes = chunk.bytes.len() as u64;
-                let events = events_returned
-                    .lock()
-                    .ok()
-                    .and_then(|rx| rx.try_recv().ok())
-                    .unwrap_or_default();
-                let mut parsed = parse_chunk_into(chunk, events);
-                let _ = bytes_back.send(std::mem::take(&mut parsed.spent));
-                if done_tx.send((seq, Ok(parsed), bytes)).is_err() {
-                    return;
-                }
-            }
-        }));
-    }
-    drop(bytes_back);
-    let reader_done = done_tx;
-    threads.push(std::thread::spawn(move || {
-        let mut seq = 0;
-        loop {
-            for buf in bytes_returned.try_iter() {
-                reader.recycle(buf);
-            }
-            match reader.next_chunk() {
-                Ok(Some(chunk)) => {
-                    if work_tx.send((seq, chunk)).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    let _ = reader_done.send((seq, Err(e), 0));
-                    return;
-                }
-            }
-            seq += 1;
-        }
-    }));
-
-    let mut skipped = Skipped::default();
-    let mut result = Ok(());
-    let mut waiting: std::collections::BTreeMap<u64, Parsed> = Default::default();
-    let (mut next, mut bytes_done) = (0u64, 0u64);
-    for (seq, parsed, bytes) in done_rx {
-        match parsed {
-            Ok(parsed) => {
-                waiting.insert(seq, parsed);
-                bytes_done += bytes;
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-        while let Some(parsed) = waiting.remove(&next) {
-            for ev in &parsed.events {
-                on_event(ev);
-            }
-            skipped.merge(parsed.skipped);
-            let _ = events_back.send(parsed.events);
-            next += 1;
-        }
-        progress(bytes_done);
-    }
-    drop(waiting);
-    for t in threads {
-        let _ = t.join();
-    }
-    result.map(|_| skipped)
 }
 
 #[cfg(test)]

@@ -3,4 +3,6 @@
 
 pub mod feed;
 pub mod log;
+pub mod log_index;
+mod parallel;
 pub mod record;

@@ -115,6 +115,10 @@ pub enum SourceState {
     },
     /// A recorded log being replayed.
     Log,
+    /// A replayed log that could no longer be read (changed or removed): playback stops there.
+    Unreadable {
+        message: String,
+    },
 }
 
 /// One source as the header shows it: a label (server URL or log file) and its state.
@@ -192,7 +196,7 @@ async fn event_loop(
         } else {
             HEARTBEAT.saturating_sub(since)
         };
-        if let Driver::Replay(p) = &driver {
+        if let Driver::Replay(p) = &mut driver {
             wait = wait.min(p.next_wake(now));
         }
         let rx = match &mut driver {

@@ -1,13 +1,17 @@
-//! Replay of a log held in memory: applies events to the dashboard as the [`Player`] clock
-//! passes them, and seeks. Seeking back rebuilds the model from the start of the log, which
-//! is a tight loop of `Model::apply` with nothing drawn in between.
+//! Replay of a recorded log: applies events to the dashboard as the [`Player`] clock passes
+//! them, and seeks. The log is read a window at a time ([`IndexedLog`]), so a log of any
+//! size holds a few windows of events. Seeking back rebuilds the model from the latest
+//! checkpoint before the target (or the start), a tight loop of `Model::apply` with nothing
+//! drawn in between.
 
 use super::app::Action;
 use super::dashboard::{Dashboard, PlayStatus};
 use super::player::{Player, Speed};
 use super::recent::SHARED_CAPACITY;
+use super::{SourceMsg, SourceState};
 use crate::event::{Event, Ts};
 use crate::model::Model;
+use crate::source::log_index::IndexedLog;
 use std::time::{Duration, Instant};
 
 /// At `max` speed, how long one step may apply events before input and drawing get a turn.
@@ -16,49 +20,68 @@ const MAX_SPEED_SLICE: Duration = Duration::from_millis(30);
 const MIN_STEP: Duration = Duration::from_millis(50);
 /// A copy of the model is kept every this many events, so seeking back replays at most this
 /// many events instead of the whole log...
-const CHECKPOINT_EVERY: usize = 500_000;
-/// ...unless the model is this large (a copy per checkpoint would cost too much memory).
+const CHECKPOINT_EVERY: u64 = 500_000;
+/// ...unless the model is this large (a copy per checkpoint would cost too much memory)...
 const CHECKPOINT_MAX_OPEN: usize = 200_000;
+/// ...and the copies together hold at most this many connections: past it every second
+/// copy goes and the spacing doubles, so memory stays bounded however long the log.
+const CHECKPOINT_BUDGET_OPEN: usize = 1_000_000;
+/// Windows of events held at once: the one playing, one looked ahead, one spare.
+const LOADED_WINDOWS: usize = 3;
+
+struct Checkpoint {
+    /// Events applied before it.
+    cursor: u64,
+    /// Time of the last of them.
+    applied: Ts,
+    model: Model,
+}
 
 pub struct Playback {
-    events: Vec<Event>,
-    skipped: u64,
+    log: IndexedLog,
+    /// Windows read, least recently used first.
+    loaded: Vec<(usize, Vec<Event>)>,
     /// Index of the next event to apply.
-    cursor: usize,
+    cursor: u64,
+    /// Time of the last event applied (the start before any).
+    applied: Ts,
     player: Player,
     /// Whether the dashboard's current model has been told about the skipped lines.
     skipped_noted: bool,
-    /// (cursor, model after applying `events[..cursor]`), ascending.
-    checkpoints: Vec<(usize, Model)>,
-    checkpoint_every: usize,
+    checkpoints: Vec<Checkpoint>,
+    checkpoint_every: u64,
+    /// Why the log could not be read again; playback ends where it stopped.
+    failed: Option<String>,
+    failure_shown: bool,
 }
 
 impl Playback {
-    /// `events` in log order; `from` starts the clock there (events before it are applied
-    /// at once).
+    /// `from` starts the clock there (events before it are applied at once).
     pub fn new(
-        events: Vec<Event>,
-        skipped: u64,
+        log: IndexedLog,
         speed: Speed,
         paused: bool,
         from: Option<Ts>,
         now: Instant,
     ) -> Playback {
-        let start = events.first().map(|e| e.ts).unwrap_or_default();
+        let start = log.start().unwrap_or_default();
         // Logs tolerate small reordering, so the end is the latest time, not the last line's.
-        let end = events.iter().map(|e| e.ts).max().unwrap_or(start);
+        let end = log.end().unwrap_or(start);
         let mut player = Player::new(start, end, speed, paused, now);
         if let Some(from) = from {
             player.seek_to(from, now);
         }
         Playback {
-            events,
-            skipped,
+            log,
+            loaded: Vec::new(),
             cursor: 0,
+            applied: start,
             player,
             skipped_noted: false,
             checkpoints: Vec::new(),
             checkpoint_every: CHECKPOINT_EVERY,
+            failed: None,
+            failure_shown: false,
         }
     }
 
@@ -66,26 +89,74 @@ impl Playback {
         self.player.start()
     }
 
-    pub fn len(&self) -> usize {
-        self.events.len()
+    pub fn len(&self) -> u64 {
+        self.log.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.log.is_empty()
     }
 
-    /// Time of the last event applied (the start before any).
-    fn applied(&self) -> Ts {
-        self.cursor
-            .checked_sub(1)
-            .map(|i| self.events[i].ts)
-            .unwrap_or(self.player.start())
+    /// Event `index` of the log, reading its window if need be.
+    fn event(&mut self, index: u64) -> Option<&Event> {
+        if index >= self.log.len() || self.failed.is_some() {
+            return None;
+        }
+        let w = self.log.window_of(index);
+        let slot = match self.loaded.iter().position(|(i, _)| *i == w) {
+            Some(slot) if slot + 1 == self.loaded.len() => slot,
+            Some(slot) => {
+                let entry = self.loaded.remove(slot);
+                self.loaded.push(entry);
+                self.loaded.len() - 1
+            }
+            None => match self.log.load(w) {
+                Ok(events) => {
+                    if self.loaded.len() == LOADED_WINDOWS {
+                        self.loaded.remove(0);
+                    }
+                    self.loaded.push((w, events));
+                    self.loaded.len() - 1
+                }
+                Err(e) => {
+                    self.failed = Some(e.to_string());
+                    return None;
+                }
+            },
+        };
+        let first = self.log.windows()[w].first_event;
+        self.loaded[slot].1.get((index - first) as usize)
+    }
+
+    /// Index of the first event from `self.cursor` on that is later than `target` (the
+    /// log's length if none). Whole windows no later than `target` are passed over unread.
+    fn end_of(&mut self, target: Ts) -> u64 {
+        let mut w = self.log.window_of(self.cursor);
+        while let Some(window) = self.log.windows().get(w) {
+            if window.max_ts > target {
+                let (first, len) = (window.first_event, window.events);
+                let mut i = first.max(self.cursor);
+                while i < first + len {
+                    match self.event(i) {
+                        Some(e) if e.ts > target => return i,
+                        Some(_) => i += 1,
+                        None => return i,
+                    }
+                }
+            }
+            w += 1;
+        }
+        self.log.len()
+    }
+
+    fn at_end(&self) -> bool {
+        self.cursor >= self.log.len() || self.failed.is_some()
     }
 
     /// Applies every event up to the clock's position (within a time slice at `max`).
     pub fn advance(&mut self, now: Instant, dash: &mut Dashboard) {
         if !self.skipped_noted {
-            dash.note_skipped(self.skipped);
+            dash.note_skipped(self.log.skipped().count);
             self.skipped_noted = true;
         }
         let target = self.player.position(now);
@@ -96,19 +167,23 @@ impl Playback {
         let quiet_until = if max {
             0
         } else {
-            let end = self.events[self.cursor..]
-                .iter()
-                .position(|e| e.ts > target)
-                .map_or(self.events.len(), |n| self.cursor + n);
-            end.saturating_sub(SHARED_CAPACITY)
+            self.end_of(target).saturating_sub(SHARED_CAPACITY as u64)
         };
-        while self.cursor < self.events.len() && self.events[self.cursor].ts <= target {
-            if self.cursor < quiet_until {
-                dash.apply_quietly(0, &self.events[self.cursor]);
-            } else {
-                dash.apply(0, &self.events[self.cursor]);
+        let quiet_until = quiet_until.max(self.cursor);
+        let mut cursor = self.cursor;
+        while let Some(event) = self.event(cursor) {
+            if event.ts > target {
+                break;
             }
-            self.cursor += 1;
+            let ts = event.ts;
+            if cursor < quiet_until {
+                dash.apply_quietly(0, event);
+            } else {
+                dash.apply(0, event);
+            }
+            cursor += 1;
+            self.cursor = cursor;
+            self.applied = ts;
             applied_any = true;
             if self.cursor % self.checkpoint_every == 0 {
                 self.checkpoint(dash);
@@ -117,7 +192,16 @@ impl Playback {
                 break;
             }
         }
-        let position = if max { self.applied() } else { target };
+        if let (Some(message), false) = (&self.failed, self.failure_shown) {
+            dash.apply_msg(SourceMsg::State {
+                source: 0,
+                state: SourceState::Unreadable {
+                    message: message.clone(),
+                },
+            });
+            self.failure_shown = true;
+        }
+        let position = if max { self.applied } else { target };
         if !max {
             dash.advance_clock(target);
         }
@@ -125,7 +209,7 @@ impl Playback {
             position,
             speed: self.player.speed(),
             paused: self.player.is_paused(),
-            at_end: self.cursor >= self.events.len(),
+            at_end: self.at_end(),
             start: self.player.start(),
             end: self.player.end(),
         };
@@ -135,8 +219,8 @@ impl Playback {
     }
 
     /// How long the loop may sleep before the replay needs another step.
-    pub fn next_wake(&self, now: Instant) -> Duration {
-        let Some(next) = self.events.get(self.cursor) else {
+    pub fn next_wake(&mut self, now: Instant) -> Duration {
+        let Some(next) = self.event(self.cursor).map(|e| e.ts) else {
             return Duration::from_secs(1);
         };
         if self.player.is_paused() {
@@ -145,7 +229,7 @@ impl Playback {
         match self.player.speed() {
             Speed::Max => Duration::ZERO,
             Speed::Times(v) => {
-                let gap = next.ts.secs_since(self.player.position(now)).max(0.0) / v;
+                let gap = next.secs_since(self.player.position(now)).max(0.0) / v;
                 // Dense logs are applied in batches: a frame shows them together anyway.
                 Duration::from_secs_f64(gap.clamp(MIN_STEP.as_secs_f64(), 1.0))
                     .min(self.player.until_next_second(now).max(MIN_STEP))
@@ -154,7 +238,7 @@ impl Playback {
     }
 
     pub fn act(&mut self, action: Action, now: Instant, dash: &mut Dashboard) {
-        let applied = self.applied();
+        let applied = self.applied;
         match action {
             Action::TogglePause => self.player.toggle_pause(now, applied),
             Action::Faster => self.player.step_speed(true, now, applied),
@@ -179,34 +263,44 @@ impl Playback {
         let fresh = self
             .checkpoints
             .last()
-            .is_none_or(|(c, _)| *c < self.cursor);
-        if fresh && dash.model.open_count() <= CHECKPOINT_MAX_OPEN {
-            self.checkpoints.push((self.cursor, dash.model.clone()));
+            .is_none_or(|c| c.cursor < self.cursor);
+        if !fresh || dash.model.open_count() > CHECKPOINT_MAX_OPEN {
+            return;
+        }
+        self.checkpoints.push(Checkpoint {
+            cursor: self.cursor,
+            applied: self.applied,
+            model: dash.model.clone(),
+        });
+        let held: usize = self.checkpoints.iter().map(|c| c.model.open_count()).sum();
+        if held > CHECKPOINT_BUDGET_OPEN {
+            let mut i = 0;
+            self.checkpoints.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+            self.checkpoint_every *= 2;
         }
     }
 
     /// Going back means rebuilding: the model only moves forward. It restarts from the
     /// latest checkpoint before `target`, or from the first event.
     fn rewind_if_needed(&mut self, target: Ts, dash: &mut Dashboard) {
-        if target >= self.applied() {
+        if target >= self.applied {
             return;
         }
-        let events = &self.events;
-        match self
-            .checkpoints
-            .iter()
-            .rev()
-            .find(|(c, _)| events[c - 1].ts < target)
-        {
-            Some((cursor, model)) => {
-                dash.restore(model.clone());
+        match self.checkpoints.iter().rev().find(|c| c.applied < target) {
+            Some(c) => {
+                dash.restore(c.model.clone());
                 self.skipped_noted = true;
-                self.cursor = *cursor;
+                self.cursor = c.cursor;
+                self.applied = c.applied;
             }
             None => {
                 dash.reset();
                 self.skipped_noted = false;
                 self.cursor = 0;
+                self.applied = self.player.start();
             }
         }
     }
@@ -245,6 +339,24 @@ mod tests {
             .collect()
     }
 
+    /// `events` as a log file with `bad` invalid lines after the first, read back in windows
+    /// of about 2 KiB (so seeking crosses many of them).
+    fn indexed(events: &[Event], bad: usize) -> (tempfile::TempDir, IndexedLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.jsonl");
+        let mut text = String::new();
+        for (i, ev) in events.iter().enumerate() {
+            text.push_str(&crate::event::to_json_line(ev));
+            text.push('\n');
+            if i == 0 {
+                text.push_str(&"not an event\n".repeat(bad));
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let log = IndexedLog::open_with(&path, Some(2048), &mut |_| {}).unwrap();
+        (dir, log)
+    }
+
     fn dash() -> Dashboard {
         let config = UiConfig {
             sources: vec!["t".into()],
@@ -266,7 +378,8 @@ mod tests {
     #[test]
     fn seeking_back_through_checkpoints_gives_the_same_model_as_playing_forward() {
         let now = Instant::now();
-        let mut p = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+        let (_dir_p, log_p) = indexed(&log(), 3);
+        let mut p = Playback::new(log_p, Speed::Times(1.0), true, None, now);
         p.checkpoint_every = 128;
         let mut d = dash();
         p.act(Action::JumpEnd, now, &mut d);
@@ -277,7 +390,8 @@ mod tests {
             p.act(Action::Seek(-back), now, &mut d);
             let target = Ts((99 - back) * SECOND + 9 * SECOND / 10);
             let mut fresh = dash();
-            let mut q = Playback::new(log(), 3, Speed::Times(1.0), true, None, now);
+            let (_dir_q, log_q) = indexed(&log(), 3);
+            let mut q = Playback::new(log_q, Speed::Times(1.0), true, None, now);
             q.act(Action::Seek(0), now, &mut fresh);
             q.player.seek_to(target, now);
             q.advance(now, &mut fresh);
@@ -311,7 +425,8 @@ mod tests {
             Event::new(Ts(100 * SECOND), EventKind::Ping { conn: "c".into() }),
         ];
         let now = Instant::now();
-        let mut p = Playback::new(events, 0, Speed::Times(1.0), true, None, now);
+        let (_dir_p, log_p) = indexed(&events, 0);
+        let mut p = Playback::new(log_p, Speed::Times(1.0), true, None, now);
         let mut d = dash();
         p.act(Action::Seek(5), now, &mut d);
         let unanswered = |d: &Dashboard| -> Vec<f64> {
@@ -329,7 +444,8 @@ mod tests {
     #[test]
     fn max_speed_runs_to_the_end_and_holds() {
         let now = Instant::now();
-        let mut p = Playback::new(log(), 0, Speed::Max, false, None, now);
+        let (_dir_p, log_p) = indexed(&log(), 0);
+        let mut p = Playback::new(log_p, Speed::Max, false, None, now);
         let mut d = dash();
         for _ in 0..10 {
             p.advance(now, &mut d);

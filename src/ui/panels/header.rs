@@ -60,6 +60,9 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
             SourceState::Connecting => ("connecting".to_string(), Level::Warn),
             SourceState::Connected => ("live".to_string(), Level::Ok),
             SourceState::Log => ("log".to_string(), Level::Ok),
+            SourceState::Unreadable { message } => {
+                (format!("unreadable: {}", inert(message)), Level::Bad)
+            }
             SourceState::Retrying { retry_at, reason } => {
                 let secs = retry_at
                     .saturating_duration_since(wall)
