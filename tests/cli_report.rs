@@ -183,6 +183,69 @@ fn the_shared_tour_sample_gives_exactly_its_three_findings() {
     assert_eq!(v["findings"][2]["evidence"]["dropped_events"], 12);
 }
 
+/// A log of many chunks (about 14 MB: every kind of event, bad lines, several servers)
+/// gives the same report, byte for byte, whatever the number of parser threads.
+#[test]
+fn the_report_does_not_depend_on_the_thread_count() {
+    let mut s = Scenario::new();
+    s.hello(Some((30_000, 5_000)));
+    for i in 0..30_000u32 {
+        let id = format!("c{}", i % 3_000);
+        match i % 10 {
+            0 => s.open(&id),
+            1 => s.ping(&id),
+            2 => s.pong(&id),
+            3 if i % 7 == 0 => s.close(&id, 1006, Initiator::None),
+            4 => s.timer(&id, "hb", wscope::event::TimerOp::Start),
+            5 if i % 11 == 0 => s.reject(400),
+            _ => s.message(&id, if i % 2 == 0 { Dir::In } else { Dir::Out }),
+        };
+        s.advance(0.01);
+    }
+    let mut log = String::new();
+    for (i, line) in s.to_jsonl().lines().enumerate() {
+        log.push_str(line);
+        log.push('\n');
+        if i % 997 == 0 {
+            log.push_str("{\"type\":\"ping\",\"ts\":\"not a time\",\"conn\":\"x\"}\n");
+        }
+    }
+    let body = log.clone();
+    while log.len() < 14 << 20 {
+        log.push_str(&body);
+    }
+    let (_d, path) = temp_log("many-chunks.jsonl", log.as_bytes());
+    let report = |threads: &str, format: &str| {
+        let out = wscope(
+            &["report", &path, "--format", format, "--threads", threads],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for format in ["json", "text"] {
+        let one = report("1", format);
+        assert!(one.len() > 500, "{}", String::from_utf8_lossy(&one));
+        for threads in ["2", "3", "8"] {
+            assert!(
+                one == report(threads, format),
+                "{format} report with {threads} threads differs from one thread"
+            );
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&report("2", "json")).unwrap();
+    assert!(
+        v["skipped_lines"].as_u64().unwrap() > 50,
+        "{}",
+        v["skipped_lines"]
+    );
+}
+
 #[test]
 fn help_reads_well() {
     let out = wscope(&["--help"], None);

@@ -1,7 +1,7 @@
 //! `wscope report FILE`: analyse a recorded log headless and print its findings.
 
 use crate::report::{Format, Report};
-use crate::source::log::{LogReader, read_log};
+use crate::source::log::{LogReader, default_threads, read_chunks};
 use color_eyre::{Result, eyre::WrapErr};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ pub struct ReportArgs {
     /// Also list the first skipped lines, with their line numbers and reasons.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Parser threads (default: one per core). The report is the same at any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
 }
@@ -100,9 +103,13 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .map(|m| m.len());
     let mut progress = ProgressLine::new(size);
     let mut model = rules.model();
-    let skipped = read_log(reader, &mut |ev| model.apply(0, ev), &mut |bytes| {
-        progress.update(bytes)
-    })
+    let threads = args.threads.map_or_else(default_threads, usize::from);
+    let skipped = read_chunks(
+        reader,
+        threads,
+        &mut |_, events| events.iter().for_each(|ev| model.apply(0, ev)),
+        &mut |bytes| progress.update(bytes),
+    )
     .wrap_err_with(|| format!("cannot read {shown}"));
     progress.finish();
     let skipped = skipped?;

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use super::parallel::{Progress, read_chunks, read_log};
+pub use super::parallel::{Progress, default_threads, read_chunks, read_log};
 
 /// Lines longer than this are skipped (feed-protocol.md)...
 pub const MAX_LINE: usize = 1 << 20;

@@ -23,8 +23,10 @@ const MIN_STEP: Duration = Duration::from_millis(50);
 const CHECKPOINT_EVERY: u64 = 500_000;
 /// ...unless the model is this large (a copy per checkpoint would cost too much memory)...
 const CHECKPOINT_MAX_OPEN: usize = 200_000;
-/// ...and the copies together hold at most this many connections: past it every second
-/// copy goes and the spacing doubles, so memory stays bounded however long the log.
+/// ...and there are at most this many copies, holding at most this many connections
+/// together: past either, every second copy goes and the spacing doubles, so memory stays
+/// bounded however long the log.
+const CHECKPOINT_MAX: usize = 32;
 const CHECKPOINT_BUDGET_OPEN: usize = 1_000_000;
 /// Windows of events held at once: the one playing, one looked ahead, one spare.
 const LOADED_WINDOWS: usize = 3;
@@ -273,7 +275,7 @@ impl Playback {
             model: dash.model.clone(),
         });
         let held: usize = self.checkpoints.iter().map(|c| c.model.open_count()).sum();
-        if held > CHECKPOINT_BUDGET_OPEN {
+        if held > CHECKPOINT_BUDGET_OPEN || self.checkpoints.len() > CHECKPOINT_MAX {
             let mut i = 0;
             self.checkpoints.retain(|_| {
                 i += 1;
