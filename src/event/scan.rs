@@ -50,6 +50,7 @@ impl<'a> Cursor<'a> {
 
     /// A string's contents, the opening quote already taken. Escapes and control characters
     /// (invalid unescaped in JSON) are left to serde.
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         let start = self.at;
         let rest = &self.bytes()[start..];
@@ -99,6 +100,7 @@ impl<'a> Cursor<'a> {
             .then(|| self.at += word.len())
     }
 
+    #[inline(always)]
     fn scalar(&mut self) -> Option<Scalar<'a>> {
         self.skip_ws();
         match self.peek()? {
@@ -117,6 +119,7 @@ impl<'a> Cursor<'a> {
 
 /// The first `"`, `\\` or control character, eight bytes at a time: strings are most of a
 /// line, and this is the scanner's inner loop.
+#[inline(always)]
 fn find_special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -274,7 +277,7 @@ mod tests {
 
     fn agree(line: &str) {
         let mut w = WireIn::default();
-        let fast = scan(line, &mut w).map(|_| super::super::wire::convert(w));
+        let fast = scan(line, &mut w).map(|_| super::super::wire::convert(&w));
         if let Some(fast) = fast {
             let slow = parse_with_serde(line);
             assert_eq!(fast, slow, "{line}");

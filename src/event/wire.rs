@@ -174,7 +174,7 @@ pub fn parse_event_str(text: &str) -> Result<Event, ParseError> {
     // times faster than serde_json; anything else takes the general path.
     let mut w = WireIn::default();
     match super::scan::scan(text, &mut w) {
-        Some(()) => convert(w),
+        Some(()) => convert(&w),
         None => parse_with_serde(text),
     }
 }
@@ -182,11 +182,11 @@ pub fn parse_event_str(text: &str) -> Result<Event, ParseError> {
 /// The general path: serde_json reads any line and gives the precise error.
 pub(super) fn parse_with_serde(text: &str) -> Result<Event, ParseError> {
     let w: WireIn<'_> = serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
-    convert(w)
+    convert(&w)
 }
 
 /// The wire struct, checked per kind (required fields present, known values).
-pub(super) fn convert(w: WireIn<'_>) -> Result<Event, ParseError> {
+pub(super) fn convert(w: &WireIn<'_>) -> Result<Event, ParseError> {
     let ty = w.ty.as_deref().ok_or(ParseError::Missing("type"))?;
     let ts_str = w.ts.as_deref().ok_or(ParseError::Missing("ts"))?;
     let ts = Ts::parse(ts_str).ok_or_else(|| ParseError::BadTime(ts_str.to_string()))?;

@@ -31,7 +31,7 @@ fn line_limit(line_start: &[u8]) -> usize {
 }
 /// How many skipped lines are kept with their reason.
 const KEEP_SKIPPED: usize = 20;
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 
 /// A line that was not a valid event.
 #[derive(Clone, Debug, PartialEq)]

@@ -56,7 +56,8 @@ pub fn read_chunks(
         let done_tx = done_tx.clone();
         let bytes_back = bytes_back.clone();
         let events_returned = events_returned.clone();
-        handles.push(std::thread::spawn(move || {
+        let parser = std::thread::Builder::new().name("wscope-parse".into());
+        handles.push(parser.spawn(move || {
             loop {
                 let next = work_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((seq, chunk))) = next else { return };
@@ -72,11 +73,12 @@ pub fn read_chunks(
                     return;
                 }
             }
-        }));
+        })?);
     }
     drop(bytes_back);
     let reader_done = done_tx;
-    handles.push(std::thread::spawn(move || {
+    let cutter = std::thread::Builder::new().name("wscope-read".into());
+    handles.push(cutter.spawn(move || {
         let mut seq = 0;
         loop {
             for buf in bytes_returned.try_iter() {
@@ -96,7 +98,7 @@ pub fn read_chunks(
             }
             seq += 1;
         }
-    }));
+    })?);
 
     let mut skipped = Skipped::default();
     let mut result = Ok(());
