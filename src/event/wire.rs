@@ -210,8 +210,8 @@ pub(super) fn convert(w: &WireIn<'_>) -> Result<Event, ParseError> {
                 pong_timeout_ms: h.pong_timeout_ms,
             }),
         }),
-        "snapshot" => EventKind::Snapshot(snapshot(&w)?),
-        "open" => EventKind::Open(Box::new(open(&w)?)),
+        "snapshot" => EventKind::Snapshot(snapshot(w)?),
+        "open" => EventKind::Open(Box::new(open(w)?)),
         "upgrade_rejected" => EventKind::UpgradeRejected(Box::new(UpgradeRejected {
             remote: s(&w.remote),
             user_agent: s(&w.user_agent),
