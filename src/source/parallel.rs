@@ -5,9 +5,9 @@
 
 use super::log::{Chunk, LogReader, Parsed, Skipped, Span, parse_chunk_into};
 use crate::event::Event;
+use crossbeam_channel as channel;
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex, mpsc};
 
 /// Progress of [`read_log`]: bytes read so far.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
@@ -33,8 +33,8 @@ pub fn read_log(
     )
 }
 
-/// Reads a whole log with `threads` parser threads, calling `on_chunk` with each chunk's span
-/// and events, in log order; returns what was skipped.
+/// Reads a whole log with `threads` threads parsing (this one among them), calling
+/// `on_chunk` with each chunk's span and events, in log order; returns what was skipped.
 pub fn read_chunks(
     mut reader: LogReader,
     threads: usize,
@@ -42,40 +42,34 @@ pub fn read_chunks(
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
     let threads = threads.max(1);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(threads);
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<(Span, Parsed)>)>(threads);
+    // This thread parses too whenever the chunk it needs next is not ready: on two cores,
+    // one helper and this thread keep both busy without a third thread competing for them.
+    let helpers = threads - 1;
+    let (work_tx, work_rx) = channel::bounded::<(u64, Chunk)>(threads);
+    let (done_tx, done_rx) = channel::bounded::<(u64, io::Result<(Span, Parsed)>)>(threads);
     // Spent byte buffers go back to the reader, spent event vectors back to the parsers:
     // reusing them spares a page fault per 4 KiB of every chunk.
-    let (bytes_back, bytes_returned) = mpsc::channel::<Vec<u8>>();
-    let (events_back, events_returned) = mpsc::channel::<Vec<Event>>();
-    let events_returned = Arc::new(Mutex::new(events_returned));
+    let (bytes_back, bytes_returned) = channel::unbounded::<Vec<u8>>();
+    let (events_back, events_returned) = channel::unbounded::<Vec<Event>>();
+    let parse = move |chunk: Chunk| -> (Span, Parsed) {
+        let span = chunk.span;
+        let events = events_returned.try_recv().unwrap_or_default();
+        let mut parsed = parse_chunk_into(chunk, events);
+        let _ = bytes_back.send(std::mem::take(&mut parsed.spent));
+        (span, parsed)
+    };
     let mut handles = Vec::new();
-    for _ in 0..threads {
-        let work_rx = work_rx.clone();
-        let done_tx = done_tx.clone();
-        let bytes_back = bytes_back.clone();
-        let events_returned = events_returned.clone();
+    for _ in 0..helpers {
+        let (work_rx, done_tx, parse) = (work_rx.clone(), done_tx.clone(), parse.clone());
         let parser = std::thread::Builder::new().name("wscope-parse".into());
         handles.push(parser.spawn(move || {
-            loop {
-                let next = work_rx.lock().map(|rx| rx.recv());
-                let Ok(Ok((seq, chunk))) = next else { return };
-                let span = chunk.span;
-                let events = events_returned
-                    .lock()
-                    .ok()
-                    .and_then(|rx| rx.try_recv().ok())
-                    .unwrap_or_default();
-                let mut parsed = parse_chunk_into(chunk, events);
-                let _ = bytes_back.send(std::mem::take(&mut parsed.spent));
-                if done_tx.send((seq, Ok((span, parsed)))).is_err() {
+            for (seq, chunk) in work_rx {
+                if done_tx.send((seq, Ok(parse(chunk)))).is_err() {
                     return;
                 }
             }
         })?);
     }
-    drop(bytes_back);
     let reader_done = done_tx;
     let cutter = std::thread::Builder::new().name("wscope-read".into());
     handles.push(cutter.spawn(move || {
@@ -106,8 +100,8 @@ pub fn read_chunks(
     // takes the place of the chunk it stopped, so every chunk before it is still delivered.
     let mut waiting: BTreeMap<u64, io::Result<(Span, Parsed)>> = BTreeMap::new();
     let (mut next, mut bytes_done) = (0u64, 0u64);
-    'chunks: for (seq, parsed) in done_rx {
-        waiting.insert(seq, parsed);
+    let (mut work_open, mut done_open) = (true, true);
+    'chunks: loop {
         while let Some(parsed) = waiting.remove(&next) {
             let (span, parsed) = match parsed {
                 Ok(p) => p,
@@ -121,10 +115,36 @@ pub fn read_chunks(
             skipped.merge(parsed.skipped);
             let _ = events_back.send(parsed.events);
             next += 1;
+            progress(bytes_done);
         }
-        progress(bytes_done);
+        // The next chunk is not here: take a finished one, or parse one here, whichever
+        // comes first. Finished ones go first: a helper waits while its result is unread.
+        if let Ok((seq, parsed)) = done_rx.try_recv() {
+            waiting.insert(seq, parsed);
+            continue;
+        }
+        let never = channel::never();
+        let work = if work_open { &work_rx } else { &never };
+        let finished = if done_open {
+            &done_rx
+        } else {
+            &channel::never()
+        };
+        if !work_open && !done_open {
+            break;
+        }
+        channel::select! {
+            recv(finished) -> msg => match msg {
+                Ok((seq, parsed)) => { waiting.insert(seq, parsed); }
+                Err(_) => done_open = false,
+            },
+            recv(work) -> msg => match msg {
+                Ok((seq, chunk)) => { waiting.insert(seq, Ok(parse(chunk))); }
+                Err(_) => work_open = false,
+            },
+        }
     }
-    drop(waiting);
+    drop((waiting, done_rx, work_rx));
     for h in handles {
         let _ = h.join();
     }
