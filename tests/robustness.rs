@@ -73,7 +73,23 @@ proptest! {
 
 #[test]
 fn every_string_field_with_escapes_stays_inert_in_reports() {
-    let esc = "\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m";
+    // Escape sequences, then invisible characters: zero-width ones, a line separator, a bidi
+    // override, a byte-order mark, a soft hyphen.
+    let esc = "\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u200b\\u200d\\u2028\\u2029\\u202e\\ufeff\\u2060\\u00ad";
+    let invisible = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(
+                c,
+                '\u{200b}'
+                    | '\u{200d}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{202e}'
+                    | '\u{feff}'
+                    | '\u{2060}'
+                    | '\u{ad}'
+            )
+    };
     let log = format!(
         concat!(
             r#"{{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s{e}","software":"x{e}","heartbeat":{{"ping_interval_ms":1000,"pong_timeout_ms":100}}}}"#,
@@ -102,13 +118,11 @@ fn every_string_field_with_escapes_stays_inert_in_reports() {
         let mut model = wscope::findings::Rules::default().model();
         read_log(reader, &mut |e| model.apply(0, e), &mut |_| {}).unwrap();
         let out = Report::from_model(&model, &wscope::findings::Rules::default()).render(fmt);
-        assert!(
-            !out.chars().any(|c| c.is_control() && c != '\n'),
-            "{fmt:?}: {out:?}"
-        );
+        assert!(!out.chars().any(invisible), "{fmt:?}: {out:?}");
+        assert!(out.contains("\\u{200b}"), "{fmt:?}: shown escaped: {out}");
         assert!(out.contains("timer-leak"), "{out}");
     }
-    assert!(!json.contains('\u{1b}'));
+    assert!(!json.chars().any(invisible), "{json}");
 }
 
 /// Valid but extreme values: timestamps centuries apart, intervals and counts near the top of
