@@ -22,12 +22,73 @@ pub const MAX_SNAPSHOT_LINE: usize = 256 << 20;
 
 /// The longest line allowed, judged from its first bytes.
 fn line_limit(line_start: &[u8]) -> usize {
-    let head = &line_start[..line_start.len().min(64)];
-    if memchr::memmem::find(head, br#""type":"snapshot""#).is_some() {
+    if is_snapshot(&line_start[..line_start.len().min(SNAPSHOT_HEAD)]) {
         MAX_SNAPSHOT_LINE
     } else {
         MAX_LINE
     }
+}
+
+/// How far into a line its own `"type":"snapshot"` is looked for.
+const SNAPSHOT_HEAD: usize = 256;
+
+/// Whether `head` starts an object whose own `type` is `snapshot`. The same words nested in
+/// a value (`{"type":"error","x":{"type":"snapshot"}}`) or in a string do not count: they
+/// must not lift the line limit.
+fn is_snapshot(head: &[u8]) -> bool {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+    let Some(open) = head.iter().position(|b| !ws(b)) else {
+        return false;
+    };
+    if head[open] != b'{' {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (1u32, false, false);
+    for (i, &b) in head.iter().enumerate().skip(open + 1) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return false;
+                }
+            }
+            b'"' => {
+                if depth == 1 && is_type_snapshot(&head[i..]) {
+                    return true;
+                }
+                in_string = true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `"type"`, a colon and `"snapshot"`, with JSON's whitespace between.
+fn is_type_snapshot(at: &[u8]) -> bool {
+    let skip_ws = |s: &[u8]| -> usize {
+        s.iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r'))
+            .count()
+    };
+    let Some(rest) = at.strip_prefix(br#""type""#) else {
+        return false;
+    };
+    let rest = &rest[skip_ws(rest)..];
+    let Some(rest) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    rest[skip_ws(rest)..].starts_with(br#""snapshot""#)
 }
 /// How many skipped lines are kept with their reason.
 const KEEP_SKIPPED: usize = 20;
@@ -458,6 +519,33 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(skipped.count, 2);
         assert_eq!(skipped.first[0].line, 2);
+    }
+
+    #[test]
+    fn only_a_top_level_snapshot_lifts_the_line_limit() {
+        let pad = "a".repeat(3 * MAX_LINE);
+        let nested = [
+            format!(r#"{{"type":"error","x":{{"type":"snapshot"}},"message":"{pad}"}}"#),
+            format!(r#"{{"message":"{{\"type\":\"snapshot\"}}","type":"error","pad":"{pad}"}}"#),
+            format!(r#"[{{"type":"snapshot"}},"{pad}"]"#),
+            format!(r#"{{"a":["type","snapshot"],"message":"{pad}"}}"#),
+        ];
+        for line in &nested {
+            assert_eq!(line_limit(line.as_bytes()), MAX_LINE, "{}", &line[..60]);
+            let (events, skipped) = read(format!("{OK}\n{line}\n{OK}\n").as_bytes());
+            assert_eq!((events.len(), skipped.count), (2, 1));
+            assert!(
+                skipped.first[0].reason.contains("longer"),
+                "{:?}",
+                skipped.first
+            );
+        }
+        for top in [
+            r#"{"type":"snapshot","ts":"2026-11-30T01:00:00Z"}"#,
+            r#" { "ts" : "2026-11-30T01:00:00.123456789Z", "server":"eu-1", "type" : "snapshot" }"#,
+        ] {
+            assert_eq!(line_limit(top.as_bytes()), MAX_SNAPSHOT_LINE, "{top}");
+        }
     }
 
     #[test]
