@@ -335,6 +335,59 @@ async fn a_server_that_never_answers_the_upgrade_times_out_and_retries() {
     }
 }
 
+/// The waits before the first `n` retries.
+async fn retry_waits(rx: &mut mpsc::Receiver<(usize, SourceItem)>, n: usize) -> Vec<Duration> {
+    let mut waits = Vec::new();
+    while waits.len() < n {
+        let items = until(rx, |i| {
+            matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
+        })
+        .await;
+        if let Some(SourceItem::Status(FeedStatus::Disconnected { retry_in, .. })) = items.last() {
+            waits.push(*retry_in);
+        }
+    }
+    waits
+}
+
+/// Backs off from a server that takes TCP connections and never answers, and from one that
+/// goes silent after its `hello`: time spent waiting on them is not a connection that lived.
+/// (Waits are drawn at random below a ceiling that doubles from 20 ms; had the backoff been
+/// reset each time, every wait would stay under 20 ms.)
+#[tokio::test]
+async fn silent_servers_get_a_growing_backoff() {
+    for hello_first in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            let mut sockets = Vec::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                if !hello_first {
+                    sockets.push(tcp);
+                } else if let Some(mut ws) = accept(tcp).await {
+                    ws.send(Message::text(hello(1))).await.unwrap();
+                    held.push(ws);
+                }
+            }
+        });
+        let opts = FeedOptions {
+            connect_timeout: Duration::from_millis(100),
+            read_timeout: Duration::from_millis(100),
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_secs(10),
+            backoff_reset_after: Duration::from_millis(50),
+            ..fast_options()
+        };
+        let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
+        let waits = retry_waits(&mut rx, 7).await;
+        assert!(
+            waits[4..].iter().any(|w| *w > Duration::from_millis(20)),
+            "hello first: {hello_first}; waits {waits:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_feed_that_goes_silent_is_dropped_after_the_read_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -74,7 +74,8 @@ pub struct FeedOptions {
     /// Backoff before reconnecting: full jitter over `base * 2^attempt`, capped.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
-    /// A connection that lived this long resets the backoff.
+    /// A connection that kept talking this long (from its upgrade to the last frame heard)
+    /// resets the backoff. Time spent waiting on a silent server does not count.
     pub backoff_reset_after: Duration,
     /// Largest frame accepted; a big server's `snapshot` can take several MiB.
     pub max_frame_bytes: usize,
@@ -323,7 +324,6 @@ impl Feed {
         loop {
             attempt = attempt.saturating_add(1);
             self.status(FeedStatus::Connecting { attempt }).await?;
-            let started = Instant::now();
             let config = WebSocketConfig::default()
                 .max_message_size(Some(opts.max_frame_bytes))
                 .max_frame_size(Some(opts.max_frame_bytes));
@@ -333,10 +333,15 @@ impl Feed {
                 true,
                 Some(Connector::Rustls(self.tls.clone())),
             );
-            let reason = match timeout(opts.connect_timeout, connect).await {
-                Err(_) => format!(
-                    "no answer within {:.0?} (connect, TLS and upgrade)",
-                    opts.connect_timeout
+            // How long the connection kept talking: a server that accepts and never answers,
+            // or goes silent after its `hello`, must not reset the backoff.
+            let (reason, talked) = match timeout(opts.connect_timeout, connect).await {
+                Err(_) => (
+                    format!(
+                        "no answer within {:.0?} (connect, TLS and upgrade)",
+                        opts.connect_timeout
+                    ),
+                    Duration::ZERO,
                 ),
                 Ok(Err(tungstenite::Error::Http(resp)))
                     if matches!(
@@ -352,13 +357,13 @@ impl Feed {
                     self.status(FeedStatus::Unauthorized { message }).await?;
                     return Ok(());
                 }
-                Ok(Err(e)) => describe_error(&e),
+                Ok(Err(e)) => (describe_error(&e), Duration::ZERO),
                 Ok(Ok((ws, _response))) => {
                     self.status(FeedStatus::Connected).await?;
                     self.read(ws).await?
                 }
             };
-            if started.elapsed() >= opts.backoff_reset_after {
+            if talked >= opts.backoff_reset_after {
                 backoff.reset();
             }
             let retry_in = backoff.next_delay();
@@ -368,10 +373,25 @@ impl Feed {
         }
     }
 
-    /// Reads one connection until it ends; returns why it ended.
+    /// Reads one connection until it ends; returns why it ended, and how long it kept
+    /// talking (from the upgrade to the last frame heard).
     async fn read<S>(
         &self,
         ws: tokio_tungstenite::WebSocketStream<S>,
+    ) -> Result<(String, Duration), ConsumerGone>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let connected = Instant::now();
+        let mut last_heard = connected;
+        let reason = self.read_frames(ws, &mut last_heard).await?;
+        Ok((reason, last_heard - connected))
+    }
+
+    async fn read_frames<S>(
+        &self,
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        last_heard: &mut Instant,
     ) -> Result<String, ConsumerGone>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -381,14 +401,13 @@ impl Feed {
         let mut ping =
             tokio::time::interval_at(Instant::now() + opts.ping_interval, opts.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_heard = Instant::now();
         let mut last_resync: Option<Instant> = None;
         // Writes are tiny; one that does not finish within the read timeout means a dead peer.
         let write_timeout = opts.read_timeout;
         loop {
             let mut want_resync = false;
             tokio::select! {
-                next = timeout_at(last_heard + opts.read_timeout, stream.next()) => {
+                next = timeout_at(*last_heard + opts.read_timeout, stream.next()) => {
                     let msg = match next {
                         Err(_) => return Ok(format!(
                             "nothing received for {:.0?}: the feed or the network is stuck",
@@ -398,7 +417,7 @@ impl Feed {
                         Ok(Some(Err(e))) => return Ok(describe_error(&e)),
                         Ok(Some(Ok(msg))) => msg,
                     };
-                    last_heard = Instant::now();
+                    *last_heard = Instant::now();
                     match msg {
                         Message::Text(text) => {
                             let bytes = text.len();
