@@ -2,8 +2,9 @@
 //!
 //! Each event is written as received, one frame per line. Lines go into a buffer whole and the
 //! buffer only ever holds whole lines, so a flush (at least once a second, and on stop) never
-//! leaves half a line in the file. A `.zst` file is a zstd stream whose flushes end a block, so
-//! what was flushed is readable even if the process is later killed.
+//! leaves half a line in the file. A `.zst` file is a series of zstd frames, one per flush:
+//! compressed data is held in memory until its frame ends, so a process killed at any moment
+//! leaves a file that ends at a frame boundary, which is a line boundary.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -16,15 +17,36 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 enum Sink {
     Plain(BufWriter<File>),
     #[cfg(feature = "cli")]
-    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+    Zstd {
+        /// The frame being compressed, into memory.
+        frame: zstd::stream::write::Encoder<'static, Vec<u8>>,
+        file: File,
+    },
 }
+
+#[cfg(feature = "cli")]
+const ZSTD_LEVEL: i32 = 3;
 
 impl Sink {
     fn writer(&mut self) -> &mut dyn Write {
         match self {
             Sink::Plain(w) => w,
             #[cfg(feature = "cli")]
-            Sink::Zstd(w) => w,
+            Sink::Zstd { frame, .. } => frame,
+        }
+    }
+
+    /// Puts what was written in the file: for zstd, ends the frame, writes it whole and
+    /// starts the next.
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            #[cfg(feature = "cli")]
+            Sink::Zstd { frame, file } => {
+                let next = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+                let done = std::mem::replace(frame, next).finish()?;
+                file.write_all(&done)
+            }
         }
     }
 }
@@ -61,14 +83,14 @@ impl Recorder {
         let file = File::create(path).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
         })?;
-        let buffered = BufWriter::with_capacity(256 << 10, file);
         let zst = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("zst"));
         let sink = if zst {
             #[cfg(feature = "cli")]
             {
-                Sink::Zstd(zstd::stream::write::Encoder::new(buffered, 3)?)
+                let frame = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+                Sink::Zstd { frame, file }
             }
             #[cfg(not(feature = "cli"))]
             {
@@ -78,7 +100,7 @@ impl Recorder {
                 ));
             }
         } else {
-            Sink::Plain(buffered)
+            Sink::Plain(BufWriter::with_capacity(256 << 10, file))
         };
         Ok(Recorder {
             path: path.to_path_buf(),
@@ -133,13 +155,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// Writes everything buffered to the file (for zstd: ends the current block).
+    /// Writes everything buffered to the file (for zstd: ends the current frame).
     pub fn flush(&mut self) -> io::Result<()> {
         self.last_flush = Instant::now();
-        self.dirty = false;
+        let was_dirty = std::mem::replace(&mut self.dirty, false);
         match self.sink.as_mut() {
-            Some(sink) => sink.writer().flush(),
-            None => Ok(()),
+            Some(sink) if was_dirty => sink.flush(),
+            _ => Ok(()),
         }
     }
 
@@ -152,10 +174,9 @@ impl Recorder {
                 w.get_ref().sync_data()
             }
             #[cfg(feature = "cli")]
-            Some(Sink::Zstd(enc)) => {
-                let mut w = enc.finish()?;
-                w.flush()?;
-                w.get_ref().sync_data()
+            Some(Sink::Zstd { frame, mut file }) => {
+                file.write_all(&frame.finish()?)?;
+                file.sync_data()
             }
         }
     }
@@ -222,6 +243,50 @@ mod tests {
         let text = String::from_utf8(zstd::decode_all(&raw[..]).unwrap()).unwrap();
         assert_eq!(text.lines().count(), 1000);
         assert!(raw.len() < text.len() / 4);
+    }
+
+    /// What a recorder killed at any moment leaves: whatever the file holds decodes to whole
+    /// lines, ending with the last flushed one.
+    #[cfg(feature = "cli")]
+    #[test]
+    fn a_zstd_recording_killed_between_flushes_ends_at_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.jsonl.zst");
+        let mut rec = Recorder::create(&path).unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut line = |i: u32| {
+            format!(
+                r#"{{"type":"message","ts":"2026-11-30T01:00:00Z","conn":"c{i}","dir":"in","bytes":{},"pad":"{}"}}"#,
+                rng.u32(..),
+                rng.u64(..)
+            )
+        };
+        for i in 0..1000 {
+            rec.write_frame(&line(i)).unwrap();
+        }
+        rec.flush().unwrap();
+        // Megabytes more, unflushed: the moment of the kill.
+        for i in 0..60_000 {
+            rec.write_frame(&line(i)).unwrap();
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let mut out = Vec::new();
+        let mut dec = zstd::stream::read::Decoder::new(&raw[..]).unwrap();
+        std::io::Read::read_to_end(&mut dec, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.ends_with('\n'),
+            "ends mid-line: {:?}",
+            &text[text.len() - 40..]
+        );
+        assert_eq!(text.lines().count(), 1000);
+        for i in 0..3 {
+            rec.flush().unwrap();
+            rec.write_frame(&line(i)).unwrap();
+        }
+        rec.finish().unwrap();
+        let all = zstd::decode_all(&std::fs::read(&path).unwrap()[..]).unwrap();
+        assert_eq!(String::from_utf8(all).unwrap().lines().count(), 61_003);
     }
 
     #[cfg(feature = "cli")]
