@@ -178,8 +178,10 @@ pub struct LogReader {
     discarding: bool,
     eof: bool,
     /// zstd input: a recording killed mid-write ends in an incomplete frame, which is the end
-    /// of the log (its last line may be truncated), not a failure to read it.
+    /// of the log (its last line may be truncated), not a failure to read it...
     compressed: bool,
+    /// ...but it is said: the data after the last whole block is lost (one skipped "line").
+    cut_short: bool,
     bytes_read: u64,
     /// Line-at-a-time iteration state (for replay).
     skipped: Skipped,
@@ -238,6 +240,7 @@ impl LogReader {
             discarding: false,
             eof: false,
             compressed,
+            cut_short: false,
             bytes_read: 0,
             skipped: Skipped::default(),
             pool: Vec::new(),
@@ -295,6 +298,7 @@ impl LogReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if self.compressed && e.kind() == io::ErrorKind::UnexpectedEof => {
                     self.eof = true;
+                    self.cut_short = true;
                     break;
                 }
                 Err(e) => {
@@ -360,6 +364,13 @@ impl LogReader {
                 }
             }
             if self.eof {
+                if std::mem::take(&mut self.cut_short) {
+                    skipped.add(self.next_line, || {
+                        "the compressed log ends inside a zstd frame (cut short): what followed \
+                         is lost"
+                            .to_string()
+                    });
+                }
                 if self.discarding || self.buf.is_empty() {
                     let span = self.span_of(&[], false);
                     return Ok((skipped.count > 0).then(|| Chunk {
@@ -580,11 +591,19 @@ mod tests {
         enc.flush().unwrap();
         let packed = enc.get_ref().clone();
         let (events, skipped) = read(&packed[..flushed]);
-        assert_eq!((events.len(), skipped.count), (1000, 0));
+        assert_eq!((events.len(), skipped.count), (1000, 1));
+        assert!(skipped.first[0].reason.contains("cut short"), "{skipped:?}");
         let (events, skipped) = read(&packed);
-        assert_eq!((events.len(), skipped.count), (1001, 1));
-        assert_eq!(skipped.first[0].line, 1002);
-        assert!(skipped.first[0].reason.contains("truncated"));
+        assert_eq!((events.len(), skipped.count), (1001, 2));
+        assert!(skipped.first.iter().all(|s| s.line == 1002), "{skipped:?}");
+        assert!(skipped.first.iter().any(|s| s.reason.contains("truncated")));
+        // Cut inside its first block: no event, and it says so rather than nothing.
+        let (events, skipped) = read(&packed[..flushed / 2]);
+        assert_eq!((events.len(), skipped.count), (0, 1));
+        assert!(skipped.first[0].reason.contains("cut short"), "{skipped:?}");
+        // A finished log is not cut short.
+        let whole = zstd::encode_all(format!("{OK}\n").as_bytes(), 3).unwrap();
+        assert_eq!(read(&whole).1.count, 0);
     }
 
     /// A byte-order mark (Windows editors, PowerShell) must not cost the `hello` of line 1.
