@@ -363,8 +363,21 @@ async fn garbage_requests_and_frames_get_errors_not_a_crash() {
         next_event(&mut feed).await.kind,
         EventKind::Snapshot(_)
     ));
-    // A frame over the limit ends that feed only.
+    // A frame over the limit ends that feed only, with 1009 (message too big) and why.
     let _ = feed.send(Message::text("x".repeat(200_000))).await;
+    let close = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), feed.next())
+            .await
+            .expect("a close in time");
+        match msg {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1009, "{close:?}");
+    assert!(close.reason.contains("64 KiB"), "{close:?}");
     let mut other = attach(&admin).await;
     assert!(matches!(
         next_event(&mut other).await.kind,

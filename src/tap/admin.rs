@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseCode};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -319,6 +320,15 @@ where
                     if ws.send(error_event("binary frames are not understood; send {\"type\":\"resync\"}")).await.is_err() {
                         break;
                     }
+                }
+                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                    // Say why, as RFC 6455 does for a message too big to process.
+                    let frame = CloseFrame {
+                        code: CloseCode::Size,
+                        reason: format!("requests are at most {} KiB", MAX_INCOMING / 1024).into(),
+                    };
+                    let _ = tokio::time::timeout(STALL_LIMIT, ws.close(Some(frame))).await;
+                    break;
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
