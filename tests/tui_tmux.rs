@@ -254,7 +254,12 @@ fn a_lost_terminal_ends_the_program() {
     }
     let dir = tempfile::tempdir().unwrap();
     let log = write(&busy_server(), dir.path(), "busy.jsonl");
-    let t = Tmux::start(&format!("exec {BIN} replay {log}"), 100, 30);
+    let stderr = dir.path().join("stderr.txt");
+    let t = Tmux::start(
+        &format!("exec {BIN} replay {log} 2>{}", stderr.display()),
+        100,
+        30,
+    );
     t.wait_text("Connections");
     let pid = t.display("#{pane_pid}");
     let alive = || {
@@ -272,6 +277,12 @@ fn a_lost_terminal_ends_the_program() {
     assert!(
         !alive(),
         "wscope (pid {pid}) still running after its terminal went away"
+    );
+    // Nothing to say about a terminal that is gone (ratatui's "Failed to show the cursor").
+    let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+    assert!(
+        !said.contains("cursor"),
+        "stderr after the hangup: {said:?}"
     );
 }
 

@@ -158,8 +158,14 @@ enum Driver {
     Replay(Box<playback::Playback>),
 }
 
-async fn event_loop(
-    mut term: terminal::Tui,
+async fn event_loop(mut term: terminal::Tui, dash: &mut Dashboard, driver: Driver) -> Result<()> {
+    let result = run_loop(&mut term, dash, driver).await;
+    terminal::leave(term);
+    result
+}
+
+async fn run_loop(
+    term: &mut terminal::Tui,
     dash: &mut Dashboard,
     mut driver: Driver,
 ) -> Result<()> {

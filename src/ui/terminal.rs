@@ -50,6 +50,15 @@ pub fn restore() {
     }
 }
 
+/// Lets go of the ratatui terminal at the end of a run. Its drop shows the cursor and, when
+/// the terminal is gone (SSH or the tmux pane died), prints "Failed to show the cursor" on
+/// stderr; [`restore`] does the same job quietly, so a failed attempt is left at that.
+pub fn leave(mut term: Tui) {
+    if term.show_cursor().is_err() {
+        std::mem::forget(term);
+    }
+}
+
 pub struct TerminalGuard {
     _private: (),
 }
