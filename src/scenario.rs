@@ -163,12 +163,13 @@ impl Scenario {
         })
     }
 
-    /// The model after every event, in order.
+    /// The model after every event, in order, as after reading a whole log.
     pub fn model(&self) -> Model {
         let mut m = Rules::default().model();
         for ev in &self.events {
             m.apply(0, ev);
         }
+        m.finish();
         m
     }
 

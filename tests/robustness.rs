@@ -40,6 +40,7 @@ fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
         &mut |_| {},
     )
     .unwrap();
+    model.finish();
     model.note_skipped(skipped.count);
     let text = Report::from_model(&model, &wscope::findings::Rules::default()).render(Format::Json);
     (events, skipped.count, text)
@@ -117,6 +118,7 @@ fn every_string_field_with_escapes_stays_inert_in_reports() {
             LogReader::from_reader(Box::new(Cursor::new(log.clone().into_bytes()))).unwrap();
         let mut model = wscope::findings::Rules::default().model();
         read_log(reader, &mut |e| model.apply(0, e), &mut |_| {}).unwrap();
+        model.finish();
         let out = Report::from_model(&model, &wscope::findings::Rules::default()).render(fmt);
         assert!(!out.chars().any(invisible), "{fmt:?}: {out:?}");
         assert!(out.contains("\\u{200b}"), "{fmt:?}: shown escaped: {out}");

@@ -360,6 +360,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
         let why = c.last_problem.as_deref().unwrap_or("no answer");
         bail!("could not reach any feed ({why})");
     }
+    c.model.finish();
     c.model.note_skipped(c.invalid);
     let report = render(&c.model, &rules, args.format.into());
     let mut stdout = std::io::stdout().lock();

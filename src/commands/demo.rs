@@ -115,9 +115,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     });
     // The demo's leaked timers and clients are not waited for.
     runtime.shutdown_background();
-    let Some(model) = outcome? else {
+    let Some(mut model) = outcome? else {
         return Ok(ExitCode::SUCCESS);
     };
+    model.finish();
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(crate::report::render(&model, &rules, args.format.into()).as_bytes())

@@ -113,6 +113,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     .wrap_err_with(|| format!("cannot read {shown}"));
     progress.finish();
     let skipped = skipped?;
+    model.finish();
     model.note_skipped(skipped.count);
     let examples: Vec<(u64, String)> = skipped
         .first

@@ -1,4 +1,5 @@
-//! `feed-incomplete`: events the feed dropped or log lines that could not be read, so every
+//! `feed-incomplete`: events the feed dropped, log lines that could not be read, or events set
+//! aside because their time contradicted their neighbours' (a clock 50 years off), so every
 //! count may be low.
 
 use super::{Finding, Rule, Rules, Severity, thresholds};
@@ -6,7 +7,7 @@ use crate::model::Model;
 use serde::Serialize;
 
 thresholds! {
-    /// Any dropped event or skipped line.
+    /// Any dropped event, skipped line or event set aside for its time.
     pub struct FeedIncomplete {}
 }
 
@@ -14,6 +15,9 @@ thresholds! {
 struct Evidence {
     dropped_events: u64,
     skipped_lines: u64,
+    /// An extension of findings.md (DESIGN.md): events whose `ts` contradicted their
+    /// neighbours, set aside.
+    clock_outliers: u64,
 }
 
 impl Rule for FeedIncomplete {
@@ -22,20 +26,27 @@ impl Rule for FeedIncomplete {
     fn check(&self, m: &Model, _: &Rules) -> Option<Finding> {
         let dropped = m.dropped();
         let skipped = m.counters.skipped_lines;
-        if dropped == 0 && skipped == 0 {
+        let outliers = m.counters.clock_outliers;
+        if dropped == 0 && skipped == 0 && outliers == 0 {
             return None;
         }
+        let outliers_text = if outliers > 0 {
+            format!(", {outliers} events set aside for a time that contradicts their neighbours")
+        } else {
+            String::new()
+        };
         Some(Finding::new(
             Self::ID,
             Severity::Info,
             format!(
-                "The data is incomplete: {dropped} events dropped by the feed, {skipped} log lines skipped; counts may be low"
+                "The data is incomplete: {dropped} events dropped by the feed, {skipped} log lines skipped{outliers_text}; counts may be low"
             ),
             &Evidence {
                 dropped_events: dropped,
                 skipped_lines: skipped,
+                clock_outliers: outliers,
             },
-            "A viewer that cannot keep up loses events (the server never waits): attach closer to the server, or record with `wscope attach --headless --record` and analyse the log. Skipped lines are listed by `wscope report --verbose`.",
+            "A viewer that cannot keep up loses events (the server never waits): attach closer to the server, or record with `wscope attach --headless --record` and analyse the log. Skipped lines are listed by `wscope report --verbose`. An event dated decades or days away from its neighbours comes from a wrong clock or a corrupted line: check the server's clock (NTP).",
         ))
     }
 }

@@ -1,5 +1,6 @@
 //! [`Model::apply`]: how each event kind changes the model.
 
+use super::clock::Admission;
 use super::close_ages::{AgeSample, CloseKind};
 use super::restarts::Verdict;
 use super::*;
@@ -8,8 +9,36 @@ use crate::event::{
 };
 
 impl Model {
-    /// Folds one event from source `source` (the index of a feed or log) into the model.
+    /// Folds one event from source `source` (the index of a feed or log) into the model,
+    /// once its source's clock guard lets it through (see [`super::clock`]).
     pub fn apply(&mut self, source: usize, ev: &Event) {
+        if self.clocks.len() <= source {
+            self.clocks.resize_with(source + 1, Default::default);
+        }
+        let admission = self.clocks[source].admit(ev);
+        self.admit(source, admission, Some(ev));
+    }
+
+    /// The end of every source (a whole log read): events still held by a clock guard are
+    /// judged with what is known.
+    pub fn finish(&mut self) {
+        for source in 0..self.clocks.len() {
+            let admission = self.clocks[source].finish();
+            self.admit(source, admission, None);
+        }
+    }
+
+    fn admit(&mut self, source: usize, admission: Admission, current: Option<&Event>) {
+        self.counters.clock_outliers += admission.set_aside;
+        for held in &admission.release {
+            self.fold(source, held);
+        }
+        if let (true, Some(ev)) = (admission.apply, current) {
+            self.fold(source, ev);
+        }
+    }
+
+    fn fold(&mut self, source: usize, ev: &Event) {
         self.counters.events += 1;
         let before = self.now;
         if self.now != Ts::MIN && ev.ts < self.now {

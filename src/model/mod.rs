@@ -7,6 +7,7 @@
 //! connections a log has seen.
 
 pub mod clients;
+pub mod clock;
 pub mod close_ages;
 pub mod closes;
 pub mod conns;
@@ -70,6 +71,8 @@ pub struct Counters {
     pub contradictions: u64,
     /// Events older than the latest one seen (tolerated, counted).
     pub reordered: u64,
+    /// Events whose time contradicted their neighbours, set aside (see [`clock`]).
+    pub clock_outliers: u64,
     pub errors: u64,
 }
 
@@ -116,6 +119,8 @@ pub struct Model {
     /// `close_ages` would get.
     pub restarts: Restarts<AgeSample>,
     early_closes: reorder::EarlyCloses,
+    /// Per source: the guard against timestamps that contradict their neighbours.
+    clocks: Vec<clock::ClockGuard>,
     params: Params,
 }
 
@@ -147,6 +152,7 @@ impl Model {
                 params.restart_min_closes,
             ),
             early_closes: reorder::EarlyCloses::default(),
+            clocks: Vec::new(),
         }
     }
 
@@ -266,6 +272,7 @@ mod server_for_tests {
         };
         assert_eq!(m.server_for(0, None), None);
         m.apply(0, &ping(None));
+        m.finish();
         assert_eq!(m.server_for(0, None), Some(0));
         m.apply(
             1,
@@ -275,8 +282,10 @@ mod server_for_tests {
                 kind: EventKind::Hello(Hello::default()),
             },
         );
+        m.finish();
         assert_eq!(m.server_for(1, None), Some(1));
         m.apply(2, &ping(None));
+        m.finish();
         assert_eq!(m.server_for(2, None), Some(2));
         assert_eq!(m.server(2).name, "source-2");
         assert_eq!(m.server_for(0, Some("b")), Some(1));
@@ -289,6 +298,9 @@ mod server_for_tests {
         m.advance_to(Ts(5));
         assert_eq!(m.span(), None);
         m.apply(0, &Event::new(Ts(10), EventKind::Ping { conn: "c".into() }));
+        // A source's first event waits for a second to confirm its clock, or for the end.
+        assert_eq!(m.span(), None);
+        m.finish();
         m.advance_to(Ts(7));
         assert_eq!(m.now(), Ts(10));
         m.advance_to(Ts(20));

@@ -159,6 +159,13 @@ impl Dashboard {
 
     /// Applies an event to the model only: for events a replay skips over, whose place in the
     /// recent-events ring would be taken by later ones anyway.
+    /// Every source has ended (a replayed log read to its end): see [`Model::finish`].
+    pub fn finish_sources(&mut self) {
+        self.model.finish();
+        self.data_changed = true;
+        self.app.dirty = true;
+    }
+
     pub fn apply_quietly(&mut self, source: usize, event: &Event) {
         self.model.apply(source, event);
         self.data_changed = true;

@@ -55,6 +55,8 @@ pub struct Playback {
     /// Why the log could not be read again; playback ends where it stopped.
     failed: Option<String>,
     failure_shown: bool,
+    /// Whether the model was told the log is over ([`Model::finish`]).
+    model_finished: bool,
 }
 
 impl Playback {
@@ -84,6 +86,7 @@ impl Playback {
             checkpoint_every: CHECKPOINT_EVERY,
             failed: None,
             failure_shown: false,
+            model_finished: false,
         }
     }
 
@@ -194,6 +197,11 @@ impl Playback {
                 break;
             }
         }
+        if self.at_end() && !self.model_finished {
+            // The whole log is read: what its clock guards still hold is judged now.
+            dash.finish_sources();
+            self.model_finished = true;
+        }
         if let (Some(message), false) = (&self.failed, self.failure_shown) {
             dash.apply_msg(SourceMsg::State {
                 source: 0,
@@ -291,6 +299,7 @@ impl Playback {
         if target >= self.applied {
             return;
         }
+        self.model_finished = false;
         match self.checkpoints.iter().rev().find(|c| c.applied < target) {
             Some(c) => {
                 dash.restore(c.model.clone());

@@ -6,6 +6,7 @@ pub use wscope::event::{AppState, Dir, EventKind, Initiator, Open, TimerOp};
 pub use wscope::findings::{Finding, Severity};
 pub use wscope::scenario::Scenario;
 
+mod clock;
 mod fd_leak;
 mod feed_incomplete;
 mod healthy;
