@@ -88,7 +88,7 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
         .unwrap_or(start + Duration::from_secs(365 * 86400));
     let deadline = tokio::time::Instant::from_std(end);
     let mut last_inbound = start;
-    let mut ping_times: Vec<Instant> = Vec::new();
+    let mut ping_gaps = PingGaps::default();
     let mut report = Watch::starting(plan.max);
     let progress = plan.progress.filter(|_| std::io::stderr().is_terminal());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -127,7 +127,7 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
                     Some(Ok(Message::Ping(_))) => {
                         // tungstenite queues the pong and sends it on the next poll of the stream.
                         report.pings_received += 1;
-                        ping_times.push(now);
+                        ping_gaps.ping_at(now);
                         last_inbound = now;
                     }
                     Some(Ok(Message::Pong(_))) => {
@@ -172,7 +172,7 @@ pub async fn watch(stream: Stream, leftover: Vec<u8>, plan: &WatchPlan) -> Watch
     let end = Instant::now();
     report.survived_seconds = round1(end.duration_since(start).as_secs_f64());
     report.idle_seconds = round1(end.duration_since(last_inbound).as_secs_f64());
-    report.server_ping_interval_seconds = median_gap(&ping_times);
+    report.server_ping_interval_seconds = ping_gaps.median();
     report
 }
 
@@ -195,16 +195,34 @@ fn describe_cut(e: &WsError) -> String {
     }
 }
 
-fn median_gap(times: &[Instant]) -> Option<f64> {
-    let mut gaps: Vec<f64> = times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_secs_f64())
-        .collect();
-    if gaps.is_empty() {
-        return None;
+/// Gaps between the server's pings, the latest [`PingGaps::KEPT`] of them: a server that
+/// floods pings costs a fixed amount of memory, not one entry per ping.
+#[derive(Default)]
+struct PingGaps {
+    last: Option<Instant>,
+    gaps: std::collections::VecDeque<f64>,
+}
+
+impl PingGaps {
+    const KEPT: usize = 256;
+
+    fn ping_at(&mut self, at: Instant) {
+        if let Some(last) = self.last.replace(at) {
+            if self.gaps.len() == Self::KEPT {
+                self.gaps.pop_front();
+            }
+            self.gaps.push_back(at.duration_since(last).as_secs_f64());
+        }
     }
-    gaps.sort_by(f64::total_cmp);
-    Some(round1(gaps[gaps.len() / 2]))
+
+    fn median(&self) -> Option<f64> {
+        let mut gaps: Vec<f64> = self.gaps.iter().copied().collect();
+        if gaps.is_empty() {
+            return None;
+        }
+        gaps.sort_by(f64::total_cmp);
+        Some(round1(gaps[gaps.len() / 2]))
+    }
 }
 
 pub fn round1(x: f64) -> f64 {
@@ -233,14 +251,35 @@ fn clear_progress() {
 mod tests {
     use super::*;
 
+    fn gaps_of(times: &[f64]) -> PingGaps {
+        let t0 = Instant::now();
+        let mut g = PingGaps::default();
+        for &s in times {
+            g.ping_at(t0 + Duration::from_secs_f64(s));
+        }
+        g
+    }
+
     #[test]
     fn median_of_ping_gaps() {
-        let t0 = Instant::now();
-        let at = |s: f64| t0 + Duration::from_secs_f64(s);
-        assert_eq!(median_gap(&[at(0.0)]), None);
-        assert_eq!(
-            median_gap(&[at(0.0), at(25.0), at(50.0), at(80.0)]),
-            Some(25.0)
-        );
+        assert_eq!(gaps_of(&[0.0]).median(), None);
+        assert_eq!(gaps_of(&[0.0, 25.0, 50.0, 80.0]).median(), Some(25.0));
+    }
+
+    /// A ping flood (a million pings) keeps a fixed number of gaps, the latest.
+    #[test]
+    fn a_ping_flood_costs_fixed_memory() {
+        let times: Vec<f64> = (0..1_000_000)
+            .map(|i| {
+                if i < 999_000 {
+                    i as f64 * 0.001
+                } else {
+                    999.0 + (i - 999_000) as f64 * 30.0
+                }
+            })
+            .collect();
+        let g = gaps_of(&times);
+        assert_eq!(g.gaps.len(), PingGaps::KEPT);
+        assert_eq!(g.median(), Some(30.0), "the latest gaps decide");
     }
 }
