@@ -60,6 +60,64 @@ async fn next_event(feed: &mut Feed) -> Event {
     }
 }
 
+/// Hundreds of idle connections that never send a request (or send a wrong token) hold no
+/// slot: every viewer with the right token still gets in. Slots stay bounded for good tokens,
+/// and a wrong token is answered only after a delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_cannot_lock_viewers_out() {
+    let tap = Tap::new(TapConfig {
+        heartbeat: None,
+        process_interval: None,
+        ..TapConfig::default()
+    });
+    let mut config = AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
+    config.max_connections = 8;
+    let admin = serve_admin(&tap, config).await.unwrap();
+    let addr = admin.local_addr();
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut viewers = Vec::new();
+    for i in 0..8 {
+        let mut feed = tokio::time::timeout(Duration::from_secs(5), attach(&admin))
+            .await
+            .unwrap_or_else(|_| panic!("viewer {i} kept out by idle connections"));
+        assert!(matches!(
+            next_event(&mut feed).await.kind,
+            EventKind::Hello(_)
+        ));
+        viewers.push(feed);
+    }
+    // The ninth good token finds the slots full: 503, not a wait.
+    let mut req = admin.url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(WsError::Http(resp)) => assert_eq!(resp.status().as_u16(), 503),
+        other => panic!("expected 503, got {other:?}"),
+    }
+    // A wrong token waits before its 401.
+    let started = Instant::now();
+    let resp = http(addr, "GET /metrics?token=guess HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(viewers);
+    // The idle ones are timed out with 408 within seconds.
+    let mut first = idle.swap_remove(0);
+    let mut out = Vec::new();
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(Duration::from_secs(6), first.read_to_end(&mut out))
+        .await
+        .expect("the idle connection is answered")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 408"));
+}
+
 #[tokio::test]
 async fn no_token_or_a_wrong_token_gets_401() {
     let (_tap, _server, admin) = setup(1024).await;

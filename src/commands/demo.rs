@@ -46,8 +46,22 @@ pub struct DemoArgs {
     pub thresholds: super::ThresholdArgs,
 }
 
-fn random_token() -> String {
-    (0..24).map(|_| fastrand::alphanumeric()).collect()
+fn random_token() -> Result<String> {
+    // From the system's CSPRNG: the token guards client addresses and user agents.
+    use ring::rand::SecureRandom;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 32];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        bail!(
+            "no random token: the system's random number generator is unavailable (give --token)"
+        );
+    }
+    // 256 is 4 x 64: taking each byte modulo 62 is close to uniform (a slight bias towards
+    // the first 8 characters), over 32 characters: about 190 bits.
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect())
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
@@ -65,10 +79,16 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .as_ref()
         .map(|p| Recorder::create(p).wrap_err_with(|| format!("cannot create {}", p.display())))
         .transpose()?;
-    let admin = args.admin.map(|addr| {
-        let token = args.token.clone().unwrap_or_else(random_token);
-        AdminConfig::new(addr, token)
-    });
+    let admin = args
+        .admin
+        .map(|addr| -> Result<AdminConfig> {
+            let token = match args.token.clone() {
+                Some(token) => token,
+                None => random_token()?,
+            };
+            Ok(AdminConfig::new(addr, token))
+        })
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

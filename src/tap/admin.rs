@@ -30,7 +30,15 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseCode};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection must finish its TLS handshake and send its request head within this:
+/// until its token is checked it holds no slot, only a place among the pending.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Connections whose token is not checked yet, at most (each is a socket and a small task).
+/// Past this a new connection is refused at once; slots are never at stake.
+const PENDING_MAX: usize = 1024;
+/// A wrong token is answered after this, so guessing goes at a few per second per
+/// connection rather than thousands.
+const WRONG_TOKEN_DELAY: Duration = Duration::from_millis(250);
 /// Subscribers only ever send `{"type":"resync"}`; anything much bigger is garbage.
 const MAX_INCOMING: usize = 64 * 1024;
 /// Events written per flush when a subscriber has a backlog.
@@ -137,8 +145,9 @@ pub async fn serve_admin(tap: &Tap, config: AdminConfig) -> io::Result<AdminServ
     let listener = TcpListener::bind(config.addr).await?;
     let local_addr = listener.local_addr()?;
     let is_tls = tls.is_some();
-    let token: Arc<str> = Arc::from(config.token.as_str());
+    let token = Arc::new(TokenDigest::of(&config.token));
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let pending = Arc::new(Semaphore::new(PENDING_MAX));
     let tap = tap.clone();
     let task = tokio::spawn(async move {
         // Owned here so that aborting this task ends every connection it serves.
@@ -151,18 +160,22 @@ pub async fn serve_admin(tap: &Tap, config: AdminConfig) -> io::Result<AdminServ
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     };
+                    // Too many strangers at once: this one is dropped, nobody else waits.
+                    let Ok(pending) = pending.clone().try_acquire_owned() else {
+                        continue;
+                    };
                     let _ = tcp.set_nodelay(true);
-                    let (tap, token, tls, slots) = (tap.clone(), token.clone(), tls.clone(), slots.clone());
+                    let gate = Gate { token: token.clone(), slots: slots.clone(), pending };
+                    let (tap, tls) = (tap.clone(), tls.clone());
                     conns.spawn(async move {
-                        let permit = slots.try_acquire_owned().ok();
                         match tls {
                             Some(acceptor) => {
                                 let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
                                     return;
                                 };
-                                serve_conn(tap, stream, &token, permit.is_some()).await;
+                                serve_conn(tap, stream, gate).await;
                             }
-                            None => serve_conn(tap, tcp, &token, permit.is_some()).await,
+                            None => serve_conn(tap, tcp, gate).await,
                         }
                     });
                 }
@@ -177,7 +190,32 @@ pub async fn serve_admin(tap: &Tap, config: AdminConfig) -> io::Result<AdminServ
     })
 }
 
-fn authorized(req: &RequestInfo, token: &str) -> bool {
+/// The token as a SHA-256 digest: comparing digests in constant time tells a guesser
+/// nothing, not even the token's length.
+struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    fn of(token: &str) -> TokenDigest {
+        let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        TokenDigest(out)
+    }
+
+    fn matches(&self, offered: &str) -> bool {
+        bool::from(TokenDigest::of(offered).0.ct_eq(&self.0))
+    }
+}
+
+/// What a connection needs to get in: the token to show, the slots a good token may take,
+/// and its place among the pending (given back once it is judged).
+struct Gate {
+    token: Arc<TokenDigest>,
+    slots: Arc<Semaphore>,
+    pending: tokio::sync::OwnedSemaphorePermit,
+}
+
+fn authorized(req: &RequestInfo, token: &TokenDigest) -> bool {
     let offered = req
         .header("Authorization")
         .and_then(|v| {
@@ -187,10 +225,10 @@ fn authorized(req: &RequestInfo, token: &str) -> bool {
                 .then(|| rest.trim().to_string())
         })
         .or_else(|| req.query_param("token"));
-    offered.is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes())))
+    offered.is_some_and(|t| token.matches(&t))
 }
 
-async fn serve_conn<S>(tap: Tap, mut s: S, token: &str, has_slot: bool)
+async fn serve_conn<S>(tap: Tap, mut s: S, gate: Gate)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -208,13 +246,22 @@ where
             return;
         }
     };
-    let failure = if !has_slot {
-        Some(respond(503, "too many admin connections\n"))
-    } else if !authorized(&req, token) {
+    // Only a good token takes a slot: strangers, however many, cannot lock viewers out.
+    let authorized = authorized(&req, &gate.token);
+    let slot = if authorized {
+        gate.slots.clone().try_acquire_owned().ok()
+    } else {
+        None
+    };
+    drop(gate.pending);
+    let failure = if !authorized {
+        tokio::time::sleep(WRONG_TOKEN_DELAY).await;
         Some(respond(
             401,
             "a valid token is required (Authorization: Bearer or ?token=)\n",
         ))
+    } else if slot.is_none() {
+        Some(respond(503, "too many admin connections\n"))
     } else if req.path() == "/metrics" {
         if req.method != "GET" {
             Some(respond(405, "GET only\n"))

@@ -76,9 +76,14 @@ class WscopeFeed {
       maxPayload: 4096,
       verifyClient: (info, cb) => {
         if (sameToken(tokenOf(info.req), this.token)) cb(true);
-        else cb(false, 401, 'Unauthorized: wscope feed token missing or wrong');
+        // A wrong token is answered after a delay, as by the Rust tap: guessing goes at a
+        // few tries per second per connection, not thousands.
+        else setTimeout(() => cb(false, 401, 'Unauthorized: wscope feed token missing or wrong'), 250);
       },
     });
+    // A stranger that connects and sends nothing is dropped within seconds, as by the Rust tap.
+    this.http.headersTimeout = 3000;
+    this.http.requestTimeout = 5000;
     this.ready = new Promise((resolve, reject) => {
       this.http.once('listening', () => resolve(this.http.address()));
       this.http.on('error', (err) => {
