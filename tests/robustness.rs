@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use std::io::Cursor;
 use wscope::report::{Format, Report};
 use wscope::source::log::{LogReader, read_log};
+use wscope::source::log_index::IndexedLog;
 
 const EVENTS: &[&str] = &[
     r#"{"type":"hello","ts":"2026-11-30T01:00:00Z","server":"s","heartbeat":{"ping_interval_ms":1000,"pong_timeout_ms":500}}"#,
@@ -46,8 +47,16 @@ fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
     (events, skipped.count, text)
 }
 
+/// 200 cases in the suite; `scripts/fuzz` runs many more (WSCOPE_FUZZ_CASES).
+fn cases() -> u32 {
+    std::env::var("WSCOPE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn any_bytes_no_panic_and_lines_accounted(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
@@ -69,6 +78,41 @@ proptest! {
         let a = report_of(log.clone());
         let b = report_of(log);
         prop_assert_eq!(a, b);
+    }
+
+    /// Replay reads a log a window at a time: any log, cut into small windows, read back in
+    /// any order, gives the events of one whole read.
+    #[test]
+    fn replay_windows_give_the_whole_log(
+        picks in proptest::collection::vec((0..EVENTS.len(), any::<bool>(), 0usize..40), 0..300),
+        chunk in 64usize..2048,
+        order in proptest::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let mut log = Vec::new();
+        for (i, truncate, at) in picks {
+            let line = EVENTS[i].as_bytes();
+            let line = if truncate { &line[..at.min(line.len())] } else { line };
+            log.extend_from_slice(line);
+            log.push(b'\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fuzz.jsonl");
+        std::fs::write(&path, &log).unwrap();
+        let mut whole = Vec::new();
+        let reader = LogReader::open(&path).unwrap();
+        let skipped = read_log(reader, &mut |e| whole.push(e.clone()), &mut |_| {}).unwrap();
+        let mut indexed = IndexedLog::open_with(&path, Some(chunk), &mut |_| {}).unwrap();
+        prop_assert_eq!(indexed.len(), whole.len() as u64);
+        prop_assert_eq!(indexed.skipped().count, skipped.count);
+        let n = indexed.windows().len();
+        for pick in order.iter().map(|o| o % n.max(1)).chain(0..n) {
+            if n == 0 {
+                break;
+            }
+            let first = indexed.windows()[pick].first_event as usize;
+            let events = indexed.load(pick).unwrap();
+            prop_assert_eq!(&events[..], &whole[first..first + events.len()]);
+        }
     }
 }
 

@@ -355,6 +355,10 @@ mod tests {
     }
 
     proptest! {
+        // 256 cases in the suite; `scripts/fuzz` runs many more (WSCOPE_FUZZ_CASES).
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("WSCOPE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+        ))]
         #[test]
         fn agrees_with_serde(pieces in proptest::collection::vec(piece(), 0..8), tail in "[ }x]{0,2}") {
             let line = format!("{{{}}}{tail}", pieces.join(","));
