@@ -5,6 +5,7 @@
 
 pub mod codes;
 mod scan;
+pub mod snapshot;
 pub mod time;
 pub mod wire;
 
@@ -82,6 +83,10 @@ pub struct Heartbeat {
 pub struct Snapshot {
     pub connections: Vec<SnapshotConn>,
     pub timers: Vec<SnapshotTimer>,
+    /// A large snapshot as read: its JSON line, whose entries [`Snapshot::each_conn`] and
+    /// [`Snapshot::each_timer`] read one at a time (the vectors are then empty). See
+    /// [`snapshot`].
+    pub raw: Option<std::sync::Arc<str>>,
 }
 
 /// The fields of an `open`, as carried by `open` events and snapshot entries.

@@ -172,6 +172,11 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, ParseError> {
 pub fn parse_event_str(text: &str) -> Result<Event, ParseError> {
     // Nearly every line is a flat object without escapes, which the scanner reads several
     // times faster than serde_json; anything else takes the general path.
+    if text.len() >= super::snapshot::RAW_MIN
+        && super::snapshot::starts_a_snapshot(&text.as_bytes()[..256])
+    {
+        return super::snapshot::parse_raw(text);
+    }
     let mut w = WireIn::default();
     match super::scan::scan(text, &mut w) {
         Some(()) => convert(&w),
@@ -291,36 +296,44 @@ pub(super) fn convert(w: &WireIn<'_>) -> Result<Event, ParseError> {
 fn snapshot(w: &WireIn<'_>) -> Result<Snapshot, ParseError> {
     let mut snap = Snapshot::default();
     for c in w.connections.iter().flatten() {
-        snap.connections.push(SnapshotConn {
-            open: Open {
-                conn: req(&c.conn, "connections[].conn")?,
-                remote: s(&c.remote),
-                user_agent: s(&c.user_agent),
-                path: s(&c.path),
-                forwarded_for: s(&c.forwarded_for),
-                client: s(&c.client),
-                subprotocol: s(&c.subprotocol),
-            },
-            opened: time(&c.opened)?,
-            last_activity: time(&c.last_activity)?,
-            last_ping: time(&c.last_ping)?,
-            last_pong: time(&c.last_pong)?,
-            msgs_in: c.msgs_in.unwrap_or(0),
-            msgs_out: c.msgs_out.unwrap_or(0),
-            bytes_in: c.bytes_in.unwrap_or(0),
-            bytes_out: c.bytes_out.unwrap_or(0),
-        });
+        snap.connections.push(snap_conn(c)?);
     }
     for t in w.timers.iter().flatten() {
-        snap.timers.push(SnapshotTimer {
-            conn: s(&t.conn),
-            timer: req(&t.timer, "timers[].timer")?,
-            kind: s(&t.kind),
-            interval_ms: t.interval_ms,
-            started: time(&t.started)?,
-        });
+        snap.timers.push(snap_timer(t)?);
     }
     Ok(snap)
+}
+
+pub(super) fn snap_conn(c: &SnapConnIn<'_>) -> Result<SnapshotConn, ParseError> {
+    Ok(SnapshotConn {
+        open: Open {
+            conn: req(&c.conn, "connections[].conn")?,
+            remote: s(&c.remote),
+            user_agent: s(&c.user_agent),
+            path: s(&c.path),
+            forwarded_for: s(&c.forwarded_for),
+            client: s(&c.client),
+            subprotocol: s(&c.subprotocol),
+        },
+        opened: time(&c.opened)?,
+        last_activity: time(&c.last_activity)?,
+        last_ping: time(&c.last_ping)?,
+        last_pong: time(&c.last_pong)?,
+        msgs_in: c.msgs_in.unwrap_or(0),
+        msgs_out: c.msgs_out.unwrap_or(0),
+        bytes_in: c.bytes_in.unwrap_or(0),
+        bytes_out: c.bytes_out.unwrap_or(0),
+    })
+}
+
+pub(super) fn snap_timer(t: &SnapTimerIn<'_>) -> Result<SnapshotTimer, ParseError> {
+    Ok(SnapshotTimer {
+        conn: s(&t.conn),
+        timer: req(&t.timer, "timers[].timer")?,
+        kind: s(&t.kind),
+        interval_ms: t.interval_ms,
+        started: time(&t.started)?,
+    })
 }
 
 // ---- writing -------------------------------------------------------------------------------
@@ -377,6 +390,10 @@ pub fn to_json_value(ev: &Event) -> serde_json::Value {
                     pong_timeout_ms: h.pong_timeout_ms,
                 }),
             );
+        }
+        // A snapshot kept as read is its own JSON (only written whole, by `to_json_line`).
+        EventKind::Snapshot(Snapshot { raw: Some(raw), .. }) => {
+            return serde_json::from_str(raw).unwrap_or(Value::Null);
         }
         EventKind::Snapshot(snap) => {
             let conns: Vec<Value> = snap
@@ -483,6 +500,10 @@ pub fn to_json_value(ev: &Event) -> serde_json::Value {
 
 /// One event as a single JSON line, without the trailing newline.
 pub fn to_json_line(ev: &Event) -> String {
+    // A snapshot kept as read is already its line: written as it came, never rebuilt.
+    if let EventKind::Snapshot(Snapshot { raw: Some(raw), .. }) = &ev.kind {
+        return raw.to_string();
+    }
     to_json_value(ev).to_string()
 }
 

@@ -247,7 +247,7 @@ impl Model {
             .map(|c| (c.id, c.mobile))
             .collect();
         let mut closed_before = self.timers.remove_server(server);
-        for sc in &snap.connections {
+        snap.each_conn(&mut |sc| {
             let mut conn = self.snapshot_conn(server, ts, sc);
             if let Some(&mobile) = counted.get(&conn.id) {
                 conn.counted_open = true;
@@ -256,8 +256,8 @@ impl Model {
             if !self.conns.insert(conn) {
                 self.counters.contradictions += 1;
             }
-        }
-        for st in &snap.timers {
+        });
+        snap.each_timer(&mut |st| {
             let t = Timer {
                 conn: st.conn.clone(),
                 timer: st.timer.clone(),
@@ -273,7 +273,7 @@ impl Model {
                 self.timers
                     .resync_closed(server, &st.timer, ts, &mut closed_before);
             }
-        }
+        });
         self.timers.resync_gone(closed_before, before);
     }
 

@@ -7,6 +7,7 @@
 //! [`read_log`] reads whole logs with chunks parsed on every core; [`super::log_index`] reads
 //! them a window at a time.
 
+use crate::event::snapshot::starts_a_snapshot;
 use crate::event::{Event, ParseError, parse_event, parse_event_str};
 use std::fs::File;
 use std::io::{self, Read};
@@ -22,7 +23,7 @@ pub const MAX_SNAPSHOT_LINE: usize = 256 << 20;
 
 /// The longest line allowed, judged from its first bytes.
 fn line_limit(line_start: &[u8]) -> usize {
-    if is_snapshot(&line_start[..line_start.len().min(SNAPSHOT_HEAD)]) {
+    if starts_a_snapshot(&line_start[..line_start.len().min(SNAPSHOT_HEAD)]) {
         MAX_SNAPSHOT_LINE
     } else {
         MAX_LINE
@@ -32,64 +33,6 @@ fn line_limit(line_start: &[u8]) -> usize {
 /// How far into a line its own `"type":"snapshot"` is looked for.
 const SNAPSHOT_HEAD: usize = 256;
 
-/// Whether `head` starts an object whose own `type` is `snapshot`. The same words nested in
-/// a value (`{"type":"error","x":{"type":"snapshot"}}`) or in a string do not count: they
-/// must not lift the line limit.
-fn is_snapshot(head: &[u8]) -> bool {
-    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
-    let Some(open) = head.iter().position(|b| !ws(b)) else {
-        return false;
-    };
-    if head[open] != b'{' {
-        return false;
-    }
-    let (mut depth, mut in_string, mut escaped) = (1u32, false, false);
-    for (i, &b) in head.iter().enumerate().skip(open + 1) {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return false;
-                }
-            }
-            b'"' => {
-                if depth == 1 && is_type_snapshot(&head[i..]) {
-                    return true;
-                }
-                in_string = true;
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
-/// `"type"`, a colon and `"snapshot"`, with JSON's whitespace between.
-fn is_type_snapshot(at: &[u8]) -> bool {
-    let skip_ws = |s: &[u8]| -> usize {
-        s.iter()
-            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r'))
-            .count()
-    };
-    let Some(rest) = at.strip_prefix(br#""type""#) else {
-        return false;
-    };
-    let rest = &rest[skip_ws(rest)..];
-    let Some(rest) = rest.strip_prefix(b":") else {
-        return false;
-    };
-    rest[skip_ws(rest)..].starts_with(br#""snapshot""#)
-}
 /// How many skipped lines are kept with their reason.
 const KEEP_SKIPPED: usize = 20;
 const CHUNK: usize = 1 << 20;
@@ -572,7 +515,7 @@ mod tests {
         let (events, skipped) = read(format!("{OK}\n{snap}\n{OK}\n").as_bytes());
         assert_eq!((events.len(), skipped.count), (3, 0));
         match &events[1].kind {
-            crate::event::EventKind::Snapshot(s) => assert_eq!(s.connections.len(), 40_000),
+            crate::event::EventKind::Snapshot(s) => assert_eq!(s.conn_count(), 40_000),
             other => panic!("{other:?}"),
         }
     }

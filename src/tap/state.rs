@@ -180,6 +180,7 @@ impl TapState {
         Snapshot {
             connections,
             timers,
+            raw: None,
         }
     }
 }

@@ -65,6 +65,7 @@ fn mobile_close_ratio_ignores_connections_opened_before_the_snapshot() {
     let mut s = Scenario::new();
     s.hello(Some((30_000, 5_000)))
         .push(EventKind::Snapshot(Snapshot {
+            raw: None,
             connections: conns,
             timers: vec![],
         }));
@@ -102,6 +103,7 @@ fn mobile_close_ratio_ignores_connections_opened_before_the_snapshot() {
         ..SnapshotConn::default()
     };
     s.push(EventKind::Snapshot(Snapshot {
+        raw: None,
         connections: vec![resync],
         timers: vec![],
     }))
@@ -129,6 +131,7 @@ fn mobile_background_for_connections_from_a_snapshot() {
     let mut s = Scenario::new();
     s.hello(Some((30_000, 5_000)))
         .push(EventKind::Snapshot(Snapshot {
+            raw: None,
             connections: conns,
             timers: vec![],
         }));

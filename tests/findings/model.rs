@@ -66,6 +66,7 @@ fn connections_open_for_months_keep_exact_times() {
         .collect();
     s.hello(Some((30_000, 5_000)))
         .push(EventKind::Snapshot(Snapshot {
+            raw: None,
             connections: conns,
             timers: vec![],
         }));

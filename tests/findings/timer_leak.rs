@@ -47,6 +47,7 @@ fn timer_leak_seen_in_a_snapshot_and_kept_across_a_resync() {
     use wscope::event::{Snapshot, SnapshotConn, SnapshotTimer};
     let snapshot = |timers: &[(&str, &str)]| {
         EventKind::Snapshot(Snapshot {
+            raw: None,
             connections: vec![SnapshotConn {
                 open: Open {
                     conn: "live".into(),
