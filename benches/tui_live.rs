@@ -117,7 +117,11 @@ fn main() {
     let producer = std::thread::spawn(move || {
         for event in events {
             if tx
-                .blocking_send(SourceMsg::Event { source: 0, event })
+                .blocking_send(SourceMsg::Event {
+                    source: 0,
+                    event,
+                    queued: Default::default(),
+                })
                 .is_err()
             {
                 return;

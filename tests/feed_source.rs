@@ -388,6 +388,51 @@ async fn silent_servers_get_a_growing_backoff() {
     }
 }
 
+/// A consumer that does not keep up with large frames: what waits for it stays within the
+/// byte budget (the feed stops reading its socket), and nothing is lost once it reads again.
+#[tokio::test]
+async fn frames_waiting_for_the_consumer_stay_within_the_byte_budget() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pad = "x".repeat(600 << 10);
+    let mut frames = vec![Message::text(hello(1))];
+    for i in 0..40 {
+        frames.push(Message::text(format!(
+            r#"{{"type":"error","ts":"2026-11-30T01:00:{:02}Z","message":"{pad}"}}"#,
+            i % 60
+        )));
+    }
+    let _server = serve(listener, frames);
+    let opts = FeedOptions {
+        queue_bytes: 2 << 20,
+        ..fast_options()
+    };
+    let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
+    // The consumer looks away while the server sends 24 MB.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let waiting = rx.len();
+    let mut errors = 0;
+    let mut held = Vec::new();
+    while let Ok(item) = rx.try_recv() {
+        if event_type(&item.1).as_deref() == Some("error") {
+            held.push(item);
+        }
+    }
+    // 2 MiB hold three of the 600 KiB frames (and the small ones around them).
+    assert!(
+        held.len() <= 4,
+        "{} large frames waited ({waiting} items)",
+        held.len()
+    );
+    errors += held.len();
+    drop(held);
+    while errors < 40 {
+        if event_type(&next(&mut rx).await.1).as_deref() == Some("error") {
+            errors += 1;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_feed_that_goes_silent_is_dropped_after_the_read_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

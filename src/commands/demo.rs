@@ -217,7 +217,7 @@ async fn dashboard(
                 ev = feed.recv() => {
                     let Some(event) = ev else { break };
                     record(&mut recorder, &event)?;
-                    if tx.send(SourceMsg::Event { source: 0, event }).await.is_err() {
+                    if tx.send(SourceMsg::Event { source: 0, event, queued: Default::default() }).await.is_err() {
                         break;
                     }
                 }

@@ -12,7 +12,7 @@ use crate::sanitize::inert;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -40,7 +40,16 @@ pub struct FeedEvent {
     pub event: Event,
     /// The text frame exactly as the server sent it.
     pub raw: String,
+    /// Its share of [`FeedOptions::queue_bytes`], given back when it is dropped (applied).
+    pub queued: QueuedBytes,
 }
+
+/// Bytes of received frames not yet applied, held by the frame on its way to the consumer
+/// and given back when it is dropped. While the budget is spent the feed stops reading its
+/// socket: the server's queue for this viewer fills and drops events (counted), and memory
+/// here stays bounded whatever the frames' size.
+#[derive(Debug, Default)]
+pub struct QueuedBytes(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedStatus {
@@ -85,6 +94,9 @@ pub struct FeedOptions {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Items buffered between the feed tasks and the consumer.
     pub channel_capacity: usize,
+    /// Bytes of frames received and not yet applied, at most (a frame larger than this
+    /// takes the whole budget alone).
+    pub queue_bytes: usize,
 }
 
 impl Default for FeedOptions {
@@ -101,6 +113,7 @@ impl Default for FeedOptions {
             resync_after_dropped: Some(Duration::from_secs(10)),
             tls: None,
             channel_capacity: 4096,
+            queue_bytes: 256 << 20,
         }
     }
 }
@@ -225,6 +238,7 @@ pub fn spawn(
         None => Arc::new(plain_only_tls()),
     };
     let (tx, rx) = mpsc::channel(options.channel_capacity.max(1));
+    let budget = Arc::new(Semaphore::new(kib(options.queue_bytes).max(1) as usize));
     let options = Arc::new(options);
     let feeds = requests
         .into_iter()
@@ -237,6 +251,7 @@ pub fn spawn(
                 options: options.clone(),
                 tls: tls.clone(),
                 tx: tx.clone(),
+                budget: budget.clone(),
                 resync: notify.clone(),
             };
             (tokio::spawn(feed.run()), notify)
@@ -299,9 +314,23 @@ struct Feed {
     tls: Arc<rustls::ClientConfig>,
     tx: mpsc::Sender<(usize, SourceItem)>,
     resync: Arc<Notify>,
+    /// Shared by the feeds of one consumer: see [`QueuedBytes`].
+    budget: Arc<Semaphore>,
+}
+
+/// A size in KiB, rounded up, as semaphore permits.
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 impl Feed {
+    /// Waits until `bytes` fit in the budget (all of it, for a frame larger than it).
+    async fn reserve(&self, bytes: usize) -> QueuedBytes {
+        let total = kib(self.options.queue_bytes).max(1);
+        let want = kib(bytes).clamp(1, total);
+        QueuedBytes(self.budget.clone().acquire_many_owned(want).await.ok())
+    }
+
     async fn send(&self, item: SourceItem) -> Result<(), ConsumerGone> {
         self.tx
             .send((self.index, item))
@@ -429,9 +458,12 @@ impl Feed {
                                                 .is_none_or(|t| t.elapsed() >= every);
                                         }
                                     }
+                                    // Reserved before reading on: a consumer that falls
+                                    // behind slows this socket, not memory.
+                                    let queued = self.reserve(bytes).await;
                                     let raw = text.as_str().to_owned();
-                                    self.send(SourceItem::Event(Box::new(FeedEvent { event, raw })))
-                                        .await?;
+                                    let item = FeedEvent { event, raw, queued };
+                                    self.send(SourceItem::Event(Box::new(item))).await?;
                                 }
                                 Err(e) => {
                                     let error = inert(&e.to_string()).into_owned();

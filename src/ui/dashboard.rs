@@ -116,7 +116,7 @@ impl Dashboard {
 
     pub fn apply_msg(&mut self, msg: SourceMsg) {
         match msg {
-            SourceMsg::Event { source, event } => self.apply(source, &event),
+            SourceMsg::Event { source, event, .. } => self.apply(source, &event),
             SourceMsg::State { source, state } => {
                 if let Some(s) = self.sources.get_mut(source) {
                     s.state = state;

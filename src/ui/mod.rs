@@ -57,6 +57,8 @@ pub enum SourceMsg {
     Event {
         source: usize,
         event: Event,
+        /// A live feed's budget for frames not yet applied, given back once this is.
+        queued: feed::QueuedBytes,
     },
     State {
         source: usize,
@@ -77,9 +79,11 @@ impl SourceMsg {
         use feed::{FeedStatus, SourceItem};
         let state = match item {
             SourceItem::Event(e) => {
+                let e = *e;
                 return SourceMsg::Event {
                     source,
                     event: e.event,
+                    queued: e.queued,
                 };
             }
             SourceItem::Invalid { .. } => return SourceMsg::Skipped { source, count: 1 },
@@ -310,10 +314,11 @@ mod tests {
         let item = SourceItem::Event(Box::new(FeedEvent {
             event: event.clone(),
             raw: String::new(),
+            queued: Default::default(),
         }));
         assert!(matches!(
             SourceMsg::from_feed(0, item, now),
-            SourceMsg::Event { source: 0, event: e } if e == event
+            SourceMsg::Event { source: 0, event: e, .. } if e == event
         ));
         let bad = SourceItem::Invalid {
             error: "x".into(),
