@@ -246,6 +246,27 @@ fn the_report_does_not_depend_on_the_thread_count() {
     );
 }
 
+/// `wscope report FILE >&-`: the report has nowhere to go, which is an error, not exit 0;
+/// `>/dev/null` is the user's choice and fine.
+#[test]
+fn a_closed_standard_output_is_an_error() {
+    let (_d, path) = temp_log("incident.jsonl", incident().as_bytes());
+    let run = |redirect: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" report \"$1\" {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_wscope"))
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let out = run(">&-");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("standard output is closed"), "{stderr}");
+    assert_eq!(run(">/dev/null").status.code(), Some(0));
+}
+
 #[test]
 fn help_reads_well() {
     let out = wscope(&["--help"], None);

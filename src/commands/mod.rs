@@ -35,6 +35,22 @@ pub enum Command {
     Probe(probe::ProbeArgs),
 }
 
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The binary found standard output closed at start (its runtime then put /dev/null there):
+/// commands that print a report say so rather than print it nowhere.
+pub fn stdout_was_closed() {
+    STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// An error when standard output was closed at start.
+pub(crate) fn check_stdout() -> Result<()> {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        color_eyre::eyre::bail!("standard output is closed: nowhere to write the report");
+    }
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(a),

@@ -95,6 +95,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let Some(rules) = args.thresholds.rules()? else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::check_stdout()?;
     let shown = args.file.display().to_string();
     let reader = LogReader::open(&args.file).wrap_err_with(|| format!("cannot read {shown}"))?;
     let size = std::fs::metadata(&args.file)
