@@ -32,7 +32,7 @@ impl Panel {
         Panel::Findings,
     ];
 
-    /// The names on screen, as the issue gives them (people and tests look for these).
+    /// The names on screen (people, the help and the tests look for these).
     pub fn title(self) -> &'static str {
         match self {
             Panel::Connections => "Connections",

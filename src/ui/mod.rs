@@ -1,4 +1,4 @@
-//! The interactive dashboard (issue 3): one event loop for live feeds and replays.
+//! The interactive dashboard: one event loop for live feeds and replays.
 //!
 //! Entry points are source-agnostic: [`run_live`] takes a channel of [`SourceMsg`] from any
 //! live source (admin feeds, the in-process tap); [`run_replay`] plays a log through a
