@@ -1,7 +1,7 @@
 //! `fd-leak`: descriptors beyond the open sockets that keep rising (sockets closed in the
 //! protocol but never in the process), from `process` events.
 
-use super::{Finding, Rule, Rules, Severity, round1, thresholds};
+use super::{Finding, Rule, Rules, Severity, on_server, round1, thresholds, worst_server};
 use crate::model::{Model, Reading};
 use crate::sanitize::inert;
 use serde::Serialize;
@@ -38,43 +38,28 @@ impl Rule for FdLeak {
     const ID: &'static str = "fd-leak";
 
     fn check(&self, m: &Model, _: &Rules) -> Option<Finding> {
-        let mut worst: Option<(f64, Evidence)> = None;
-        for s in &m.servers {
-            let (Some(first), Some(last)) = (s.process.open_fds.first, s.process.open_fds.last)
-            else {
-                continue;
-            };
-            let minutes = last.ts.secs_since(first.ts) / 60.0;
-            let (start, end) = (excess(&first), excess(&last));
+        let e = worst_server(m, |p| &p.open_fds, |name, first, last, minutes| {
+            let (start, end) = (excess(first), excess(last));
             let rise = end.saturating_sub(start);
             if minutes < self.min_minutes
                 || rise < self.min_rise
                 || (rise as f64) < start as f64 * self.min_rise_share
             {
-                continue;
+                return None;
             }
             let per_hour = rise as f64 / (minutes / 60.0);
-            if worst.as_ref().is_none_or(|(w, _)| per_hour > *w) {
-                worst = Some((
-                    per_hour,
-                    Evidence {
-                        server: inert(&s.name).into_owned(),
-                        excess_start: start,
-                        excess_end: end,
-                        per_hour: round1(per_hour),
-                        minutes: round1(minutes),
-                        open_fds_end: last.value,
-                        open_end: last.open_conns,
-                    },
-                ));
-            }
-        }
-        let (_, e) = worst?;
-        let on = if e.server.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", e.server)
-        };
+            let e = Evidence {
+                server: inert(name).into_owned(),
+                excess_start: start,
+                excess_end: end,
+                per_hour: round1(per_hour),
+                minutes: round1(minutes),
+                open_fds_end: last.value,
+                open_end: last.open_conns,
+            };
+            Some((per_hour, e))
+        })?;
+        let on = on_server(&e.server);
         let summary = format!(
             "Descriptors beyond the open connections{on} rose from {} to {} over {:.0} min ({:.0}/h): sockets or files that are never closed",
             e.excess_start, e.excess_end, e.minutes, e.per_hour

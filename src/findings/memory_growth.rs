@@ -1,7 +1,7 @@
 //! `memory-growth`: a process whose memory rises while its open connections do not (leaked
 //! buffers, listeners, timers), from `process` events.
 
-use super::{Finding, Rule, Rules, Severity, round1, thresholds};
+use super::{Finding, Rule, Rules, Severity, on_server, round1, thresholds, worst_server};
 use crate::model::{Model, Reading};
 use crate::sanitize::inert;
 use serde::Serialize;
@@ -43,43 +43,28 @@ impl Rule for MemoryGrowth {
     const ID: &'static str = "memory-growth";
 
     fn check(&self, m: &Model, _: &Rules) -> Option<Finding> {
-        let mut worst: Option<(f64, Evidence)> = None;
-        for s in &m.servers {
-            let (Some(first), Some(last)) = (s.process.rss_bytes.first, s.process.rss_bytes.last)
-            else {
-                continue;
-            };
-            let minutes = last.ts.secs_since(first.ts) / 60.0;
+        let e = worst_server(m, |p| &p.rss_bytes, |name, first, last, minutes| {
             let rise = last.value.saturating_sub(first.value) as f64;
             if minutes < self.min_minutes
                 || rise < first.value as f64 * self.min_rise_share
                 || rise < self.min_rise_mib * MIB
-                || opens_rose(&first, &last, self.max_open_rise_share)
+                || opens_rose(first, last, self.max_open_rise_share)
             {
-                continue;
+                return None;
             }
             let per_hour = rise / MIB / (minutes / 60.0);
-            if worst.as_ref().is_none_or(|(w, _)| per_hour > *w) {
-                worst = Some((
-                    per_hour,
-                    Evidence {
-                        server: inert(&s.name).into_owned(),
-                        rss_start_bytes: first.value,
-                        rss_end_bytes: last.value,
-                        mib_per_hour: round1(per_hour),
-                        open_start: first.open_conns,
-                        open_end: last.open_conns,
-                        minutes: round1(minutes),
-                    },
-                ));
-            }
-        }
-        let (_, e) = worst?;
-        let on = if e.server.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", e.server)
-        };
+            let e = Evidence {
+                server: inert(name).into_owned(),
+                rss_start_bytes: first.value,
+                rss_end_bytes: last.value,
+                mib_per_hour: round1(per_hour),
+                open_start: first.open_conns,
+                open_end: last.open_conns,
+                minutes: round1(minutes),
+            };
+            Some((per_hour, e))
+        })?;
+        let on = on_server(&e.server);
         let summary = format!(
             "Memory{on} rose from {:.0} to {:.0} MiB over {:.0} min ({:.0} MiB/h) while open connections went from {} to {}: memory that does not follow the sockets",
             e.rss_start_bytes as f64 / MIB,

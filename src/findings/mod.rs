@@ -169,6 +169,39 @@ impl Rules {
 }
 
 /// Rounds for evidence: people read 60.0, not 59.99999.
+/// For the findings read from `process` events: each server's first and latest reading of
+/// one figure (and the minutes between) go to `judge`, which scores them or passes; the
+/// evidence of the highest score is returned.
+pub(crate) fn worst_server<E>(
+    m: &Model,
+    figure: impl Fn(&crate::model::ProcessFigures) -> &crate::model::Figure,
+    mut judge: impl FnMut(&str, &crate::model::Reading, &crate::model::Reading, f64) -> Option<(f64, E)>,
+) -> Option<E> {
+    let mut worst: Option<(f64, E)> = None;
+    for s in &m.servers {
+        let f = figure(&s.process);
+        let (Some(first), Some(last)) = (f.first, f.last) else {
+            continue;
+        };
+        let minutes = last.ts.secs_since(first.ts) / 60.0;
+        if let Some((score, e)) = judge(&s.name, &first, &last, minutes)
+            && worst.as_ref().is_none_or(|(w, _)| score > *w)
+        {
+            worst = Some((score, e));
+        }
+    }
+    worst.map(|(_, e)| e)
+}
+
+/// " on NAME" for a summary, or nothing for the unnamed server.
+pub(crate) fn on_server(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" on {name}")
+    }
+}
+
 pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
