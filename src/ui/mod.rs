@@ -3,8 +3,8 @@
 //! Entry points are source-agnostic: [`run_live`] takes a channel of [`SourceMsg`] from any
 //! live source (admin feeds, the in-process tap); [`run_replay`] plays a log through a
 //! [`playback::Playback`]. Both share one event loop: one `select!` over terminal input,
-//! signals, the source, and a timer; the screen is redrawn when something changed (at most
-//! [`FRAME_INTERVAL`] apart) and at least once a second.
+//! signals, the source, and a timer; the screen is redrawn at once after a key, when data
+//! changed (at most [`FRAME_INTERVAL`] apart) and at least once a second.
 //!
 //! Wiring a live source (what `attach` and `demo` do):
 //!
@@ -180,6 +180,8 @@ async fn run_loop(
     let mut input = EventStream::new();
     let mut live_open = matches!(driver, Driver::Live(_));
     let mut last_draw: Option<Instant> = None;
+    // A key press is drawn at once; only redraws for new data wait for FRAME_INTERVAL.
+    let mut key_pressed = false;
 
     loop {
         let now = Instant::now();
@@ -188,6 +190,7 @@ async fn run_loop(
         }
         let due = match last_draw {
             None => true,
+            Some(_) if key_pressed => true,
             Some(t) if dash.app.dirty => now.duration_since(t) >= FRAME_INTERVAL,
             Some(t) => now.duration_since(t) >= HEARTBEAT,
         };
@@ -195,6 +198,7 @@ async fn run_loop(
             dash.prepare(now);
             term.draw(|frame| dash.render(frame, now))?;
             dash.app.dirty = false;
+            key_pressed = false;
             if last_draw.is_none() {
                 debug_panic_hook_check();
             }
@@ -220,6 +224,7 @@ async fn run_loop(
             _ = interrupt.recv() => return Ok(()),
             ev = input.next() => match ev {
                 Some(Ok(ev)) => {
+                    key_pressed = true;
                     if let Some(action) = dash.handle_input(&ev) {
                         match (action, &mut driver) {
                             (app::Action::Quit, _) => return Ok(()),
