@@ -47,6 +47,22 @@ fn report_of(bytes: Vec<u8>) -> (u64, u64, String) {
     (events, skipped.count, text)
 }
 
+/// A log of `EVENTS` picked by index, each maybe cut short at a byte (a corrupted line).
+fn log_of(picks: &[(usize, bool, usize)]) -> Vec<u8> {
+    let mut log = Vec::new();
+    for &(i, truncate, at) in picks {
+        let line = EVENTS[i].as_bytes();
+        let line = if truncate {
+            &line[..at.min(line.len())]
+        } else {
+            line
+        };
+        log.extend_from_slice(line);
+        log.push(b'\n');
+    }
+    log
+}
+
 /// 200 cases in the suite; `scripts/fuzz` runs many more (WSCOPE_FUZZ_CASES).
 fn cases() -> u32 {
     std::env::var("WSCOPE_FUZZ_CASES")
@@ -68,13 +84,7 @@ proptest! {
     #[test]
     fn any_event_sequence_is_deterministic(picks in proptest::collection::vec((0..EVENTS.len(), any::<bool>(), 0usize..40), 0..200)) {
         // Events in any order, some cut short at a random byte (a corrupted line).
-        let mut log = Vec::new();
-        for (i, truncate, at) in picks {
-            let line = EVENTS[i].as_bytes();
-            let line = if truncate { &line[..at.min(line.len())] } else { line };
-            log.extend_from_slice(line);
-            log.push(b'\n');
-        }
+        let log = log_of(&picks);
         let a = report_of(log.clone());
         let b = report_of(log);
         prop_assert_eq!(a, b);
@@ -88,13 +98,7 @@ proptest! {
         chunk in 64usize..2048,
         order in proptest::collection::vec(any::<usize>(), 0..20),
     ) {
-        let mut log = Vec::new();
-        for (i, truncate, at) in picks {
-            let line = EVENTS[i].as_bytes();
-            let line = if truncate { &line[..at.min(line.len())] } else { line };
-            log.extend_from_slice(line);
-            log.push(b'\n');
-        }
+        let log = log_of(&picks);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fuzz.jsonl");
         std::fs::write(&path, &log).unwrap();

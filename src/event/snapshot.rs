@@ -3,7 +3,7 @@
 //! (serde's borrowed struct per entry, then the event's), on top of the model that takes them.
 //! A snapshot line of [`RAW_MIN`] or more is therefore checked once, entry by entry, without
 //! keeping any, and the event holds the line itself ([`Snapshot::raw`]); the model reads its
-//! entries one at a time again when it applies it. Memory: the line, and the model.
+//! entries one at a time again, in one pass, when it applies it. Memory: the line, and the model.
 
 use super::wire::{ParseError, SnapConnIn, SnapTimerIn, snap_conn, snap_timer};
 use super::{Event, EventKind, Snapshot, SnapshotConn, SnapshotTimer, Str, Ts};
@@ -151,33 +151,39 @@ trait Kind {
 struct Conns;
 struct Timers;
 
+/// Reads the next entry of `seq` as `In`, converts it and hands it to `sink`; after the first
+/// entry that does not convert, entries are only read. `false` at the end of the array.
+fn take_entry<'de, A, In, Out>(
+    seq: &mut A,
+    error: &mut Option<ParseError>,
+    convert: fn(&In) -> Result<Out, ParseError>,
+    sink: &mut dyn FnMut(&Out),
+) -> Result<bool, A::Error>
+where
+    A: SeqAccess<'de>,
+    In: Deserialize<'de>,
+{
+    let Some(entry) = seq.next_element::<In>()? else {
+        return Ok(false);
+    };
+    if error.is_none() {
+        match convert(&entry) {
+            Ok(out) => sink(&out),
+            Err(e) => *error = Some(e),
+        }
+    }
+    Ok(true)
+}
+
 impl Kind for Conns {
     fn take<'de, A: SeqAccess<'de>>(seq: &mut A, sinks: &mut Sinks<'_>) -> Result<bool, A::Error> {
-        let Some(c) = seq.next_element::<SnapConnIn<'de>>()? else {
-            return Ok(false);
-        };
-        if sinks.error.is_none() {
-            match snap_conn(&c) {
-                Ok(sc) => (sinks.conn)(&sc),
-                Err(e) => sinks.error = Some(e),
-            }
-        }
-        Ok(true)
+        take_entry::<A, SnapConnIn<'de>, _>(seq, &mut sinks.error, snap_conn, &mut *sinks.conn)
     }
 }
 
 impl Kind for Timers {
     fn take<'de, A: SeqAccess<'de>>(seq: &mut A, sinks: &mut Sinks<'_>) -> Result<bool, A::Error> {
-        let Some(t) = seq.next_element::<SnapTimerIn<'de>>()? else {
-            return Ok(false);
-        };
-        if sinks.error.is_none() {
-            match snap_timer(&t) {
-                Ok(st) => (sinks.timer)(&st),
-                Err(e) => sinks.error = Some(e),
-            }
-        }
-        Ok(true)
+        take_entry::<A, SnapTimerIn<'de>, _>(seq, &mut sinks.error, snap_timer, &mut *sinks.timer)
     }
 }
 
@@ -257,27 +263,27 @@ pub(super) fn parse_raw(text: &str) -> Result<Event, ParseError> {
 }
 
 impl Snapshot {
-    /// Calls `f` with each connection entry, in order.
-    pub fn each_conn(&self, f: &mut dyn FnMut(&SnapshotConn)) {
+    /// Calls `conn` with each connection entry and `timer` with each timer entry, in the
+    /// order of the line: a snapshot kept as read is read once.
+    pub fn each_entry(
+        &self,
+        conn: &mut dyn FnMut(&SnapshotConn),
+        timer: &mut dyn FnMut(&SnapshotTimer),
+    ) {
         match &self.raw {
             // Checked when the line was read: it cannot fail now.
-            Some(raw) => drop(stream(raw, f, &mut |_| {})),
-            None => self.connections.iter().for_each(f),
-        }
-    }
-
-    /// Calls `f` with each timer entry, in order.
-    pub fn each_timer(&self, f: &mut dyn FnMut(&SnapshotTimer)) {
-        match &self.raw {
-            Some(raw) => drop(stream(raw, &mut |_| {}, f)),
-            None => self.timers.iter().for_each(f),
+            Some(raw) => drop(stream(raw, conn, timer)),
+            None => {
+                self.connections.iter().for_each(conn);
+                self.timers.iter().for_each(timer);
+            }
         }
     }
 
     /// Connection entries.
     pub fn conn_count(&self) -> usize {
         let mut n = 0;
-        self.each_conn(&mut |_| n += 1);
+        self.each_entry(&mut |_| n += 1, &mut |_| {});
         n
     }
 }
@@ -306,13 +312,11 @@ mod tests {
             panic!()
         };
         let (mut ca, mut cb) = (Vec::new(), Vec::new());
-        a.each_conn(&mut |c| ca.push(c.clone()));
-        b.each_conn(&mut |c| cb.push(c.clone()));
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        a.each_entry(&mut |c| ca.push(c.clone()), &mut |t| ta.push(t.clone()));
+        b.each_entry(&mut |c| cb.push(c.clone()), &mut |t| tb.push(t.clone()));
         assert_eq!(ca, cb);
         assert_eq!(b.conn_count(), 2000);
-        let (mut ta, mut tb) = (Vec::new(), Vec::new());
-        a.each_timer(&mut |t| ta.push(t.clone()));
-        b.each_timer(&mut |t| tb.push(t.clone()));
         assert_eq!((ta.len(), ta), (1, tb));
     }
 

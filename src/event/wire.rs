@@ -142,6 +142,22 @@ pub(super) struct SnapTimerIn<'a> {
     started: S<'a>,
 }
 
+/// The fields of an `open` from a wire struct that has them (an event's or a snapshot
+/// entry's); `$conn` names the required `conn` in the error.
+macro_rules! open_from {
+    ($w:expr, $conn:literal) => {
+        Open {
+            conn: req(&$w.conn, $conn)?,
+            remote: s(&$w.remote),
+            user_agent: s(&$w.user_agent),
+            path: s(&$w.path),
+            forwarded_for: s(&$w.forwarded_for),
+            client: s(&$w.client),
+            subprotocol: s(&$w.subprotocol),
+        }
+    };
+}
+
 pub(super) fn s(v: &S<'_>) -> Option<Str> {
     v.as_deref().map(Str::from)
 }
@@ -195,17 +211,7 @@ pub(super) fn convert(w: &WireIn<'_>) -> Result<Event, ParseError> {
     let ty = w.ty.as_deref().ok_or(ParseError::Missing("type"))?;
     let ts_str = w.ts.as_deref().ok_or(ParseError::Missing("ts"))?;
     let ts = Ts::parse(ts_str).ok_or_else(|| ParseError::BadTime(ts_str.to_string()))?;
-    let open = |w: &WireIn<'_>| -> Result<Open, ParseError> {
-        Ok(Open {
-            conn: req(&w.conn, "conn")?,
-            remote: s(&w.remote),
-            user_agent: s(&w.user_agent),
-            path: s(&w.path),
-            forwarded_for: s(&w.forwarded_for),
-            client: s(&w.client),
-            subprotocol: s(&w.subprotocol),
-        })
-    };
+    let open = |w: &WireIn<'_>| -> Result<Open, ParseError> { Ok(open_from!(w, "conn")) };
     let kind = match ty {
         "hello" => EventKind::Hello(Hello {
             protocol: w.protocol,
@@ -306,15 +312,7 @@ fn snapshot(w: &WireIn<'_>) -> Result<Snapshot, ParseError> {
 
 pub(super) fn snap_conn(c: &SnapConnIn<'_>) -> Result<SnapshotConn, ParseError> {
     Ok(SnapshotConn {
-        open: Open {
-            conn: req(&c.conn, "connections[].conn")?,
-            remote: s(&c.remote),
-            user_agent: s(&c.user_agent),
-            path: s(&c.path),
-            forwarded_for: s(&c.forwarded_for),
-            client: s(&c.client),
-            subprotocol: s(&c.subprotocol),
-        },
+        open: open_from!(c, "connections[].conn"),
         opened: time(&c.opened)?,
         last_activity: time(&c.last_activity)?,
         last_ping: time(&c.last_ping)?,

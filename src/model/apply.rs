@@ -247,17 +247,23 @@ impl Model {
             .map(|c| (c.id, c.mobile))
             .collect();
         let mut closed_before = self.timers.remove_server(server);
-        snap.each_conn(&mut |sc| {
-            let mut conn = self.snapshot_conn(server, ts, sc);
-            if let Some(&mobile) = counted.get(&conn.id) {
-                conn.counted_open = true;
-                conn.mobile |= mobile;
-            }
-            if !self.conns.insert(conn) {
-                self.counters.contradictions += 1;
-            }
-        });
-        snap.each_timer(&mut |st| {
+        // One pass over the entries; timers wait for every connection (a timer whose
+        // connection is not listed outlived it), and are few.
+        let mut timers = Vec::new();
+        snap.each_entry(
+            &mut |sc| {
+                let mut conn = self.snapshot_conn(server, ts, sc);
+                if let Some(&mobile) = counted.get(&conn.id) {
+                    conn.counted_open = true;
+                    conn.mobile |= mobile;
+                }
+                if !self.conns.insert(conn) {
+                    self.counters.contradictions += 1;
+                }
+            },
+            &mut |st| timers.push(st.clone()),
+        );
+        for st in &timers {
             let t = Timer {
                 conn: st.conn.clone(),
                 timer: st.timer.clone(),
@@ -273,7 +279,7 @@ impl Model {
                 self.timers
                     .resync_closed(server, &st.timer, ts, &mut closed_before);
             }
-        });
+        }
         self.timers.resync_gone(closed_before, before);
     }
 

@@ -49,7 +49,9 @@ pub struct FeedEvent {
 /// socket: the server's queue for this viewer fills and drops events (counted), and memory
 /// here stays bounded whatever the frames' size.
 #[derive(Debug, Default)]
-pub struct QueuedBytes(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
+pub struct QueuedBytes {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedStatus {
@@ -328,7 +330,9 @@ impl Feed {
     async fn reserve(&self, bytes: usize) -> QueuedBytes {
         let total = kib(self.options.queue_bytes).max(1);
         let want = kib(bytes).clamp(1, total);
-        QueuedBytes(self.budget.clone().acquire_many_owned(want).await.ok())
+        QueuedBytes {
+            _permit: self.budget.clone().acquire_many_owned(want).await.ok(),
+        }
     }
 
     async fn send(&self, item: SourceItem) -> Result<(), ConsumerGone> {

@@ -123,13 +123,10 @@ pub fn read_chunks(
             waiting.insert(seq, parsed);
             continue;
         }
-        let never = channel::never();
-        let work = if work_open { &work_rx } else { &never };
-        let finished = if done_open {
-            &done_rx
-        } else {
-            &channel::never()
-        };
+        // A closed channel is swapped for one that never delivers, so `select!` skips it.
+        let (no_work, none_finished) = (channel::never(), channel::never());
+        let work = if work_open { &work_rx } else { &no_work };
+        let finished = if done_open { &done_rx } else { &none_finished };
         if !work_open && !done_open {
             break;
         }

@@ -107,6 +107,15 @@ impl Playback {
         if index >= self.log.len() || self.failed.is_some() {
             return None;
         }
+        // Nearly always the window being played: no search.
+        let first_of = |w: usize| self.log.windows()[w].first_event;
+        let playing = self.loaded.last().is_some_and(|(w, events)| {
+            (first_of(*w)..first_of(*w) + events.len() as u64).contains(&index)
+        });
+        if playing {
+            let (w, events) = self.loaded.last()?;
+            return events.get((index - self.log.windows()[*w].first_event) as usize);
+        }
         let w = self.log.window_of(index);
         let slot = match self.loaded.iter().position(|(i, _)| *i == w) {
             Some(slot) if slot + 1 == self.loaded.len() => slot,
