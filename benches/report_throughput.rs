@@ -4,8 +4,8 @@
 //!    side by side with `jq -c 'select(.type=="close")|.code' FILE | sort | uniq -c` on the
 //!    same file (best of 3), and the ratio. This machine's speed drifts by a third over
 //!    minutes: compare figures of one run, not across runs.
-//! 2. A log that opens 1,000,000 connections and closes none: peak RSS of `wscope report`,
-//!    measured with `/usr/bin/time -v`.
+//! 2. A log that opens 1,000,000 connections and closes none, and one with a single snapshot
+//!    line of 1,000,000 connections: peak RSS of `wscope report`, by `/usr/bin/time -v`.
 //!
 //! Both run the release binary (built by `cargo bench`) as a person would.
 
@@ -135,25 +135,59 @@ fn main() {
 
     let opens = dir.join("open-1m.jsonl");
     write_open_only_log(&opens, 1_000_000);
+    let rss_kb = peak_rss_kb(&bin, &opens);
+    println!(
+        "1,000,000 open connections: peak RSS {:.1} MiB = {:.0} bytes per open connection",
+        rss_kb as f64 / 1024.0,
+        rss_kb as f64 * 1024.0 / 1e6
+    );
+
+    let snap = dir.join("snapshot-1m.jsonl");
+    let size = write_snapshot_log(&snap, 1_000_000);
+    let rss_kb = peak_rss_kb(&bin, &snap);
+    println!(
+        "one snapshot of 1,000,000 connections ({:.1} MB line): peak RSS {:.1} MiB",
+        size as f64 / 1e6,
+        rss_kb as f64 / 1024.0
+    );
+}
+
+/// Peak RSS of `wscope report --format json LOG`, by `/usr/bin/time -v`.
+fn peak_rss_kb(bin: &Path, log: &Path) -> u64 {
     let out = Command::new("/usr/bin/time")
         .arg("-v")
-        .arg(&bin)
+        .arg(bin)
         .args(["report", "--format", "json"])
-        .arg(&opens)
+        .arg(log)
         .output()
         .expect("/usr/bin/time");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss_kb: u64 = stderr
+    stderr
         .lines()
         .find_map(|l| {
             l.trim()
                 .strip_prefix("Maximum resident set size (kbytes): ")
         })
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    println!(
-        "1,000,000 open connections: peak RSS {:.1} MiB = {:.0} bytes per open connection",
-        rss_kb as f64 / 1024.0,
-        rss_kb as f64 * 1024.0 / 1e6
-    );
+        .unwrap_or(0)
+}
+
+/// A `hello`, one snapshot line listing `conns` connections, and a ping.
+fn write_snapshot_log(path: &Path, conns: u64) -> u64 {
+    let mut w = BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        w,
+        r#"{{"type":"hello","ts":"{}","protocol":1,"server":"bench-3"}}"#,
+        ts(0)
+    )
+    .unwrap();
+    write!(w, r#"{{"type":"snapshot","ts":"{}","connections":["#, ts(1)).unwrap();
+    for id in 0..conns {
+        let sep = if id == 0 { "" } else { "," };
+        write!(w, r#"{sep}{{"conn":"c{id}"}}"#).unwrap();
+    }
+    writeln!(w, r#"],"timers":[]}}"#).unwrap();
+    writeln!(w, r#"{{"type":"ping","ts":"{}","conn":"c5"}}"#, ts(2)).unwrap();
+    w.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
 }
