@@ -1,6 +1,6 @@
 //! wscope: why do my WebSockets drop?
 //!
-//! The crate is a pipeline: `source` (live feed, in-process tap, log file) produces
+//! The crate is a pipeline: `source` (live feed, in-process tap, log file, capture) produces
 //! [`event::Event`]s, `model` folds them into state (a pure function of events and event
 //! time), [`findings`] judge the model, and `ui` and `report` show it.
 

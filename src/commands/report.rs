@@ -1,8 +1,10 @@
 //! `wscope report FILE`: analyse a recorded log headless and print its findings.
 
 use crate::report::{Format, Report};
-use crate::source::log::{LogReader, default_threads, read_chunks};
-use color_eyre::{Result, eyre::WrapErr};
+use crate::source::capture::read_capture;
+use crate::source::log::{default_threads, read_chunks};
+use crate::source::{Input, open_input};
+use color_eyre::{Result, eyre::WrapErr, eyre::eyre};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +30,8 @@ impl From<FormatArg> for Format {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// The event log (JSON Lines, optionally .zst); `-` reads standard input.
+    /// The event log (JSON Lines, optionally .zst) or a packet capture (pcap, pcapng), told
+    /// apart by their first bytes; `-` reads standard input.
     pub file: PathBuf,
     /// Output format: text for a person, json for scripts, markdown for an incident document.
     #[arg(long, short, value_enum, default_value_t)]
@@ -97,7 +100,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     };
     super::check_stdout()?;
     let shown = args.file.display().to_string();
-    let reader = LogReader::open(&args.file).wrap_err_with(|| format!("cannot read {shown}"))?;
+    let reader = match open_input(&args.file).wrap_err_with(|| format!("cannot read {shown}"))? {
+        Input::Log(reader) => reader,
+        Input::Capture(input) => return report_capture(&args, &rules, input),
+    };
     let size = std::fs::metadata(&args.file)
         .ok()
         .filter(|m| m.is_file() && !shown.ends_with(".zst"))
@@ -122,16 +128,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .map(|s| (s.line, s.reason.clone()))
         .collect();
     let report = Report::with_skipped(&model, &rules, if args.verbose { &examples } else { &[] });
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_all(report.render(args.format.into()).as_bytes())
-        .and_then(|_| stdout.flush());
-    match written {
-        Ok(()) => {}
-        // `wscope report big.log | head` is fine.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(e).wrap_err("cannot write the report"),
-    }
+    print_report(&report, args.format)?;
     if args.verbose && args.format != FormatArg::Json && !examples.is_empty() {
         eprintln!("skipped lines (first {}):", examples.len());
         for (line, reason) in &examples {
@@ -139,4 +136,49 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A capture instead of a log: its packets decoded into events for the model; what the
+/// capture could not show (gaps, TLS, a cut-short file) said on stderr.
+fn report_capture(
+    args: &ReportArgs,
+    rules: &crate::findings::Rules,
+    input: Box<dyn std::io::Read + Send>,
+) -> Result<ExitCode> {
+    let shown = args.file.display().to_string();
+    let size = std::fs::metadata(&args.file)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let mut progress = ProgressLine::new(size);
+    let mut model = rules.model();
+    let read = read_capture(
+        input,
+        Vec::new(),
+        &mut |events| events.iter().for_each(|ev| model.apply(0, ev)),
+        &mut |bytes| progress.update(bytes),
+    );
+    progress.finish();
+    let (stats, end) = read.map_err(|e| eyre!("cannot read {shown}: {e}"))?;
+    model.finish();
+    let report = Report::with_skipped(&model, rules, &[]);
+    print_report(&report, args.format)?;
+    eprintln!("{}", crate::sanitize::inert(&stats.summary()));
+    if let Some(problem) = &end.problem {
+        eprintln!("{shown}: {}", crate::sanitize::inert(problem));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(report: &Report, format: FormatArg) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(report.render(format.into()).as_bytes())
+        .and_then(|_| stdout.flush());
+    match written {
+        Ok(()) => Ok(()),
+        // `wscope report big.log | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).wrap_err("cannot write the report"),
+    }
 }

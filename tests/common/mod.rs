@@ -1,6 +1,7 @@
 //! Helpers shared by integration tests. Each test crate uses a part of them.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod conformance;
 pub mod node;
 pub mod probe;

@@ -1,0 +1,224 @@
+//! The capture source against real traffic: a plain Node.js `ws` server and clients (no wscope
+//! code) on loopback, captured by tcpdump (pcap) and dumpcap (pcapng) at once; wscope's frames
+//! compared with tshark's WebSocket dissector, its close codes with what the peer saw.
+
+mod common;
+
+use common::capture::{Capturer, run_peer, tools_available, tshark_frames, wscope};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use wscope::event::Dir;
+use wscope::source::capture::trace_frames;
+
+struct Captured {
+    _dir: tempfile::TempDir,
+    pcap: PathBuf,
+    pcapng: PathBuf,
+    port: u16,
+    truth: Value,
+}
+
+/// One run of the peer, captured twice; shared by the tests of this file.
+fn captured() -> Option<&'static Captured> {
+    tools_available()?;
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    Some(CAPTURED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let pcap = dir.path().join("peer.pcap");
+        let pcapng = dir.path().join("peer.pcapng");
+        let tcpdump = Capturer::tcpdump(port, &pcap);
+        let dumpcap = Capturer::dumpcap(port, &pcapng);
+        let truth = run_peer(port);
+        tcpdump.stop();
+        dumpcap.stop();
+        Captured {
+            _dir: dir,
+            pcap,
+            pcapng,
+            port,
+            truth,
+        }
+    }))
+}
+
+fn report_json(file: &str) -> Value {
+    let out = wscope(&["report", file, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Close codes the peer's server saw, counted.
+fn true_codes(truth: &Value) -> BTreeMap<String, u64> {
+    let mut codes = BTreeMap::new();
+    for c in truth["closes"].as_array().unwrap() {
+        *codes.entry(c["code"].to_string()).or_default() += 1;
+    }
+    codes
+}
+
+fn codes_of(report: &Value) -> BTreeMap<String, u64> {
+    report["close_codes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_report_of_a_capture_says_what_the_server_saw() {
+    let Some(c) = captured() else { return };
+    let r = report_json(c.pcap.to_str().unwrap());
+    assert_eq!(r["connections"]["opened"], c.truth["opens"]);
+    assert_eq!(r["connections"]["closed"], c.truth["opens"]);
+    assert_eq!(codes_of(&r), true_codes(&c.truth));
+    assert_eq!(r["upgrade_rejected"]["403"], c.truth["rejected"]);
+    let by = &r["close_codes_by_initiator"];
+    assert_eq!(by["4001"]["server"], 1, "{by}");
+    assert_eq!(by["1000"]["client"], 1, "{by}");
+    assert_eq!(by["1001"]["client"], 1, "{by}");
+    assert_eq!(by["1006"]["none"], 2, "{by}");
+    assert_eq!(r["contradictions"], 0);
+    assert_eq!(r["servers"][0]["name"], format!("127.0.0.1:{}", c.port));
+}
+
+#[test]
+fn frames_are_the_ones_tshark_sees() {
+    let Some(c) = captured() else { return };
+    type Key = (u16, bool);
+    let mut ours: BTreeMap<Key, Vec<(u8, bool, u64)>> = BTreeMap::new();
+    let file = std::fs::File::open(&c.pcap).unwrap();
+    for f in trace_frames(file).unwrap() {
+        let port: u16 = f.client.rsplit(':').next().unwrap().parse().unwrap();
+        ours.entry((port, f.dir == Dir::In))
+            .or_default()
+            .push((f.opcode, f.fin, f.len));
+    }
+    let mut theirs: BTreeMap<Key, Vec<(u8, bool, u64)>> = BTreeMap::new();
+    for f in tshark_frames(&c.pcap, c.port, false) {
+        theirs
+            .entry((f.client_port, f.from_client))
+            .or_default()
+            .push((f.opcode, f.fin, f.len));
+    }
+    assert!(theirs.len() >= 10, "tshark saw too little: {theirs:?}");
+    for (key, frames) in &theirs {
+        let mine = ours.get(key).map(Vec::as_slice).unwrap_or_default();
+        let first_difference = mine.iter().zip(frames).position(|(a, b)| a != b);
+        assert!(
+            mine.len() == frames.len() && first_difference.is_none(),
+            "connection {key:?}: {} frames against tshark's {}, first difference at {first_difference:?}",
+            mine.len(),
+            frames.len()
+        );
+    }
+    assert_eq!(ours.len(), theirs.len());
+}
+
+#[test]
+fn pcapng_from_dumpcap_gives_the_same_report() {
+    let Some(c) = captured() else { return };
+    let a = report_json(c.pcap.to_str().unwrap());
+    let b = report_json(c.pcapng.to_str().unwrap());
+    for field in [
+        "connections",
+        "close_codes",
+        "upgrade_rejected",
+        "close_codes_by_initiator",
+    ] {
+        assert_eq!(a[field], b[field], "{field}");
+    }
+}
+
+#[test]
+fn a_capture_is_known_by_its_bytes_on_stdin_and_under_any_name() {
+    let Some(c) = captured() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("traffic.jsonl");
+    std::fs::copy(&c.pcap, &renamed).unwrap();
+    let a = report_json(renamed.to_str().unwrap());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args(["report", "-", "--format", "json"])
+        .stdin(std::fs::File::open(&c.pcapng).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let b: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["close_codes"], b["close_codes"]);
+    assert_eq!(codes_of(&a), true_codes(&c.truth));
+}
+
+#[test]
+fn a_capture_started_mid_connection_lists_them_as_open_and_closes_them_right() {
+    let Some(c) = captured() else { return };
+    // The frame number of the last 101: everything up to it is cut off.
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            c.pcap.to_str().unwrap(),
+            "-Y",
+            "http.response.code == 101",
+        ])
+        .args(["-T", "fields", "-e", "frame.number"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let last_101: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .max()
+        .expect("a 101 in the capture");
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("joined.pcap");
+    let status = std::process::Command::new("editcap")
+        .args(["-r", c.pcap.to_str().unwrap(), cut.to_str().unwrap()])
+        .arg(format!("{}-{}", last_101 + 1, u32::MAX))
+        .status()
+        .expect("editcap (part of tshark's packages)");
+    assert!(status.success());
+    let r = report_json(cut.to_str().unwrap());
+    // None of them is a new connection, yet every close is known and right.
+    let brief = format!(
+        "{} {} {}",
+        r["connections"], r["close_codes"], r["contradictions"]
+    );
+    assert_eq!(r["connections"]["opened"], 0, "{brief}");
+    assert_eq!(codes_of(&r), true_codes(&c.truth), "{brief}");
+    assert_eq!(r["contradictions"], 0, "{brief}");
+}
+
+#[test]
+fn truncated_and_corrupt_captures_say_so_and_keep_what_came_before() {
+    let Some(c) = captured() else { return };
+    let bytes = std::fs::read(&c.pcap).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.pcap");
+    std::fs::write(&short, &bytes[..bytes.len() - 7]).unwrap();
+    let out = wscope(&["report", short.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("cut short"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CLOSE CODES"));
+
+    // A record header claiming 2 GiB, a third of the way in.
+    let mut corrupt = bytes.clone();
+    let mut at = 24;
+    while at < bytes.len() / 3 {
+        at += 16 + u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    corrupt[at + 8..at + 12].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+    let bad = dir.path().join("corrupt.pcap");
+    std::fs::write(&bad, &corrupt).unwrap();
+    let out = wscope(&["report", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("corrupt"), "{err}");
+    assert!(!err.contains("panick"), "{err}");
+}
