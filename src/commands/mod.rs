@@ -1,6 +1,7 @@
 //! The subcommands of the `wscope` binary; each module holds its arguments and its `run`.
 
 pub mod attach;
+pub mod capture;
 pub mod demo;
 pub mod probe;
 pub mod replay;
@@ -12,8 +13,8 @@ use std::process::ExitCode;
 
 /// wscope: find out why your production WebSocket connections keep dropping.
 ///
-/// Attach to a server's admin feed, replay or report on a recorded event log, or probe an
-/// endpoint through its proxies. With no server of your own, `wscope demo` shows it all.
+/// Attach to a server's admin feed, watch any server from its traffic, replay or report on a
+/// recorded event log or a packet capture, or probe an endpoint through its proxies. With no server of your own, `wscope demo` shows it all.
 #[derive(Parser, Debug)]
 #[command(name = "wscope", version, about, long_about, propagate_version = true)]
 pub struct Cli {
@@ -27,6 +28,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Watch one or several servers live through their admin feeds.
     Attach(attach::AttachArgs),
+    /// Watch any WebSocket server live from its traffic (tcpdump), with no change to it.
+    Capture(capture::CaptureArgs),
     /// Play a recorded event log in the dashboard (pause, speed, seek).
     Replay(replay::ReplayArgs),
     /// Analyse an event log headless and print the findings.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Attach(a) => attach::run(a),
+        Command::Capture(a) => capture::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Report(a) => report::run(a),
         Command::Probe(a) => probe::run(a),

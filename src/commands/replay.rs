@@ -1,7 +1,10 @@
 //! `wscope replay FILE`: plays a recorded log in the dashboard, in event time.
 
-use crate::source::log::LogReader;
+use crate::sanitize::inert;
+use crate::source::capture::read_capture;
+use crate::source::log::{Skipped, read_log};
 use crate::source::log_index::IndexedLog;
+use crate::source::{Input, open_input};
 use crate::ui::{self, playback::Playback, player};
 use color_eyre::{Result, eyre::WrapErr, eyre::eyre};
 use std::io::{IsTerminal, Write};
@@ -11,7 +14,8 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// The event log (JSON Lines, optionally .zst).
+    /// The event log (JSON Lines, optionally .zst) or a packet capture (pcap, pcapng); `-`
+    /// reads standard input (the keyboard is then read from the terminal).
     pub file: PathBuf,
     /// Playback speed: a factor of event time (1, 10, 0.5) or `max` (as fast as it can, then
     /// holds at the end).
@@ -34,15 +38,9 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     let Some(rules) = args.thresholds.rules()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    if args.file.as_os_str() == "-" {
-        // The terminal is the keyboard; a log on stdin would take its place.
-        return Err(eyre!("replay needs a log file, not standard input"));
-    }
     // Opening first: a missing or unreadable file is the first thing to say.
-    drop(
-        LogReader::open(&args.file)
-            .wrap_err_with(|| format!("cannot open {}", args.file.display()))?,
-    );
+    let input =
+        open_input(&args.file).wrap_err_with(|| format!("cannot open {}", args.file.display()))?;
     if !std::io::stdout().is_terminal() {
         return Err(eyre!(
             "replay draws a dashboard and needs a terminal; for text use `wscope report {}`",
@@ -51,13 +49,43 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     }
     let loud = std::io::stderr().is_terminal();
     let started = Instant::now();
-    let log = IndexedLog::open(&args.file, &mut |bytes| {
+    let mut progress = |bytes: u64| {
         if loud && started.elapsed().as_secs() >= 1 {
             eprint!("\rreading… {:.0} MB   ", bytes as f64 / 1e6);
             let _ = std::io::stderr().flush();
         }
-    })
-    .wrap_err_with(|| format!("cannot read {}", args.file.display()))?;
+    };
+    let cannot_read = || format!("cannot read {}", args.file.display());
+    let log = match input {
+        // A capture is decoded once, its events held (the dashboard reads the keyboard from
+        // the terminal, so a capture may come on standard input).
+        Input::Capture(stream) => {
+            let mut events = Vec::new();
+            let (stats, end) = read_capture(
+                stream,
+                Vec::new(),
+                &mut |evs| events.extend_from_slice(evs),
+                &mut progress,
+            )
+            .map_err(|e| eyre!("{}: {e}", cannot_read()))?;
+            if let Some(problem) = end.problem {
+                eprintln!("{}: {}", args.file.display(), inert(&problem));
+            }
+            eprintln!("{}", inert(&stats.summary()));
+            IndexedLog::from_events(&args.file, events, Skipped::default())
+        }
+        // A log on standard input cannot be read again: it is held too.
+        Input::Log(reader) if args.file.as_os_str() == "-" => {
+            let mut events = Vec::new();
+            let skipped = read_log(reader, &mut |e| events.push(e.clone()), &mut progress)
+                .wrap_err_with(cannot_read)?;
+            IndexedLog::from_events(&args.file, events, skipped)
+        }
+        Input::Log(reader) => {
+            drop(reader);
+            IndexedLog::open(&args.file, &mut progress).wrap_err_with(cannot_read)?
+        }
+    };
     if log.is_empty() {
         return Err(eyre!(
             "{} holds no events ({} lines skipped)",

@@ -36,7 +36,14 @@ pub struct IndexedLog {
     file: Option<File>,
     /// For compressed logs: the decompressed stream and how far into it it has read.
     stream: Option<(u64, Box<dyn Read + Send>)>,
+    /// Windows decoded from a capture, held in memory: a capture is not a log that can be
+    /// parsed again a window at a time, and its events (aggregated) are far fewer than its
+    /// packets.
+    held: Option<Vec<Vec<Event>>>,
 }
+
+/// Events per window of a log held in memory.
+const HELD_WINDOW: usize = 4096;
 
 impl IndexedLog {
     /// Reads the log at `path` once to index it.
@@ -93,7 +100,46 @@ impl IndexedLog {
             end,
             file: None,
             stream: None,
+            held: None,
         })
+    }
+
+    /// A log of events already read (from a capture, or standard input), held in memory in
+    /// windows.
+    pub fn from_events(name: &Path, events: Vec<Event>, skipped: Skipped) -> IndexedLog {
+        let mut windows = Vec::new();
+        let mut held = Vec::new();
+        let mut first_event = 0u64;
+        let mut rest = events.into_iter().peekable();
+        while rest.peek().is_some() {
+            let window: Vec<Event> = rest.by_ref().take(HELD_WINDOW).collect();
+            windows.push(Window {
+                span: Span {
+                    offset: 0,
+                    len: 0,
+                    first_line: first_event + 1,
+                    unterminated: false,
+                },
+                first_event,
+                events: window.len() as u64,
+                max_ts: window.iter().map(|e| e.ts).max().unwrap_or_default(),
+            });
+            first_event += window.len() as u64;
+            held.push(window);
+        }
+        IndexedLog {
+            path: name.to_path_buf(),
+            compressed: false,
+            bom: 0,
+            start: held.first().and_then(|w| w.first()).map(|e| e.ts),
+            end: windows.iter().map(|w| w.max_ts).max(),
+            windows,
+            events: first_event,
+            skipped,
+            file: None,
+            stream: None,
+            held: Some(held),
+        }
     }
 
     /// Number of valid events.
@@ -138,6 +184,9 @@ impl IndexedLog {
             .get(i)
             .cloned()
             .ok_or_else(|| io::Error::other(format!("no window {i}")))?;
+        if let Some(held) = &self.held {
+            return Ok(held[i].clone());
+        }
         let mut bytes = vec![0; window.span.len as usize];
         if self.compressed {
             self.read_compressed(window.span.offset, &mut bytes)?;
