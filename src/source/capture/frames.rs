@@ -350,7 +350,7 @@ mod tests {
     use super::*;
 
     /// A frame as a peer writes it.
-    pub fn frame(opcode: u8, fin: bool, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    fn frame(opcode: u8, fin: bool, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
         let mut out = vec![opcode | if fin { 0x80 } else { 0 }];
         let m = if mask.is_some() { 0x80 } else { 0 };
         match payload.len() {

@@ -16,6 +16,9 @@ mod http;
 mod link;
 pub mod packets;
 mod stream;
+pub mod synth;
+#[cfg(test)]
+mod tests;
 
 pub use conn::TracedFrame;
 pub use decoder::{CaptureStats, Decoder};
