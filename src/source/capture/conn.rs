@@ -262,10 +262,10 @@ impl WsConn {
                     return;
                 }
                 let at = self.pings.iter().position(|(_, p)| *p == head);
-                at.and_then(|i| {
+                at.map(|i| {
                     let sent = self.pings[i].0;
                     self.pings.drain(..=i);
-                    Some(sent)
+                    sent
                 })
             }
             None => self.sio_ping[1 - side(dir)].take(),

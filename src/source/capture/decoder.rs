@@ -236,7 +236,7 @@ impl Decoder {
             if seg.rst || (seg.fin && seg.payload.is_empty()) || (slot.is_some() && !seg.syn) {
                 return;
             }
-            if matches!(slot, None) && self.flows.len() >= MAX_FLOWS {
+            if slot.is_none() && self.flows.len() >= MAX_FLOWS {
                 self.cx.stats.untracked += 1;
                 return;
             }
@@ -566,7 +566,7 @@ impl Context {
         if !said.ping_gaps.is_empty() {
             let s = self.server(server);
             if !s.heartbeat_inferred {
-                s.ping_gaps.extend(said.ping_gaps.drain(..));
+                s.ping_gaps.append(&mut said.ping_gaps);
                 if s.ping_gaps.len() >= PINGS_TO_INFER {
                     s.heartbeat_inferred = true;
                     let mut gaps = std::mem::take(&mut s.ping_gaps);

@@ -446,7 +446,7 @@ mod tests {
         for bytes in [
             frame(1, true, None, b"x"),               // a client frame must be masked
             vec![0x83, 0x80, 0, 0, 0, 0],             // opcode 3 is reserved
-            vec![0x09 | 0x00, 0x80, 0, 0, 0, 0],      // a ping must be final
+            vec![0x09, 0x80, 0, 0, 0, 0],             // a ping must be final
             vec![0xa1, 0x80, 0, 0, 0, 0],             // RSV2
             vec![0x82, 0xfe, 0x00, 0x05, 1, 2, 3, 4], // 16-bit length for 5 bytes
         ] {

@@ -178,6 +178,7 @@ pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
 /// Writes classic pcap (microseconds, Ethernet): what `tcpdump -w` writes.
 pub struct PcapWriter<W: Write> {
     out: W,
+    bytes: u64,
 }
 
 impl<W: Write> PcapWriter<W> {
@@ -186,8 +187,17 @@ impl<W: Write> PcapWriter<W> {
             network: Linktype::ETHERNET,
             ..PcapHeader::new()
         };
-        out.write_all(&header.to_vec().map_err(io::Error::other)?)?;
-        Ok(PcapWriter { out })
+        let header = header.to_vec().map_err(io::Error::other)?;
+        out.write_all(&header)?;
+        Ok(PcapWriter {
+            out,
+            bytes: header.len() as u64,
+        })
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     pub fn write(&mut self, p: &RawPacket) -> io::Result<()> {
@@ -198,8 +208,9 @@ impl<W: Write> PcapWriter<W> {
             origlen: p.data.len() as u32,
             data: &p.data,
         };
-        self.out
-            .write_all(&block.to_vec().map_err(io::Error::other)?)
+        let bytes = block.to_vec().map_err(io::Error::other)?;
+        self.bytes += bytes.len() as u64;
+        self.out.write_all(&bytes)
     }
 
     pub fn into_inner(self) -> W {
