@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::capture::{Capturer, run_peer, tools_available, tshark_frames, wscope};
+use common::capture::{Capturer, run_peer, run_peer_via, tools_available, tshark_frames, wscope};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -221,4 +221,54 @@ fn truncated_and_corrupt_captures_say_so_and_keep_what_came_before() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("corrupt"), "{err}");
     assert!(!err.contains("panick"), "{err}");
+}
+
+#[test]
+fn behind_nginx_the_backend_capture_sees_the_proxy_and_its_missing_upgrade_header() {
+    if tools_available().is_none() {
+        return;
+    }
+    let backend = common::free_port();
+    let front = common::free_port();
+    let servers = |_: &std::path::Path| {
+        format!(
+            r#"
+    server {{
+        listen 127.0.0.1:{front};
+        location /ws {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+        location /bad/ {{
+            proxy_pass http://127.0.0.1:{backend}/;
+            proxy_http_version 1.1;
+        }}
+    }}
+"#
+        )
+    };
+    let Some(_nginx) = common::nginx::Nginx::start(servers, &[front]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("backend.pcap");
+    // On the backend's side of the proxy, where the traffic is plain.
+    let capture = Capturer::tcpdump(backend, &pcap);
+    let truth = run_peer_via(backend, front);
+    capture.stop();
+    let r = report_json(pcap.to_str().unwrap());
+    let brief = format!(
+        "{} {} {}",
+        r["connections"], r["close_codes"], r["upgrade_rejected"]
+    );
+    assert_eq!(r["connections"]["opened"], truth["opens"], "{brief}");
+    assert_eq!(codes_of(&r), true_codes(&truth), "{brief}");
+    // The server refused the request nginx passed on without its Upgrade header.
+    assert_eq!(r["upgrade_rejected"]["426"], 1, "{brief}");
+    assert_eq!(r["upgrade_rejected"]["403"], 1, "{brief}");
+    assert_eq!(r["contradictions"], 0);
+    assert_eq!(r["servers"][0]["name"], format!("127.0.0.1:{backend}"));
 }

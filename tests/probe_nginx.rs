@@ -15,97 +15,39 @@ use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// An nginx master process with its own prefix, logs and temp paths in a temp dir.
+/// nginx in front of the backend: one location per misconfiguration on `port`, and the
+/// server of assets/nginx/websocket.conf, as shipped, on `shipped_port`.
 struct Nginx {
-    child: Child,
-    /// The test server, with one location per misconfiguration.
+    _nginx: common::nginx::Nginx,
     port: u16,
-    /// The server of assets/nginx/websocket.conf, as shipped.
     shipped_port: u16,
-    dir: tempfile::TempDir,
 }
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM: the master stops its workers too (SIGKILL would orphan them).
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `$NGINX` if set, else `nginx` on the PATH or in the sbin directories (often not on a
-/// non-root PATH).
-fn nginx_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("NGINX") {
-        return Some(PathBuf::from(path)).filter(|p| p.is_file());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join("nginx"))
-        .find(|p| p.is_file())
-}
-
-/// Starts nginx, or returns `None` (with a loud message) when it is not installed outside CI.
-/// In CI (`CI` set) a missing nginx fails the test: `.ci/run` installs it.
 fn start_nginx(backend: &Backend) -> Option<Nginx> {
-    let bin = nginx_binary();
-    let test = common::require::this_test();
-    if !common::require::require(&test, bin.is_some(), "nginx", "apt-get install nginx-light") {
-        return None;
-    }
-    let bin = bin?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    // nginx workers may run as an unprivileged user: they must reach the temp paths.
-    set_mode(dir.path(), 0o755);
     let port = common::free_port();
     let shipped_port = common::free_port();
     let backend_addr = format!("127.0.0.1:{}", backend.port);
-
-    // The configuration shipped in assets/, with its two CHANGE lines pointed at the test.
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/assets/nginx/websocket.conf"
-    ))
-    .expect("assets/nginx/websocket.conf");
-    let listen_line = "listen 8000;";
-    let upstream_line = "server 127.0.0.1:8080;";
-    assert!(
-        shipped.contains(listen_line) && shipped.contains(upstream_line),
-        "the CHANGE lines of the shipped config moved"
-    );
-    let shipped = shipped
-        .replace(listen_line, &format!("listen 127.0.0.1:{shipped_port};"))
-        .replace(upstream_line, &format!("server {backend_addr};"));
-    std::fs::write(dir.path().join("websocket.conf"), shipped).expect("write shipped conf");
-
-    let d = dir.path().display();
-    let upgrade = "proxy_http_version 1.1;\n            proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection \"upgrade\";";
-    let conf = format!(
-        r#"
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-
+    let servers = |dir: &Path| {
+        // The configuration shipped in assets/, with its two CHANGE lines pointed at the test.
+        let shipped = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/nginx/websocket.conf"
+        ))
+        .expect("assets/nginx/websocket.conf");
+        let listen_line = "listen 8000;";
+        let upstream_line = "server 127.0.0.1:8080;";
+        assert!(
+            shipped.contains(listen_line) && shipped.contains(upstream_line),
+            "the CHANGE lines of the shipped config moved"
+        );
+        let shipped = shipped
+            .replace(listen_line, &format!("listen 127.0.0.1:{shipped_port};"))
+            .replace(upstream_line, &format!("server {backend_addr};"));
+        std::fs::write(dir.join("websocket.conf"), shipped).expect("write shipped conf");
+        let d = dir.display();
+        let upgrade = "proxy_http_version 1.1;\n            proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection \"upgrade\";";
+        format!(
+            r#"
     include {d}/websocket.conf;
 
     server {{
@@ -134,60 +76,16 @@ http {{
             {upgrade}
         }}
     }}
-}}
 "#,
-        down = common::free_port(),
-    );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let child = Command::new(&bin)
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf_path)
-        .arg("-g")
-        .arg("daemon off;")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nginx starts");
-    let mut nginx = Nginx {
-        child,
+            down = common::free_port(),
+        )
+    };
+    let nginx = common::nginx::Nginx::start(servers, &[port, shipped_port])?;
+    Some(Nginx {
+        _nginx: nginx,
         port,
         shipped_port,
-        dir,
-    };
-    wait_listening(&mut nginx, port);
-    wait_listening(&mut nginx, shipped_port);
-    Some(nginx)
-}
-
-fn wait_listening(nginx: &mut Nginx, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = nginx.child.try_wait() {
-            let log =
-                std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default();
-            panic!("nginx exited ({status}) before listening:\n{log}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen on {port} within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod temp dir");
+    })
 }
 
 /// The backend and an nginx in front of it; `None` when nginx is missing outside CI.

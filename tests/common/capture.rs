@@ -114,11 +114,17 @@ impl Drop for Capturer {
 
 /// Runs the plain `ws` peer on `port` to its end; returns its truth line.
 pub fn run_peer(port: u16) -> serde_json::Value {
+    run_peer_via(port, port)
+}
+
+/// [`run_peer`] with the clients connecting to `client_port` (a proxy in front of `port`).
+pub fn run_peer_via(port: u16, client_port: u16) -> serde_json::Value {
     let node_modules = super::node::adapter_dir().join("node_modules");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/plain_ws.js");
     let out = Command::new("node")
         .arg(script)
         .arg(port.to_string())
+        .arg(client_port.to_string())
         .env("NODE_PATH", node_modules)
         .stderr(Stdio::inherit())
         .output()

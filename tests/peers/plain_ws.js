@@ -2,11 +2,15 @@
 // the capture tests record. It plays a fixed script and prints, as one JSON line, what really
 // happened on each connection (the truth the capture is checked against).
 //
-//   node plain_ws.js PORT
+//   node plain_ws.js PORT [CLIENT_PORT]
+//
+// With CLIENT_PORT the clients connect there (a proxy in front of PORT), and one more client
+// asks for /bad/, where the proxy drops the Upgrade header.
 'use strict';
 const { WebSocketServer, WebSocket } = require('ws');
 
 const port = Number(process.argv[2]);
+const clientPort = Number(process.argv[3] || port);
 const truth = { opens: 0, rejected: 0, closes: [] };
 const wss = new WebSocketServer({
   port,
@@ -37,16 +41,18 @@ wss.on('connection', (ws, req) => {
   });
 });
 
-function client(name, script) {
+function client(name, script, prefix = '') {
   return new Promise((resolve) => {
-    const c = new WebSocket(`ws://127.0.0.1:${port}/ws?name=${name}`, {
+    const c = new WebSocket(`ws://127.0.0.1:${clientPort}${prefix}/ws?name=${name}`, {
       headers: { 'User-Agent': `capture-test/${name}` },
     });
     c.on('open', () => script(c));
     c.on('close', () => resolve());
     c.on('error', () => resolve());
-    c.on('unexpected-response', (_req, res) => {
+    c.on('unexpected-response', (req, res) => {
       res.resume();
+      // A proxy would keep the refused request's connection alive for a minute.
+      req.destroy();
       resolve();
     });
   });
@@ -92,10 +98,13 @@ async function main() {
     }),
     // Refused at the upgrade: 403.
     client('denied&deny=1', () => {}),
+    // Through a proxy that drops the Upgrade header: the server answers 426.
+    ...(clientPort !== port ? [client('misrouted', () => {}, '/bad')] : []),
   ]);
   await wait(200);
   wss.close();
-  process.stdout.write(JSON.stringify(truth) + '\n');
+  // Exit once said: nothing left open may keep the process waiting.
+  process.stdout.write(JSON.stringify(truth) + '\n', () => process.exit(0));
 }
 
 main();
