@@ -272,3 +272,52 @@ fn behind_nginx_the_backend_capture_sees_the_proxy_and_its_missing_upgrade_heade
     assert_eq!(r["contradictions"], 0);
     assert_eq!(r["servers"][0]["name"], format!("127.0.0.1:{backend}"));
 }
+
+/// The dashboard on live traffic: `wscope capture` starts tcpdump itself, and the peer's close
+/// codes appear on the screen while it runs; `--record` keeps the decoded events.
+#[test]
+fn the_live_dashboard_shows_captured_traffic_and_records_it() {
+    if tools_available().is_none() || !common::tmux::available() {
+        return;
+    }
+    let port = common::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("live.jsonl");
+    let cmd = format!(
+        "{} capture --port {port} --iface lo --record {}; echo wscope-exited",
+        env!("CARGO_BIN_EXE_wscope"),
+        record.display()
+    );
+    let t = common::tmux::Tmux::start(&cmd, 120, 40);
+    t.wait_for("the capture running", |s| s.contains("capture: lo"));
+    // tcpdump needs a moment after starting before it sees packets.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let truth = run_peer(port);
+    let screen = t.wait_for("the close codes of the peer", |s| {
+        s.contains("4001") && s.contains("1006") && s.contains("1000")
+    });
+    assert!(screen.contains(&format!("tcp port {port}: live")), "{screen}");
+    t.keys(&["q"]);
+    // The recording is complete once the process has exited.
+    t.wait_text("wscope-exited");
+    let r = report_json(record.to_str().unwrap());
+    assert_eq!(codes_of(&r), true_codes(&truth));
+}
+
+/// A capture replayed: the same close codes, and the end of the capture said.
+#[test]
+fn a_capture_replays_in_the_dashboard() {
+    let Some(c) = captured() else { return };
+    if !common::tmux::available() {
+        return;
+    }
+    let cmd = format!(
+        "{} replay --speed max {}",
+        env!("CARGO_BIN_EXE_wscope"),
+        c.pcapng.display()
+    );
+    let t = common::tmux::Tmux::start(&cmd, 100, 30);
+    let screen = t.wait_for("the end of the capture", |s| s.contains("END"));
+    assert!(screen.contains("4001") && screen.contains("1006"), "{screen}");
+    t.keys(&["q"]);
+}
