@@ -145,10 +145,31 @@ fn main() {
             mb / shark
         );
     }
-    let out = Command::new(&wscope)
+    // Peak memory: a capture is read a buffer at a time, whatever its size.
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(&wscope)
         .arg("report")
         .arg(&path)
-        .output()
-        .unwrap();
-    println!("{}", String::from_utf8_lossy(&out.stderr).trim());
+        .output();
+    match out {
+        Ok(out) => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            for line in err.lines() {
+                if line.starts_with("capture:") {
+                    println!("{line}");
+                }
+                if let Some(kb) = line
+                    .trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+                {
+                    println!(
+                        "peak RSS of wscope report: {:.0} MiB",
+                        kb.parse::<f64>().unwrap_or(0.0) / 1024.0
+                    );
+                }
+            }
+        }
+        Err(_) => println!("peak RSS: not measured (/usr/bin/time missing: apt-get install time)"),
+    }
 }

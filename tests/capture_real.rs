@@ -296,7 +296,10 @@ fn the_live_dashboard_shows_captured_traffic_and_records_it() {
     let screen = t.wait_for("the close codes of the peer", |s| {
         s.contains("4001") && s.contains("1006") && s.contains("1000")
     });
-    assert!(screen.contains(&format!("tcp port {port}: live")), "{screen}");
+    assert!(
+        screen.contains(&format!("tcp port {port}: live")),
+        "{screen}"
+    );
     t.keys(&["q"]);
     // The recording is complete once the process has exited.
     t.wait_text("wscope-exited");
@@ -318,6 +321,9 @@ fn a_capture_replays_in_the_dashboard() {
     );
     let t = common::tmux::Tmux::start(&cmd, 100, 30);
     let screen = t.wait_for("the end of the capture", |s| s.contains("END"));
-    assert!(screen.contains("4001") && screen.contains("1006"), "{screen}");
+    assert!(
+        screen.contains("4001") && screen.contains("1006"),
+        "{screen}"
+    );
     t.keys(&["q"]);
 }

@@ -303,6 +303,21 @@ fn ipv6_and_the_cooked_linux_link_type() {
 }
 
 #[test]
+fn unknown_link_types_and_unreadable_packets_are_counted() {
+    let mut d = Decoder::default();
+    for link in [Linktype(147), Linktype(147), Linktype::ETHERNET] {
+        d.packet(Packet {
+            ts: T0,
+            link,
+            data: &[0x45, 0, 0, 1],
+        });
+    }
+    assert_eq!(d.stats().unknown_links, [147]);
+    assert_eq!(d.stats().unreadable, 1);
+    assert!(d.stats().summary().contains("unknown link type 147"));
+}
+
+#[test]
 fn a_written_capture_reads_back_through_the_file_reader() {
     let mut w = wire(40_040);
     let mut p = w.handshake("/ws", 101);
