@@ -9,9 +9,8 @@ mod common;
 
 use common::probe::{Backend, num, probe, start_backend};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -27,7 +27,8 @@ const SNAPSHOT_EVERY: i64 = 2 * SECOND;
 /// An ended connection's address pair is remembered this long, so its last ACKs and
 /// retransmissions do not look like a new connection joined in its middle.
 const REMEMBER_ENDED: i64 = 60 * SECOND;
-/// A connection that is not a WebSocket is forgotten after this long without packets.
+/// A connection that is not (or not yet) a WebSocket is forgotten after this long without
+/// packets.
 const FORGET_IDLE: i64 = 300 * SECOND;
 /// Connections followed at once; more are counted, not followed.
 const MAX_FLOWS: usize = 2_000_000;
@@ -166,6 +167,11 @@ impl Decoder {
 
     pub fn take_trace(&mut self) -> Vec<super::conn::TracedFrame> {
         self.cx.said.trace.take().unwrap_or_default()
+    }
+
+    /// Connections followed or remembered now.
+    pub fn connections_held(&self) -> usize {
+        self.flows.len()
     }
 
     /// Events decoded and not yet taken.
@@ -417,9 +423,11 @@ impl Decoder {
         }
         if now >= self.next_forget {
             self.next_forget = Ts(now.0 + 30 * SECOND);
+            // A WebSocket may idle for hours; anything else (a handshake that never finished,
+            // a port scan's SYN, plain HTTP, a stream where no frame was found) may not.
             self.flows.retain(|_, slot| match slot {
                 Slot::Live(f) => {
-                    !matches!(f.phase, Phase::Ignored | Phase::Unknown)
+                    matches!(&f.phase, Phase::Ws(c) if !c.undiscovered)
                         || now.0 - f.last_seen.0 < FORGET_IDLE
                 }
                 Slot::Ended(_) => true,

@@ -303,6 +303,36 @@ fn ipv6_and_the_cooked_linux_link_type() {
 }
 
 #[test]
+fn handshakes_that_never_finish_are_forgotten_but_idle_websockets_are_not() {
+    let mut d = Decoder::default();
+    let feed = |d: &mut Decoder, packets: Vec<RawPacket>| {
+        for p in &packets {
+            d.packet(Packet {
+                ts: p.ts,
+                link: Linktype::ETHERNET,
+                data: &p.data,
+            });
+        }
+    };
+    let mut idle = wire(1_000);
+    feed(&mut d, idle.handshake("/ws", 101));
+    for port in 20_000..30_000u16 {
+        let mut w = wire(port);
+        let syn = w.handshake("/ws", 101).remove(0);
+        feed(&mut d, vec![syn]);
+    }
+    assert_eq!(d.connections_held(), 10_001);
+    // Ten minutes later, the WebSocket is still followed; the half-open ones are gone.
+    idle.wait(600.0);
+    let ping = idle.send(false, &frame(9, true, None, b""));
+    feed(&mut d, vec![ping]);
+    assert_eq!(d.connections_held(), 1);
+    let mut events = Vec::new();
+    d.take_events(&mut events);
+    assert_eq!(kinds(&events), ["hello", "open", "ping"]);
+}
+
+#[test]
 fn unknown_link_types_and_unreadable_packets_are_counted() {
     let mut d = Decoder::default();
     for link in [Linktype(147), Linktype(147), Linktype::ETHERNET] {
