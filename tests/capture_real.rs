@@ -307,20 +307,43 @@ fn the_live_dashboard_shows_captured_traffic_and_records_it() {
     assert_eq!(codes_of(&r), true_codes(&truth));
 }
 
-/// A capture replayed: the same close codes, and the end of the capture said.
+/// A capture replayed from standard input: the same close codes, and the end said. Then the
+/// capture turned into a log by `capture -` (a stream on stdin, headless, recorded), and that
+/// log replayed from standard input too.
 #[test]
 fn a_capture_replays_in_the_dashboard() {
     let Some(c) = captured() else { return };
     if !common::tmux::available() {
         return;
     }
-    let cmd = format!(
-        "{} replay --speed max {}",
-        env!("CARGO_BIN_EXE_wscope"),
-        c.pcapng.display()
-    );
+    let bin = env!("CARGO_BIN_EXE_wscope");
+    let cmd = format!("cat {} | {bin} replay --speed max -", c.pcapng.display());
     let t = common::tmux::Tmux::start(&cmd, 100, 30);
     let screen = t.wait_for("the end of the capture", |s| s.contains("END"));
+    assert!(
+        screen.contains("4001") && screen.contains("1006"),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("from-capture.jsonl");
+    let out = std::process::Command::new(bin)
+        .args(["capture", "-", "--headless", "--format", "json", "--record"])
+        .arg(&log)
+        .stdin(std::fs::File::open(&c.pcap).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let headless: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(codes_of(&headless), true_codes(&c.truth));
+    let cmd = format!("cat {} | {bin} replay --speed max -", log.display());
+    let t = common::tmux::Tmux::start(&cmd, 100, 30);
+    let screen = t.wait_for("the end of the log", |s| s.contains("END"));
     assert!(
         screen.contains("4001") && screen.contains("1006"),
         "{screen}"
