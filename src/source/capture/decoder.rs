@@ -8,6 +8,7 @@
 //! capture time, so joining ten thousand connections costs a handful of them.
 
 use super::conn::{Said, WsConn};
+use super::frames::starts_frame;
 use super::http::{self, Head, Request};
 use super::link::{Decoded, Segment, decode};
 use super::packets::{Packet, PacketSink};
@@ -63,6 +64,8 @@ pub struct CaptureStats {
     pub untracked: u64,
     /// Close frames whose payload fell in a gap (their code is not known).
     pub damaged_closes: u64,
+    /// Connections joined midway whose ends the port numbers had the wrong way round.
+    pub roles_swapped: u64,
 }
 
 type Key = (SocketAddr, SocketAddr);
@@ -83,6 +86,9 @@ struct Flow {
     down: Stream,
     phase: Phase,
     last_seen: Ts,
+    /// Which end is the server was guessed from port numbers alone: the first payload's
+    /// masking may still say otherwise.
+    roles_guessed: bool,
 }
 
 enum Phase {
@@ -203,6 +209,7 @@ impl Decoder {
                 down,
                 phase,
                 last_seen,
+                ..
             } = &mut **flow;
             let ts = *last_seen;
             up.flush(&mut |p| feed(phase, *client, *server, Dir::In, p, ts, &mut self.cx));
@@ -252,15 +259,18 @@ impl Decoder {
         let Some(Slot::Live(flow)) = self.flows.get_mut(&k) else {
             return;
         };
+        flow.last_seen = ts;
+        if flow_roles_settle(flow, &seg) {
+            self.cx.stats.roles_swapped += 1;
+        }
         let Flow {
             client,
             server,
             up,
             down,
             phase,
-            last_seen,
+            ..
         } = &mut **flow;
-        *last_seen = ts;
         let (client, server) = (*client, *server);
         let dir = if seg.src == client { Dir::In } else { Dir::Out };
         if seg.syn {
@@ -295,7 +305,7 @@ impl Decoder {
     }
 
     fn new_flow(&mut self, ts: Ts, seg: &Segment<'_>) -> Flow {
-        let dst_serves = self.dst_is_server(seg);
+        let (dst_serves, roles_guessed) = self.dst_is_server(seg);
         let (client, server) = if dst_serves {
             (seg.src, seg.dst)
         } else {
@@ -316,30 +326,29 @@ impl Decoder {
                 Phase::Unknown
             },
             last_seen: ts,
+            roles_guessed,
         }
     }
 
-    /// Which end of a connection first seen in this segment is the server.
-    fn dst_is_server(&self, seg: &Segment<'_>) -> bool {
+    /// Which end of a connection first seen in this segment is the server, and whether that
+    /// is only a guess from the port numbers.
+    fn dst_is_server(&self, seg: &Segment<'_>) -> (bool, bool) {
         if seg.syn {
-            return !seg.ack;
+            return (!seg.ack, false);
         }
         let (src, dst) = (seg.src.port(), seg.dst.port());
         if self.ports.contains(&dst) != self.ports.contains(&src) {
-            return self.ports.contains(&dst);
+            return (self.ports.contains(&dst), false);
         }
         let listening = |a: &SocketAddr| self.cx.servers.get(a).is_some_and(|s| s.listening);
         if listening(&seg.dst) != listening(&seg.src) {
-            return listening(&seg.dst);
+            return (listening(&seg.dst), false);
         }
-        if http::looks_like_request(seg.payload) && !seg.payload.is_empty() {
-            return true;
-        }
-        if seg.payload.starts_with(b"HTTP/") {
-            return false;
+        if let Some(from_client) = sender_is_client(seg.payload) {
+            return (from_client, false);
         }
         // Clients use ephemeral ports, above those servers listen on.
-        dst < src
+        (dst < src, true)
     }
 
     /// After a flow took a segment: its connection's messages wait for the next report, and
@@ -564,7 +573,10 @@ impl Context {
         self.stats.damaged_closes += std::mem::take(&mut said.damaged_closes);
         if std::mem::take(&mut said.discovered) {
             self.stats.joined += 1;
-            self.server(server).snapshot_due.get_or_insert(ts);
+            let s = self.server(server);
+            s.snapshot_due.get_or_insert(ts);
+            // Its frames showed which end serves: other joined connections follow.
+            s.listening = true;
         }
         let gaps = std::mem::take(&mut said.gaps);
         if gaps > 0 {
@@ -629,6 +641,43 @@ impl Context {
             subprotocol: None,
         }
     }
+}
+
+/// Whether the sender of these first bytes is the client, when they tell: an HTTP request or
+/// response, or a frame masked (a client's) or not (a server's).
+fn sender_is_client(payload: &[u8]) -> Option<bool> {
+    if payload.is_empty() {
+        return None;
+    }
+    if payload.starts_with(b"HTTP/") {
+        return Some(false);
+    }
+    if http::looks_like_request(payload) {
+        return Some(true);
+    }
+    match (starts_frame(payload, true), starts_frame(payload, false)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// A flow whose ends were guessed from port numbers takes its first payload's word for
+/// them; `true` when that swapped them.
+fn flow_roles_settle(flow: &mut Flow, seg: &Segment<'_>) -> bool {
+    if !flow.roles_guessed || !matches!(flow.phase, Phase::Unknown) {
+        return false;
+    }
+    let Some(from_client) = sender_is_client(seg.payload) else {
+        return false;
+    };
+    flow.roles_guessed = false;
+    if from_client == (seg.src == flow.client) {
+        return false;
+    }
+    std::mem::swap(&mut flow.client, &mut flow.server);
+    std::mem::swap(&mut flow.up, &mut flow.down);
+    true
 }
 
 fn hello(heartbeat: Option<Heartbeat>) -> EventKind {

@@ -245,30 +245,38 @@ impl FrameParser {
 
     /// The first offset in `data` where a frame plausibly starts.
     fn find_boundary(&self, data: &[u8]) -> Option<usize> {
-        (0..data.len()).find(|&at| {
-            let Parsed::Header(h) = parse_header(&data[at..], self.masked) else {
-                return false;
-            };
-            if h.len > MAX_PLAUSIBLE_LEN {
-                return false;
-            }
-            let end = at as u64 + h.size as u64 + h.len;
-            let avail = data.len() as u64;
-            if end == avail {
-                return true;
-            }
-            if end < avail {
-                // The next frame must look like one too.
-                return matches!(
-                    parse_header(&data[end as usize..], self.masked),
-                    Parsed::Header(_) | Parsed::Incomplete
-                );
-            }
-            // Runs past this segment: believable only at the segment's start, where writes
-            // of whole frames usually begin.
-            at == 0
-        })
+        (0..data.len()).find(|&at| plausible_at(data, at, self.masked))
     }
+}
+
+/// Whether a segment's payload plausibly starts with a frame masked (a client's) or not (a
+/// server's): what tells the two ends of a connection joined midway apart.
+pub(super) fn starts_frame(data: &[u8], masked: bool) -> bool {
+    plausible_at(data, 0, masked)
+}
+
+/// A plausible header at `at`, whose frame ends where the data does or is followed by
+/// another plausible header; a frame that runs past the data is believed only at its start,
+/// where writes of whole frames usually begin.
+fn plausible_at(data: &[u8], at: usize, masked: bool) -> bool {
+    let Parsed::Header(h) = parse_header(&data[at..], masked) else {
+        return false;
+    };
+    if h.len > MAX_PLAUSIBLE_LEN {
+        return false;
+    }
+    let end = at as u64 + h.size as u64 + h.len;
+    let avail = data.len() as u64;
+    if end == avail {
+        return true;
+    }
+    if end < avail {
+        return matches!(
+            parse_header(&data[end as usize..], masked),
+            Parsed::Header(_) | Parsed::Incomplete
+        );
+    }
+    at == 0
 }
 
 struct Header {

@@ -262,6 +262,25 @@ fn connections_joined_midway_come_in_one_snapshot_and_close_right() {
 }
 
 #[test]
+fn a_server_on_a_high_port_is_known_by_its_unmasked_frames() {
+    // The server's port is above the client's: ports alone would have it the wrong way round.
+    let mut w = Wire::new(addr("10.0.0.2:1234"), addr("10.0.0.1:50123"), T0);
+    let p = vec![
+        // A bare ACK first: nothing but the ports to go by.
+        w.send(true, b""),
+        w.send(false, &frame(9, true, None, b"")),
+        w.wait(0.1).send(true, &frame(10, true, MASK, b"")),
+        w.wait(0.1)
+            .send(true, &frame(8, true, MASK, &close_payload(1000, ""))),
+        w.send(false, &frame(8, true, None, &close_payload(1000, ""))),
+    ];
+    let (events, stats) = decode(&p);
+    assert_eq!(closes(&events), [(Some(1000), Some(Initiator::Client))]);
+    assert_eq!(events[0].server.as_deref(), Some("10.0.0.1:50123"));
+    assert_eq!((stats.joined, stats.roles_swapped), (1, 1));
+}
+
+#[test]
 fn a_reused_address_pair_is_a_new_connection() {
     let mut p = Vec::new();
     for round in 0..2 {
