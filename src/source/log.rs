@@ -15,6 +15,21 @@ use std::path::Path;
 
 pub use super::parallel::{Progress, default_threads, read_chunks, read_log};
 
+/// The first 4 bytes of a stream (fewer if it is shorter): what tells a format apart.
+pub(super) fn read_head(input: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match input.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(head[..n].to_vec())
+}
+
 /// Lines longer than this are skipped (feed-protocol.md)...
 pub const MAX_LINE: usize = 1 << 20;
 /// ...except `snapshot` lines, up to this: a server with 10,000 open connections writes a
@@ -158,17 +173,7 @@ impl LogReader {
 
     /// Reads a log from any byte stream, detecting zstd by its magic number.
     pub fn from_reader(mut input: Box<dyn Read + Send>) -> io::Result<LogReader> {
-        let mut head = [0u8; 4];
-        let mut n = 0;
-        while n < head.len() {
-            match input.read(&mut head[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let head = head[..n].to_vec();
+        let head = read_head(&mut input)?;
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(input));
         let compressed = zstd_magic(&head);
         let input: Box<dyn Read + Send> = if compressed {

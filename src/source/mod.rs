@@ -28,18 +28,9 @@ pub fn open_input(path: &Path) -> io::Result<Input> {
         }
         Box::new(std::fs::File::open(path)?)
     };
-    let mut head = [0u8; 4];
-    let mut n = 0;
-    while n < head.len() {
-        match input.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..n].to_vec()).chain(input));
-    if capture::is_capture(&head[..n]) {
+    let head = log::read_head(&mut input)?;
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(input));
+    if capture::is_capture(&head) {
         Ok(Input::Capture(chained))
     } else {
         log::LogReader::from_reader(chained).map(Input::Log)

@@ -355,33 +355,8 @@ pub fn close_payload(head: &[u8]) -> (Option<u16>, String) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::synth::frame;
     use super::*;
-
-    /// A frame as a peer writes it.
-    fn frame(opcode: u8, fin: bool, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![opcode | if fin { 0x80 } else { 0 }];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n if n < 126 => out.push(m | n as u8),
-            n if n <= 0xffff => {
-                out.push(m | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(m | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        let mut body = payload.to_vec();
-        if let Some(k) = mask {
-            out.extend_from_slice(&k);
-            body.iter_mut()
-                .enumerate()
-                .for_each(|(i, b)| *b ^= k[i % 4]);
-        }
-        out.extend_from_slice(&body);
-        out
-    }
 
     fn frames_of(p: &mut FrameParser, pieces: &[&[u8]]) -> Vec<Frame> {
         let mut got = Vec::new();
