@@ -220,17 +220,20 @@ pub(super) fn scan<'a>(text: &'a str, w: &mut WireIn<'a>) -> Option<()> {
 /// `Some(None)` for a key the struct does not have (ignored, as serde ignores it), and `None`
 /// when the value's type is not the field's.
 fn set<'a>(w: &mut WireIn<'a>, key: &str, v: Scalar<'a>) -> Option<Option<u32>> {
+    // One `match` on the key: the compiler dispatches on its length first, so a key costs
+    // one or two comparisons, not one per field before it.
     macro_rules! fields {
         ($($name:literal => $field:ident : $how:ident,)*) => {{
-            let mut n = 0u32;
-            $(
-                if key == $name {
+            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+            #[repr(u32)]
+            enum Field { $($field,)* }
+            match key {
+                $($name => {
                     w.$field = $how(v)?;
-                    return Some(Some(n));
-                }
-                n += 1;
-            )*
-            let _ = n;
+                    return Some(Some(Field::$field as u32));
+                })*
+                _ => {}
+            }
         }};
     }
     fields! {
