@@ -315,10 +315,10 @@ fn sort_keys_and_filter() {
         .iter()
         .map(|c| c.as_ref().unwrap().1.as_str())
         .collect();
-    assert_eq!(&ids[..4], ["c0", "c1", "c12", "c13"]);
+    assert_eq!(&ids[..4], ["c0", "c1", "c2", "c3"]);
     key(&mut d, KeyCode::Char('1'));
     assert!(d.app.descending);
-    assert_eq!(d.app.visible_conns[0].as_ref().unwrap().1, "c9");
+    assert_eq!(d.app.visible_conns[0].as_ref().unwrap().1, "c39");
 
     key(&mut d, KeyCode::Char('/'));
     for c in "OKHTTP".chars() {
@@ -576,4 +576,97 @@ mod any_events {
             }
         }
     }
+}
+
+fn ctrl(d: &mut Dashboard, c: char) -> Option<wscope::ui::app::Action> {
+    let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )));
+    d.prepare(Instant::now());
+    a
+}
+
+#[test]
+fn half_pages_and_going_back_follow_less_and_vim() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    assert!(
+        ctrl(&mut d, 'd').is_none(),
+        "Ctrl-D is half a page, not quit"
+    );
+    let half = d.app.conns.selected;
+    assert!(half >= 3, "{half}");
+    ctrl(&mut d, 'd');
+    assert_eq!(d.app.conns.selected, 2 * half);
+    ctrl(&mut d, 'u');
+    assert_eq!(d.app.conns.selected, half);
+    assert!(matches!(
+        ctrl(&mut d, 'c'),
+        Some(wscope::ui::app::Action::Quit)
+    ));
+
+    // A detail view: scrolls within its content, and q goes back (not quit).
+    key(&mut d, KeyCode::Enter);
+    assert!(matches!(d.app.overlay, Overlay::Connection { .. }));
+    key(&mut d, KeyCode::Char('G'));
+    let end = d.app.detail_scroll;
+    assert_eq!(end, d.app.detail_max);
+    key(&mut d, KeyCode::Char('j'));
+    assert_eq!(d.app.detail_scroll, end, "no scrolling past the end");
+    if end > 0 {
+        key(&mut d, KeyCode::Char('k'));
+        assert_eq!(d.app.detail_scroll, end - 1);
+    }
+    key(&mut d, KeyCode::Char('g'));
+    assert_eq!(d.app.detail_scroll, 0);
+    let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert!(a.is_none() && matches!(d.app.overlay, Overlay::None));
+}
+
+#[test]
+fn the_filter_applies_as_it_is_typed_and_esc_puts_the_old_one_back() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Char('/'));
+    for c in "okhttp".chars() {
+        key(&mut d, KeyCode::Char(c));
+    }
+    // Not applied by Enter: already there.
+    assert_eq!(d.app.conn_rows, 9);
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.app.conn_rows, 38);
+    key(&mut d, KeyCode::Char('/'));
+    key(&mut d, KeyCode::Char('c'));
+    key(&mut d, KeyCode::Char('7'));
+    key(&mut d, KeyCode::Enter);
+    let kept = d.app.conn_rows;
+    assert!((1..38).contains(&kept), "{kept}");
+    // Editing it again and giving up keeps the one applied before.
+    key(&mut d, KeyCode::Char('/'));
+    key(&mut d, KeyCode::Backspace);
+    key(&mut d, KeyCode::Backspace);
+    assert_eq!(d.app.conn_rows, 38);
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.app.conn_rows, kept);
+}
+
+#[test]
+fn ids_sort_naturally_and_f_with_one_server_says_so() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Char('1'));
+    let ids: Vec<&str> = d
+        .app
+        .visible_conns
+        .iter()
+        .map(|c| c.as_ref().unwrap().1.as_str())
+        .collect();
+    assert_eq!(&ids[..4], ["c0", "c1", "c2", "c3"]);
+    key(&mut d, KeyCode::Char('f'));
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("one server only"), "{t}");
+    key(&mut d, KeyCode::Char('j'));
+    let t = text(&draw(&d, 120, 40));
+    assert!(!t.contains("one server only"));
 }

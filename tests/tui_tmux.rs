@@ -322,6 +322,9 @@ fn escape_sequences_in_a_log_never_reach_the_terminal() {
     t.wait_for("detail closed", |s| !s.contains("recent events"));
     t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
     t.wait_text("remedy");
+    // q in a detail view goes back, as Esc does; q again quits.
+    t.keys(&["q"]);
+    t.wait_for("evidence closed", |s| !s.contains("remedy"));
     t.keys(&["q"]);
     t.wait_text("EXITED 0");
     std::thread::sleep(std::time::Duration::from_millis(200));

@@ -186,8 +186,12 @@ pub struct App {
     pub descending: bool,
     /// The applied `/` filter (address, agent, id, path); empty for none.
     pub filter: String,
-    /// Text being typed after `/`, when the filter line is open.
+    /// Text being typed after `/`, when the filter line is open (it applies as typed).
     pub filter_input: Option<String>,
+    /// The filter before `/`, put back by Esc.
+    filter_before: String,
+    /// A line for the key hint's place, until the next key (why a key did nothing).
+    pub notice: Option<&'static str>,
     /// Show only this server's connections (`f` cycles) when there are several.
     pub server_filter: Option<usize>,
     pub server_count: usize,
@@ -195,6 +199,8 @@ pub struct App {
     pub leaks: ListPos,
     pub findings: ListPos,
     pub detail_scroll: usize,
+    /// How far the open detail view can scroll (set by `prepare` from its content).
+    pub detail_max: usize,
     /// Row counts after filtering, as last prepared from the model; navigation clamps to these.
     pub conn_rows: usize,
     pub leak_rows: usize,
@@ -221,12 +227,15 @@ impl App {
             descending: true,
             filter: String::new(),
             filter_input: None,
+            filter_before: String::new(),
+            notice: None,
             server_filter: None,
             server_count: 0,
             codes_window: CodesWindow::AllTime,
             leaks: ListPos::default(),
             findings: ListPos::default(),
             detail_scroll: 0,
+            detail_max: 0,
             conn_rows: 0,
             leak_rows: 0,
             leak_conns: Vec::new(),
@@ -279,26 +288,33 @@ impl App {
     }
 
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
-        if key.modifiers.contains(KeyModifiers::CONTROL)
-            && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d'))
-        {
+        // A notice is for the key that caused it; the next key takes it away.
+        self.notice = None;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
             return Some(Action::Quit);
         }
         if let Some(input) = self.filter_input.as_mut() {
+            // The filter applies as it is typed; Esc puts back the one before.
             match key.code {
-                KeyCode::Enter => {
-                    self.filter = self.filter_input.take().unwrap_or_default();
-                    self.conns = ListPos::default();
+                KeyCode::Enter => self.filter_input = None,
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    self.filter = std::mem::take(&mut self.filter_before);
                 }
-                KeyCode::Esc => self.filter_input = None,
                 KeyCode::Backspace => {
                     input.pop();
                 }
                 KeyCode::Char(c) if !c.is_control() && input.chars().count() < 64 => input.push(c),
-                _ => {}
+                _ => return None,
             }
+            if let Some(input) = &self.filter_input {
+                self.filter.clone_from(input);
+            }
+            self.conns = ListPos::default();
             return None;
         }
+        let half = (self.visible_rows(self.focus) / 2).max(1) as isize;
         match &self.overlay {
             Overlay::Help => {
                 if matches!(
@@ -309,22 +325,36 @@ impl App {
                     return None;
                 }
             }
-            Overlay::Connection { .. } | Overlay::Finding { .. } => match key.code {
-                KeyCode::Esc | KeyCode::Enter => {
-                    self.overlay = Overlay::None;
-                    return None;
+            Overlay::Connection { .. } | Overlay::Finding { .. } => {
+                // A detail view scrolls like `less`; `q` and Esc go back to the dashboard.
+                let page = self.size.height.saturating_sub(4).max(1) as usize;
+                let max = self.detail_max;
+                let scroll = &mut self.detail_scroll;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+                        self.overlay = Overlay::None
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => *scroll = (*scroll + 1).min(max),
+                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => *scroll = (*scroll + page).min(max),
+                    KeyCode::PageUp => *scroll = scroll.saturating_sub(page),
+                    KeyCode::Char('d') if ctrl => *scroll = (*scroll + page / 2).min(max),
+                    KeyCode::Char('u') if ctrl => *scroll = scroll.saturating_sub(page / 2),
+                    KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
+                    KeyCode::Char('G') | KeyCode::End => *scroll = max,
+                    _ => return self.global_key(key),
                 }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.detail_scroll = self.detail_scroll.saturating_add(1);
-                    return None;
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.detail_scroll = self.detail_scroll.saturating_sub(1);
-                    return None;
-                }
-                _ => {}
-            },
+                return None;
+            }
             Overlay::None => {}
+        }
+        if ctrl {
+            match key.code {
+                KeyCode::Char('d') => self.move_selection(half),
+                KeyCode::Char('u') => self.move_selection(-half),
+                _ => {}
+            }
+            return None;
         }
         self.global_key(key)
     }
@@ -349,6 +379,7 @@ impl App {
             }
             KeyCode::Char('/') => {
                 self.focus = Panel::Connections;
+                self.filter_before = self.filter.clone();
                 self.filter_input = Some(self.filter.clone());
             }
             KeyCode::Char('s') => self.cycle_sort(),
@@ -375,6 +406,7 @@ impl App {
                 };
                 self.conns = ListPos::default();
             }
+            KeyCode::Char('f') => self.notice = Some("f: one server only, nothing to filter"),
             KeyCode::Char(' ') => return Some(Action::TogglePause),
             KeyCode::Char('+') | KeyCode::Char('=') => return Some(Action::Faster),
             KeyCode::Char('-') | KeyCode::Char('_') => return Some(Action::Slower),

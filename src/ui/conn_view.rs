@@ -54,6 +54,39 @@ impl ConnView {
     }
 }
 
+/// Text order with runs of digits compared as numbers: `c2` before `c10`, `10.0.0.9:80`
+/// before `10.0.0.10:80`. Equal numbers with more leading zeros sort after.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let run =
+                |s: &[u8], k: usize| k + s[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let (ie, je) = (run(a, i), run(b, j));
+            let (na, nb) = (without_zeros(&a[i..ie]), without_zeros(&b[j..je]));
+            let by_number = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            let by_zeros = (ie - i).cmp(&(je - j));
+            match by_number.then(by_zeros) {
+                Ordering::Equal => (i, j) = (ie, je),
+                other => return other,
+            }
+        } else {
+            match a[i].cmp(&b[j]) {
+                Ordering::Equal => (i, j) = (i + 1, j + 1),
+                other => return other,
+            }
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+/// A run of digits without its leading zeros (one zero stays of a zero).
+fn without_zeros(digits: &[u8]) -> &[u8] {
+    let z = digits.iter().take_while(|c| **c == b'0').count();
+    &digits[z.min(digits.len() - 1)..]
+}
+
 /// ASCII case-insensitive substring test, without allocating.
 fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -198,7 +231,11 @@ pub fn build(model: &Model, key: ViewKey) -> ConnView {
     } else {
         let items = candidates.map(|(slot, c)| (text(model, c, col), slot));
         let cmp = |a: &(&str, u32), b: &(&str, u32)| {
-            let by_value = if desc { b.0.cmp(a.0) } else { a.0.cmp(b.0) };
+            let by_value = if desc {
+                natural_cmp(b.0, a.0)
+            } else {
+                natural_cmp(a.0, b.0)
+            };
             by_value.then(a.1.cmp(&b.1))
         };
         let (w, n) = select_window(items, key.offset, key.rows, cmp);
@@ -214,6 +251,36 @@ pub fn build(model: &Model, key: ViewKey) -> ConnView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_and_addresses_sort_naturally() {
+        let mut ids = [
+            "c10",
+            "c2",
+            "c1",
+            "c02",
+            "b",
+            "c",
+            "10.0.0.10:80",
+            "10.0.0.9:80",
+            "c9x",
+        ];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            [
+                "10.0.0.9:80",
+                "10.0.0.10:80",
+                "b",
+                "c",
+                "c1",
+                "c2",
+                "c02",
+                "c9x",
+                "c10"
+            ]
+        );
+    }
 
     #[test]
     fn window_matches_a_full_sort() {

@@ -208,6 +208,16 @@ impl Dashboard {
 
     /// Recomputes what frames read: findings, the Connections window, leak rows. Cheap when
     /// nothing changed; the expensive parts run at most once per [`REFRESH`].
+    /// Where detail views go: between the header and the key hint.
+    fn body(&self, area: Rect) -> Rect {
+        let screen = layout::screen(area, self.app.focus);
+        Rect {
+            y: screen.header.bottom(),
+            height: screen.hint.y.saturating_sub(screen.header.bottom()),
+            ..area
+        }
+    }
+
     pub fn prepare(&mut self, now: Instant) {
         let app = &mut self.app;
         app.server_count = self.model.servers.len();
@@ -228,6 +238,8 @@ impl Dashboard {
             self.data_changed = false;
             self.last_refresh = Some(now);
         }
+        self.app.detail_max = panels::detail::max_scroll(self, self.body(self.app.size));
+        self.app.detail_scroll = self.app.detail_scroll.min(self.app.detail_max);
         self.app.finding_rows = self.findings.len();
         self.app.finding_ids = self.findings.iter().map(|f| f.id.to_string()).collect();
         self.app.leak_rows = self.leak_rows.len();
@@ -347,11 +359,7 @@ impl Dashboard {
             }
         }
         panels::help::render_hint(frame, screen.hint, &self.app, &self.theme);
-        let body = Rect {
-            y: screen.header.bottom(),
-            height: screen.hint.y.saturating_sub(screen.header.bottom()),
-            ..area
-        };
+        let body = self.body(area);
         match &self.app.overlay {
             Overlay::None => {}
             Overlay::Help => panels::help::render_help(frame, area, &self.theme),

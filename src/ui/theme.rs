@@ -3,7 +3,7 @@
 //! Two switches change how things look, never what is shown: `NO_COLOR` (colours become
 //! `Color::Reset`; emphasis comes from reversed and bold, which survive on any terminal) and
 //! `--ascii` (borders, bars and marks from plain ASCII, for terminals and fonts without box
-//! drawing).
+//! drawing). Terminals that have neither (`TERM=dumb`, `vt100`) get both.
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
@@ -34,12 +34,20 @@ const ASCII_BORDER: border::Set = border::Set {
 };
 
 impl Theme {
-    /// `NO_COLOR` set to anything non-empty turns colour off (no-color.org).
+    /// `NO_COLOR` set to anything non-empty turns colour off (no-color.org); a terminal that
+    /// has neither colours nor line drawing (`TERM=dumb`, `vt100` and its kin) gets what
+    /// `--ascii` and `NO_COLOR` give.
     pub fn from_env(ascii: bool) -> Theme {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let term = std::env::var("TERM").unwrap_or_default();
+        Theme::for_terminal(&term, no_color, ascii)
+    }
+
+    pub fn for_terminal(term: &str, no_color: bool, ascii: bool) -> Theme {
+        let basic = term == "dumb" || (term.starts_with("vt") && !term.contains("color"));
         Theme {
-            color: !no_color,
-            ascii,
+            color: !no_color && !basic,
+            ascii: ascii || basic,
         }
     }
 
@@ -184,6 +192,20 @@ pub enum InitiatorMark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_terminals_get_ascii_without_colour() {
+        for term in ["dumb", "vt100", "vt220"] {
+            let t = Theme::for_terminal(term, false, false);
+            assert!(t.ascii && !t.color, "{term}");
+        }
+        for term in ["xterm-256color", "screen", "tmux-256color", "linux", ""] {
+            let t = Theme::for_terminal(term, false, false);
+            assert!(!t.ascii && t.color, "{term}");
+        }
+        assert!(!Theme::for_terminal("xterm", true, false).color);
+        assert!(Theme::for_terminal("xterm", false, true).ascii);
+    }
 
     #[test]
     fn no_color_keeps_emphasis_and_drops_colours() {

@@ -87,6 +87,19 @@ pub fn render_connection(
     conn: &str,
 ) {
     let theme = &dash.theme;
+    let lines = connection_lines(dash, server, conn);
+    let scroll = scroll_within(&lines, area, dash.app.detail_scroll, false);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(theme, format!("Connection {}", inert(conn))))
+            .scroll((scroll, 0)),
+        area,
+    );
+}
+
+fn connection_lines<'a>(dash: &'a Dashboard, server: ServerId, conn: &str) -> Vec<Line<'a>> {
+    let theme = &dash.theme;
     let model = &dash.model;
     let now = model.now();
     let mut lines: Vec<Line> = Vec::new();
@@ -163,17 +176,34 @@ pub fn render_connection(
     for e in events {
         lines.push(Line::from(describe(e)));
     }
-    let rect = area;
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(frame_block(theme, format!("Connection {}", inert(conn))))
-            .scroll((dash.app.detail_scroll.min(u16::MAX as usize) as u16, 0)),
-        rect,
-    );
+    lines
 }
 
 pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str) {
+    let lines = finding_lines(dash, id);
+    let scroll = scroll_within(&lines, area, dash.app.detail_scroll, true);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(&dash.theme, format!("Finding {}", inert(id))))
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
+}
+
+/// How far the open detail view can scroll in `body`: what keeps key presses within it.
+pub fn max_scroll(dash: &Dashboard, body: Rect) -> usize {
+    use crate::ui::app::Overlay;
+    let (lines, wrapped) = match &dash.app.overlay {
+        Overlay::Connection { server, conn } => (connection_lines(dash, *server, conn), false),
+        Overlay::Finding { id } => (finding_lines(dash, id), true),
+        _ => return 0,
+    };
+    scroll_within(&lines, body, usize::MAX, wrapped) as usize
+}
+
+fn finding_lines<'a>(dash: &'a Dashboard, id: &str) -> Vec<Line<'a>> {
     let theme = &dash.theme;
     let mut lines: Vec<Line> = Vec::new();
     match dash.findings.iter().find(|f| f.id == id) {
@@ -200,13 +230,27 @@ pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str)
         }
         None => lines.push(Line::from("this finding no longer applies")),
     }
-    let rect = area;
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(frame_block(theme, format!("Finding {}", inert(id))))
-            .wrap(Wrap { trim: false })
-            .scroll((dash.app.detail_scroll.min(u16::MAX as usize) as u16, 0)),
-        rect,
+    lines
+}
+
+/// The scroll offset asked for, kept within the content: the last line stays at the bottom
+/// of the view, never scrolled past. `wrapped` lines take as many rows as their width needs.
+fn scroll_within(lines: &[Line], area: Rect, asked: usize, wrapped: bool) -> u16 {
+    let (width, height) = (
+        area.width.saturating_sub(2).max(1) as usize,
+        area.height.saturating_sub(2) as usize,
     );
+    let rows: usize = lines
+        .iter()
+        .map(|l| {
+            if wrapped {
+                l.width().div_ceil(width).max(1)
+            } else {
+                1
+            }
+        })
+        .sum();
+    asked
+        .min(rows.saturating_sub(height))
+        .min(u16::MAX as usize) as u16
 }

@@ -14,12 +14,17 @@ const KEYS: &[(&str, &str)] = &[
     ("Tab  Shift-Tab", "next / previous panel"),
     ("Up Down  j k", "move the selection"),
     ("PgUp PgDn  g G", "page, top, bottom"),
+    ("Ctrl-D  Ctrl-U", "half a page down / up"),
     (
         "Enter",
         "details: connection's recent events, finding's evidence",
     ),
-    ("Esc", "close details, clear the filter"),
-    ("/", "filter connections (address, agent, id, path)"),
+    ("Esc  q", "close details (q quits from the dashboard)"),
+    ("Esc", "clear the filter"),
+    (
+        "/",
+        "filter connections as you type (address, agent, id, path)",
+    ),
     ("1-9 0  s  r", "sort by column n, next column, reverse"),
     ("f", "show one server's connections (several feeds)"),
     ("w", "close codes: all time / last 5 minutes"),
@@ -41,7 +46,7 @@ pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
             ])
         })
         .collect();
-    lines.push(Line::from(Span::styled(" Esc or ? closes", theme.dim())));
+    lines.push(Line::from(Span::styled(" Esc, q or ? closes", theme.dim())));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set())
@@ -64,9 +69,13 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled("filter: /", theme.key()),
             Span::raw(crate::sanitize::inert(input).into_owned()),
             Span::styled(if theme.ascii { "_" } else { "▏" }, theme.key()),
-            Span::styled("  Enter apply  Esc cancel", theme.dim()),
+            Span::styled("  Enter keep  Esc cancel", theme.dim()),
         ]);
         frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some(notice) = app.notice {
+        frame.render_widget(Paragraph::new(Span::styled(notice, theme.key())), area);
         return;
     }
     let mut items: Vec<(&str, &str)> = vec![("?", "help"), ("q", "quit"), ("Tab", "panel")];
