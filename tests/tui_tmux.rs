@@ -142,6 +142,43 @@ fn replay_clock_pause_speed_seek() {
     assert_restored(&t);
 }
 
+/// A sparse log at `max` speed: events at the start and 10 minutes later, nothing between.
+/// Every seek moves 10 s (or 1 min) on from where the screen is, and playback goes on.
+#[test]
+fn seeking_in_a_sparse_log_moves_every_press() {
+    if !tmux::available() {
+        return;
+    }
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("sparse-1", Some((30_000, 5_000)));
+    s.open("c1", "203.0.113.1:40001", "okhttp/4.12", "/ws");
+    s.at(600.0)
+        .open("c2", "203.0.113.2:40002", "okhttp/4.12", "/ws");
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(&s, dir.path(), "sparse.jsonl");
+    let t = Tmux::start(
+        &replay_command(&format!("--speed max --paused {log}")),
+        120,
+        40,
+    );
+    t.wait_text("01:00:00");
+    for expect in ["01:00:10", "01:00:20", "01:00:30"] {
+        t.keys(&["]"]);
+        t.wait_text(expect);
+    }
+    t.keys(&["}"]);
+    t.wait_text("01:01:30");
+    t.keys(&["["]);
+    t.wait_text("01:01:20");
+    t.keys(&["{", "{"]);
+    t.wait_text("01:00:00");
+    // Playing on from there reaches the second connection and the end.
+    t.keys(&["End"]);
+    t.wait_text("open 2");
+    t.keys(&["q"]);
+    assert_restored(&t);
+}
+
 #[test]
 fn signals_restore_the_terminal() {
     if !tmux::available() {

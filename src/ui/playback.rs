@@ -305,7 +305,9 @@ impl Playback {
     /// Going back means rebuilding: the model only moves forward. It restarts from the
     /// latest checkpoint before `target`, or from the first event.
     fn rewind_if_needed(&mut self, target: Ts, dash: &mut Dashboard) {
-        if target >= self.applied {
+        // The model's clock may have run past the last event (a quiet stretch played): it
+        // only goes forward, so an earlier time is a rebuild even with no event between.
+        if target >= self.applied && target >= dash.model.now() {
             return;
         }
         self.model_finished = false;

@@ -105,9 +105,12 @@ impl Player {
     /// Re-anchors at `now` so that later changes apply from the current position. `applied`
     /// is the time of the last event applied, which is where `max` really is.
     fn rebase(&mut self, now: Instant, applied: Ts) {
-        self.position = match self.speed {
-            Speed::Max => applied.clamp(self.start, self.end),
-            Speed::Times(_) => self.position(now),
+        // Running at `max`, the clock says "the end": the screen is where the events are.
+        // Paused (as a seek at `max` leaves it), the clock is where the screen is, also in a
+        // stretch without events, so every seek moves on from there.
+        self.position = match (self.speed, self.paused) {
+            (Speed::Max, false) => applied.clamp(self.start, self.end),
+            _ => self.position(now),
         };
         self.anchor = now;
     }
@@ -240,6 +243,19 @@ mod tests {
         p.toggle_pause(w, t(40));
         assert_eq!(p.position(w + Duration::from_secs(9)), t(40));
         assert_eq!(p.seek_by(-10, w, t(40)), t(30));
+    }
+
+    #[test]
+    fn every_seek_moves_on_also_where_there_are_no_events() {
+        let w = Instant::now();
+        let mut p = Player::new(t(0), t(1000), Speed::Max, false, w);
+        // At max, the last event applied was at 100 s, the next is far away: each seek
+        // forward moves 10 s on from the last, none is lost to the event at 100 s.
+        let applied = t(100);
+        assert_eq!(p.seek_by(10, w, applied), t(110));
+        assert_eq!(p.seek_by(10, w, applied), t(120));
+        assert_eq!(p.seek_by(-60, w, applied), t(60));
+        assert_eq!(p.seek_by(-10, w, t(50)), t(50));
     }
 
     #[test]
