@@ -103,6 +103,7 @@ fn main() {
         sources: vec!["replay-1g.jsonl".into()],
         ascii: false,
         rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
     };
     let mut dash = Dashboard::new(&config, true, Rect::new(0, 0, 120, 40));
     let now = Instant::now();

@@ -26,6 +26,7 @@ fn dashboard() -> Dashboard {
         sources: vec!["bench".into()],
         ascii: false,
         rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 120, 40));
     let t0 = Ts::parse("2026-11-30T01:00:00Z").unwrap();

@@ -84,6 +84,7 @@ fn main() {
         sources: vec!["bench".into()],
         ascii: false,
         rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
     };
     let mut dash = Dashboard::new(&config, false, Rect::new(0, 0, 120, 40));
     let mut hello = Event::new(

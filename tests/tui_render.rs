@@ -21,6 +21,7 @@ fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboar
         sources: vec!["busy.jsonl".into()],
         ascii,
         rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, w, h));
     d.theme = Theme { color, ascii };
@@ -380,6 +381,7 @@ fn live_header_shows_each_source_state() {
         ],
         ascii: false,
         rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 160, 40));
     d.theme = Theme {
@@ -669,4 +671,35 @@ fn ids_sort_naturally_and_f_with_one_server_says_so() {
     key(&mut d, KeyCode::Char('j'));
     let t = text(&draw(&d, 120, 40));
     assert!(!t.contains("one server only"));
+}
+
+#[test]
+fn esc_and_a_key_in_one_read_are_two_keys() {
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Char('?'));
+    assert!(matches!(d.app.overlay, Overlay::Help));
+    // What crossterm makes of "\x1bq" read at once.
+    let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::ALT,
+    )));
+    assert!(matches!(d.app.overlay, Overlay::None));
+    assert!(
+        matches!(a, Some(wscope::ui::app::Action::Quit)),
+        "Esc closed help, q quits"
+    );
+}
+
+#[test]
+fn the_key_hint_at_80_columns_ends_at_a_whole_hint() {
+    let mut d = dashboard(&busy_server(), 80, 24, true, false);
+    d.app.replay = true;
+    d.prepare(Instant::now());
+    let t = text(&draw(&d, 80, 24));
+    let hint = t.lines().nth(23).unwrap().trim_end();
+    let known = [
+        "help", "quit", "panel", "detail", "filter", "sort", "pause", "speed", "seek",
+    ];
+    let last = hint.split_whitespace().last().unwrap();
+    assert!(known.contains(&last), "cut mid-word: {hint:?}");
 }

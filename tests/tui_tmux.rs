@@ -386,3 +386,55 @@ fn escape_sequences_in_a_log_never_reach_the_terminal() {
         out.matches("\\u{1b}]0;PWNED").count()
     );
 }
+
+/// `demo --admin` without `--token` generates one; stderr is behind the dashboard, so `?`
+/// shows the feed's address and the token, and the token opens the feed.
+#[test]
+fn the_demos_generated_token_is_shown_in_help() {
+    if !tmux::available() {
+        return;
+    }
+    let port = common::free_port();
+    let t = Tmux::start(
+        &format!("env -u WSCOPE_TOKEN {BIN} demo --admin 127.0.0.1:{port}; echo EXITED $?"),
+        120,
+        40,
+    );
+    t.wait_text("wscope LIVE");
+    t.keys(&["?"]);
+    let s = t.wait_text("token: ");
+    let line = s.lines().find(|l| l.contains("token: ")).unwrap();
+    assert!(
+        line.contains(&format!("admin feed: ws://127.0.0.1:{port}")),
+        "{line}"
+    );
+    let token: String = line
+        .split("token: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    assert_eq!(token.len(), 32, "{line}");
+    // The shown token is the one the feed takes.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "attach",
+            "--headless",
+            "--duration",
+            "2s",
+            "--format",
+            "json",
+        ])
+        .arg(format!("ws://127.0.0.1:{port}/"))
+        .env("WSCOPE_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.keys(&["Escape", "q"]);
+    t.wait_text("EXITED 0");
+}

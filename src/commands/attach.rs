@@ -292,6 +292,7 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
             sources: labels,
             ascii: args.ascii,
             rules,
+            about: Vec::new(),
         },
         rx,
     )

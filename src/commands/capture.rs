@@ -168,6 +168,7 @@ async fn dashboard(
         sources: vec![label],
         ascii: args.ascii,
         rules,
+        about: Vec::new(),
     };
     let forward = async move {
         let state = |state| SourceMsg::State { source: 0, state };

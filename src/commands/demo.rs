@@ -103,6 +103,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             .take_subscription()
             .expect("a new demo has its first subscription");
         let mut banner = format!("wscope demo: server on ws://{}", demo.server_addr());
+        let mut about = Vec::new();
         if let (Some(url), Some(cfg)) = (demo.admin_url(), &admin) {
             // A token the user chose is known to them; a generated one must be shown.
             let token = match args.token {
@@ -112,6 +113,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             banner.push_str(&format!(
                 "\nwscope demo: admin feed on {url} (token: {token}), /metrics beside it"
             ));
+            // stderr is behind the dashboard: `?` shows the feed and its token too.
+            about.push(format!("admin feed: {url}  token: {token}"));
         }
         eprintln!("{banner}");
         let result = if args.headless {
@@ -125,6 +128,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 &demo.server_addr().to_string(),
                 args.ascii,
                 rules.clone(),
+                about,
             )
             .await
             .map(|()| None)
@@ -204,6 +208,7 @@ async fn dashboard(
     server: &str,
     ascii: bool,
     rules: Rules,
+    about: Vec<String>,
 ) -> Result<()> {
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let _ = tx.try_send(SourceMsg::State {
@@ -236,6 +241,7 @@ async fn dashboard(
         sources: vec![format!("demo ws://{server} (in-process)")],
         ascii,
         rules,
+        about,
     };
     let shown = ui::run_live(config, rx).await;
     let recorded = forward.await.wrap_err("the recorder stopped")?;

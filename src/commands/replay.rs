@@ -109,6 +109,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         sources: vec![label],
         ascii: args.ascii,
         rules,
+        about: Vec::new(),
     };
     let playback = Playback::new(log, args.speed, args.paused, from, Instant::now());
     let runtime = tokio::runtime::Builder::new_current_thread()

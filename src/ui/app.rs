@@ -281,6 +281,17 @@ impl App {
             }
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
                 self.dirty = true;
+                if key.modifiers.contains(KeyModifiers::ALT) {
+                    // Esc and the next key in one read reach us as Alt+key (over SSH, a
+                    // quick `Esc q`): no key here means Alt, so they are the two keys.
+                    if let Some(action) = self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE))
+                    {
+                        return Some(action);
+                    }
+                    let mut key = *key;
+                    key.modifiers.remove(KeyModifiers::ALT);
+                    return self.key(key);
+                }
                 self.key(*key)
             }
             _ => None,

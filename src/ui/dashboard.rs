@@ -66,6 +66,8 @@ pub struct Dashboard {
     pub zombie_total: usize,
     pub play: Option<PlayStatus>,
     pub sources_ended: bool,
+    /// Lines shown atop the `?` help ([`UiConfig::about`]).
+    pub about: Vec<String>,
     /// The model changed since derived data was last computed.
     data_changed: bool,
     last_refresh: Option<Instant>,
@@ -92,6 +94,7 @@ impl Dashboard {
             app: App::new(replay, size),
             theme: Theme::from_env(config.ascii),
             sources,
+            about: config.about.clone(),
             recent: RecentEvents::new(),
             findings: Vec::new(),
             conn_view: ConnView::default(),
@@ -362,7 +365,7 @@ impl Dashboard {
         let body = self.body(area);
         match &self.app.overlay {
             Overlay::None => {}
-            Overlay::Help => panels::help::render_help(frame, area, &self.theme),
+            Overlay::Help => panels::help::render_help(frame, area, &self.theme, &self.about),
             Overlay::Connection { server, conn } => {
                 panels::detail::render_connection(frame, body, self, *server, conn)
             }

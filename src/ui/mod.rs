@@ -139,6 +139,9 @@ pub struct UiConfig {
     pub ascii: bool,
     /// The findings and their thresholds (`--threshold`).
     pub rules: crate::findings::Rules,
+    /// Lines for the top of the `?` help: what the user may need while the screen hides
+    /// stderr (the demo's admin feed and its generated token).
+    pub about: Vec<String>,
 }
 
 /// Runs the dashboard on a live source until `q`, a signal, or a dead terminal.

@@ -384,6 +384,7 @@ mod tests {
             sources: vec!["t".into()],
             ascii: true,
             rules: crate::findings::Rules::default(),
+            about: Vec::new(),
         };
         Dashboard::new(&config, true, Rect::new(0, 0, 80, 24))
     }

@@ -35,17 +35,23 @@ const KEYS: &[(&str, &str)] = &[
     ("Home  End", "jump to start / end (replay)"),
 ];
 
-pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let rect = layout::centered(area, 78, KEYS.len() as u16 + 3);
-    let mut lines: Vec<Line> = KEYS
+pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, about: &[String]) {
+    let rect = layout::centered(area, 78, (KEYS.len() + about.len()) as u16 + 3);
+    let mut lines: Vec<Line> = about
         .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<16}"), theme.key()),
-                Span::raw(*what),
-            ])
+        .map(|l| {
+            Line::from(Span::styled(
+                format!(" {}", crate::sanitize::inert(l)),
+                theme.key(),
+            ))
         })
         .collect();
+    lines.extend(KEYS.iter().map(|(k, what)| {
+        Line::from(vec![
+            Span::styled(format!(" {k:<16}"), theme.key()),
+            Span::raw(*what),
+        ])
+    }));
     lines.push(Line::from(Span::styled(" Esc, q or ? closes", theme.dim())));
     let block = Block::default()
         .borders(Borders::ALL)
@@ -89,10 +95,18 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.replay {
         items.extend([("space", "pause"), ("+/-", "speed"), ("[/]", "seek")]);
     }
+    // Whole hints only: one that does not fit is left out, never cut mid-word.
     let mut spans = Vec::new();
+    let mut width = 0usize;
     for (k, what) in items {
+        let hint = format!(" {what}  ");
+        let w = k.chars().count() + hint.chars().count();
+        if width + w.saturating_sub(2) > area.width as usize {
+            break;
+        }
+        width += w;
         spans.push(Span::styled(k, theme.key()));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+        spans.push(Span::styled(hint, theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
