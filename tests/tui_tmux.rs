@@ -179,6 +179,29 @@ fn seeking_in_a_sparse_log_moves_every_press() {
     assert_restored(&t);
 }
 
+/// At 1x the end of the log is said too, and the timeline has its mark at the end.
+#[test]
+fn the_end_is_said_at_any_speed_with_the_timeline() {
+    if !tmux::available() {
+        return;
+    }
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("short-1", None);
+    s.open("c1", "203.0.113.1:40001", "okhttp/4.12", "/ws");
+    s.at(2.0)
+        .open("c2", "203.0.113.2:40002", "okhttp/4.12", "/ws");
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(&s, dir.path(), "short.jsonl");
+    let t = Tmux::start(&replay_command(&format!("--speed 1 {log}")), 120, 40);
+    let screen = t.wait_text("REPLAY 1x END");
+    assert!(screen.contains("●┤"), "{screen}");
+    t.keys(&["Home"]);
+    let screen = t.wait_text("01:00:00");
+    assert!(screen.contains("├●"), "{screen}");
+    t.keys(&["q"]);
+    assert_restored(&t);
+}
+
 #[test]
 fn signals_restore_the_terminal() {
     if !tmux::available() {

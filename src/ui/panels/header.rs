@@ -1,10 +1,11 @@
 //! The header: sources and their state, live or replay (speed, paused), event time, open
 //! connections, and a warning when events were dropped or lines skipped.
 
+use crate::event::Ts;
 use crate::sanitize::inert;
+use crate::ui::SourceState;
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::Level;
-use crate::ui::{SourceState, player::Speed};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -17,10 +18,11 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
     let mut first: Vec<Span> = vec![Span::styled("wscope ", theme.title(false))];
     match &dash.play {
         Some(p) => {
-            let state = if p.paused {
-                "PAUSED"
-            } else if p.at_end && p.speed == Speed::Max {
+            // The end is said at every speed, paused or not: nothing more will come.
+            let state = if p.at_end {
                 "END"
+            } else if p.paused {
+                "PAUSED"
             } else {
                 "PLAYING"
             };
@@ -52,6 +54,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
     }
 
     let mut sources: Vec<Span> = Vec::new();
+    if let Some(p) = &dash.play {
+        sources.push(Span::styled(
+            timeline(p.start, p.end, time, 24, theme.ascii),
+            theme.key(),
+        ));
+        sources.push(Span::raw("  "));
+    }
     for (i, s) in dash.sources.iter().enumerate() {
         if i > 0 {
             sources.push(Span::raw("  "));
@@ -151,11 +160,70 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
+/// Where in the log the screen is: a bar of `width` cells from start to end, with a mark
+/// at each step a seek key takes (1 min, or 10 min and 1 h for longer logs, so at most a
+/// dozen) and the position on it.
+fn timeline(start: Ts, end: Ts, at: Ts, width: usize, ascii: bool) -> String {
+    let (line, tick, here) = if ascii {
+        ('-', '+', 'o')
+    } else {
+        ('─', '┼', '●')
+    };
+    let span = end.secs_since(start).max(0.0);
+    let cells = width.max(2);
+    let cell_of = |secs: f64| {
+        if span <= 0.0 {
+            cells - 1
+        } else {
+            ((secs / span) * (cells - 1) as f64)
+                .round()
+                .clamp(0.0, (cells - 1) as f64) as usize
+        }
+    };
+    let mut bar: Vec<char> = vec![line; cells];
+    let step = [60.0, 600.0, 3600.0, 6.0 * 3600.0, 86_400.0]
+        .into_iter()
+        .find(|s| span / s <= 12.0)
+        .unwrap_or(86_400.0 * 7.0);
+    let mut mark = step;
+    while mark < span {
+        bar[cell_of(mark)] = tick;
+        mark += step;
+    }
+    bar[cell_of(at.secs_since(start).clamp(0.0, span))] = here;
+    let (open, close) = if ascii { ('[', ']') } else { ('├', '┤') };
+    format!("{open}{}{close}", bar.into_iter().collect::<String>())
+}
+
 /// `ws://127.0.0.1:9001/feed?token=x` → `127.0.0.1:9001`: the host says which feed it is; the
 /// rest (and any token in the query) stays off the screen.
 fn short_label(label: &str) -> &str {
     match label.split_once("://") {
         Some((_, rest)) => rest.split(['/', '?']).next().unwrap_or(rest),
         None => label,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timeline;
+    use crate::event::{SECOND, Ts};
+
+    #[test]
+    fn the_timeline_marks_minutes_and_the_position() {
+        let t = |s: i64| Ts(s * SECOND);
+        assert_eq!(timeline(t(0), t(300), t(0), 11, true), "[o-+-+-+-+--]");
+        assert_eq!(timeline(t(0), t(300), t(300), 11, true), "[--+-+-+-+-o]");
+        assert_eq!(timeline(t(0), t(300), t(125), 11, true), "[--+-o-+-+--]");
+        assert!(timeline(t(0), t(300), t(150), 11, false).contains('●'));
+        // A day of log: hour marks are too many, 6 h marks are not.
+        assert_eq!(
+            timeline(t(0), t(86_400), t(0), 24, true)
+                .matches('+')
+                .count(),
+            3
+        );
+        // An empty span draws the position at the end, never panics.
+        assert!(timeline(t(5), t(5), t(5), 2, true).ends_with("o]"));
     }
 }
