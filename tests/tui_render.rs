@@ -703,3 +703,24 @@ fn the_key_hint_at_80_columns_ends_at_a_whole_hint() {
     let last = hint.split_whitespace().last().unwrap();
     assert!(known.contains(&last), "cut mid-word: {hint:?}");
 }
+
+/// New events show in every panel at the next frame, not a second later: the header, the
+/// titles and the rows come from one instant.
+#[test]
+fn every_panel_shows_the_same_instant() {
+    let mut s = busy_server();
+    let mut d = dashboard(&s, 120, 40, true, false);
+    let before = d.app.conn_rows;
+    let n = s.events().len();
+    s.wait(0.5).open("c999", "203.0.113.99:40999", "late/1", "/ws");
+    for e in &s.events()[n..] {
+        d.apply(0, e);
+    }
+    // At once (the wall clock has not moved a second).
+    d.prepare(Instant::now());
+    assert_eq!(d.app.conn_rows, before + 1);
+    let t = text(&draw(&d, 120, 40));
+    let open = d.model.open_count();
+    assert!(t.contains(&format!("open {open}")), "{t}");
+    assert!(t.contains(&format!("{open} open")), "{t}");
+}

@@ -18,11 +18,8 @@ use crate::sanitize::inert;
 use ratatui::Frame;
 use ratatui::crossterm::event::Event as TermEvent;
 use ratatui::layout::Rect;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Derived data (findings, sort order, leak rows) is recomputed at most this often while
-/// events stream in; a view change (sort, filter, scroll) recomputes at once.
-pub const REFRESH: Duration = Duration::from_secs(1);
 /// Leak-suspect rows kept for the panel; the total is shown beside.
 const MAX_LEAK_ROWS: usize = 1000;
 
@@ -70,7 +67,6 @@ pub struct Dashboard {
     pub about: Vec<String>,
     /// The model changed since derived data was last computed.
     data_changed: bool,
-    last_refresh: Option<Instant>,
 }
 
 impl Dashboard {
@@ -104,7 +100,6 @@ impl Dashboard {
             play: None,
             sources_ended: false,
             data_changed: true,
-            last_refresh: None,
         }
     }
 
@@ -209,8 +204,6 @@ impl Dashboard {
         action
     }
 
-    /// Recomputes what frames read: findings, the Connections window, leak rows. Cheap when
-    /// nothing changed; the expensive parts run at most once per [`REFRESH`].
     /// Where detail views go: between the header and the key hint.
     fn body(&self, area: Rect) -> Rect {
         let screen = layout::screen(area, self.app.focus);
@@ -221,7 +214,11 @@ impl Dashboard {
         }
     }
 
-    pub fn prepare(&mut self, now: Instant) {
+    /// Recomputes what frames read: findings, the Connections window, leak rows, all from
+    /// the model as it is now, so every panel, the header and the titles show one instant.
+    /// Cheap when nothing changed; data-driven frames come at most every
+    /// [`super::FRAME_INTERVAL`], so neither does the expensive part.
+    pub fn prepare(&mut self, _now: Instant) {
         let app = &mut self.app;
         app.server_count = self.model.servers.len();
         let server_filter = app
@@ -231,15 +228,11 @@ impl Dashboard {
         if app.server_filter.is_some() && server_filter.is_none() {
             app.server_filter = None;
         }
-        let timed_out = self
-            .last_refresh
-            .is_none_or(|t| now.duration_since(t) >= REFRESH);
-        let data_due = self.data_changed && timed_out;
+        let data_due = self.data_changed;
         if data_due {
             self.findings = self.rules.evaluate(&self.model);
             self.refresh_leaks();
             self.data_changed = false;
-            self.last_refresh = Some(now);
         }
         self.app.detail_max = panels::detail::max_scroll(self, self.body(self.app.size));
         self.app.detail_scroll = self.app.detail_scroll.min(self.app.detail_max);
