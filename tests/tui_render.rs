@@ -25,6 +25,11 @@ fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboar
     };
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, w, h));
     d.theme = Theme { color, ascii };
+    // A live feed, connected and speaking.
+    d.apply_msg(wscope::ui::SourceMsg::State {
+        source: 0,
+        state: wscope::ui::SourceState::Connected,
+    });
     for e in s.events() {
         d.apply(0, e);
     }
@@ -712,7 +717,8 @@ fn every_panel_shows_the_same_instant() {
     let mut d = dashboard(&s, 120, 40, true, false);
     let before = d.app.conn_rows;
     let n = s.events().len();
-    s.wait(0.5).open("c999", "203.0.113.99:40999", "late/1", "/ws");
+    s.wait(0.5)
+        .open("c999", "203.0.113.99:40999", "late/1", "/ws");
     for e in &s.events()[n..] {
         d.apply(0, e);
     }
@@ -723,4 +729,35 @@ fn every_panel_shows_the_same_instant() {
     let open = d.model.open_count();
     assert!(t.contains(&format!("open {open}")), "{t}");
     assert!(t.contains(&format!("{open} open")), "{t}");
+}
+
+/// LIVE only while a feed speaks: a silent one says SILENT and for how long, a lost one
+/// DISCONNECTED and for how long.
+#[test]
+fn a_silent_or_lost_feed_is_not_called_live() {
+    use wscope::ui::{SourceMsg, SourceState};
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    let header = |d: &Dashboard, wall: Instant| {
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| d.render(f, wall)).unwrap();
+        text(term.backend().buffer())
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let now = Instant::now();
+    assert!(header(&d, now).starts_with("wscope LIVE"));
+    let later = now + std::time::Duration::from_secs(40);
+    let h = header(&d, later);
+    assert!(h.starts_with("wscope SILENT 40s"), "{h}");
+    d.apply_msg(SourceMsg::State {
+        source: 0,
+        state: SourceState::Retrying {
+            retry_at: now + std::time::Duration::from_secs(5),
+            reason: "connection refused".into(),
+        },
+    });
+    let h = header(&d, Instant::now() + std::time::Duration::from_secs(12));
+    assert!(h.starts_with("wscope DISCONNECTED 12s"), "{h}");
 }

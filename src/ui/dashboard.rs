@@ -82,6 +82,8 @@ impl Dashboard {
             .map(|label| SourceInfo {
                 label: label.clone(),
                 state: state.clone(),
+                since: None,
+                last_event: None,
             })
             .collect::<Vec<_>>();
         Dashboard {
@@ -114,10 +116,16 @@ impl Dashboard {
 
     pub fn apply_msg(&mut self, msg: SourceMsg) {
         match msg {
-            SourceMsg::Event { source, event, .. } => self.apply(source, &event),
+            SourceMsg::Event { source, event, .. } => {
+                if let Some(s) = self.sources.get_mut(source) {
+                    s.last_event = Some(Instant::now());
+                }
+                self.apply(source, &event)
+            }
             SourceMsg::State { source, state } => {
                 if let Some(s) = self.sources.get_mut(source) {
                     s.state = state;
+                    s.since = Some(Instant::now());
                 }
                 self.app.dirty = true;
             }

@@ -130,7 +130,15 @@ pub enum SourceState {
 pub struct SourceInfo {
     pub label: String,
     pub state: SourceState,
+    /// When the state last changed (wall time: how long a feed has been down).
+    pub since: Option<Instant>,
+    /// When its last event arrived (how long a connected feed has been silent).
+    pub last_event: Option<Instant>,
 }
+
+/// A connected feed with no event for this long is said to be silent: a tap emits `process`
+/// figures every 10 s, and a busy server far more.
+pub const SILENT_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Clone, Debug)]
 pub struct UiConfig {

@@ -3,9 +3,9 @@
 
 use crate::event::Ts;
 use crate::sanitize::inert;
-use crate::ui::SourceState;
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::Level;
+use crate::ui::{SILENT_AFTER, SourceInfo, SourceState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -31,7 +31,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
                 theme.key(),
             ));
         }
-        None => first.push(Span::styled("LIVE", theme.key())),
+        None => {
+            let (mode, level) = live_mode(&dash.sources, wall);
+            first.push(Span::styled(mode, theme.level(level)));
+        }
     }
     let time = dash.event_time();
     let clock = if model.span().is_some() || dash.play.is_some() {
@@ -158,6 +161,43 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
         vec![Line::from(l)]
     };
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// LIVE only while some feed is connected and speaking; otherwise what it is, and for how
+/// long: SILENT (connected, no event for [`SILENT_AFTER`]), DISCONNECTED, CONNECTING.
+fn live_mode(sources: &[SourceInfo], wall: Instant) -> (String, Level) {
+    let for_how_long = |t: Option<Instant>| {
+        t.map(|t| {
+            format!(
+                " {}",
+                super::age(wall.saturating_duration_since(t).as_secs_f64())
+            )
+        })
+        .unwrap_or_default()
+    };
+    let connected: Vec<&SourceInfo> = sources
+        .iter()
+        .filter(|s| matches!(s.state, SourceState::Connected))
+        .collect();
+    if connected.is_empty() {
+        let connecting = sources
+            .iter()
+            .any(|s| matches!(s.state, SourceState::Connecting));
+        let since = sources.iter().filter_map(|s| s.since).min();
+        return if connecting && since.is_none() {
+            ("CONNECTING".into(), Level::Warn)
+        } else {
+            (format!("DISCONNECTED{}", for_how_long(since)), Level::Bad)
+        };
+    }
+    let heard = |s: &&SourceInfo| s.last_event.or(s.since);
+    let latest = connected.iter().filter_map(heard).max();
+    match latest {
+        Some(t) if wall.saturating_duration_since(t) >= SILENT_AFTER => {
+            (format!("SILENT{}", for_how_long(Some(t))), Level::Warn)
+        }
+        _ => ("LIVE".into(), Level::Ok),
+    }
 }
 
 /// Where in the log the screen is: a bar of `width` cells from start to end, with a mark
