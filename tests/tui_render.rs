@@ -761,3 +761,48 @@ fn a_silent_or_lost_feed_is_not_called_live() {
     let h = header(&d, Instant::now() + std::time::Duration::from_secs(12));
     assert!(h.starts_with("wscope DISCONNECTED 12s"), "{h}");
 }
+
+/// Two feeds that both say they are `chat-1` (a copied config) are two servers: a server
+/// column, `f` between them, and a warning in the header.
+#[test]
+fn two_feeds_with_one_server_name_stay_two_servers() {
+    use wscope::event::{EventKind, Hello, Open};
+    let config = UiConfig {
+        sources: vec!["ws://10.0.0.1:9300/".into(), "ws://10.0.0.2:9300/".into()],
+        ascii: false,
+        rules: wscope::findings::Rules::default(),
+        about: Vec::new(),
+    };
+    let mut d = Dashboard::new(&config, false, Rect::new(0, 0, 120, 40));
+    let ts = wscope::event::Ts::parse("2026-11-30T01:00:00Z").unwrap();
+    for source in 0..2 {
+        let ev = |kind| wscope::event::Event {
+            ts,
+            server: Some("chat-1".into()),
+            kind,
+        };
+        d.apply(source, &ev(EventKind::Hello(Hello::default())));
+        for i in 0..(source + 2) {
+            let open = Open {
+                conn: format!("c{i}").into(),
+                ..Default::default()
+            };
+            d.apply(source, &ev(EventKind::Open(Box::new(open))));
+        }
+    }
+    d.prepare(Instant::now());
+    assert_eq!(d.model.servers.len(), 2);
+    assert_eq!(
+        d.model.open_count(),
+        5,
+        "c0 and c1 of each feed are different connections"
+    );
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("2 feeds share a server name"), "{t}");
+    assert_eq!(d.model.servers[1].name, "chat-1 (feed 2)");
+    assert!(t.contains("chat-1 (fe"), "{t}");
+    key(&mut d, KeyCode::Char('f'));
+    assert_eq!(d.app.conn_rows, 2);
+    key(&mut d, KeyCode::Char('f'));
+    assert_eq!(d.app.conn_rows, 3);
+}

@@ -153,16 +153,26 @@ impl Model {
             (None, None) if source == 0 => Str::default(),
             (None, None) => Str::from(format!("source-{source}")),
         };
-        if let Some(&id) = self.server_ids.get(&name) {
+        let key = (source, name);
+        if let Some(&id) = self.server_ids.get(&key) {
             return id;
         }
         let id = self.servers.len().min(ServerId::MAX as usize) as ServerId;
         if self.servers.len() <= ServerId::MAX as usize {
+            // Another feed already speaks for a server of this name (a copied config, two
+            // instances both called `chat-1`): they stay two servers, told apart.
+            let taken = self.servers.iter().any(|s| s.name == key.1);
+            let name = if taken {
+                self.counters.duplicate_server_names += 1;
+                Str::from(format!("{} (feed {})", key.1, source + 1))
+            } else {
+                key.1.clone()
+            };
             self.servers.push(Server {
-                name: name.clone(),
+                name,
                 ..Server::default()
             });
-            self.server_ids.insert(name, id);
+            self.server_ids.insert(key, id);
         }
         id
     }

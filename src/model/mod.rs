@@ -74,6 +74,8 @@ pub struct Counters {
     /// Events whose time contradicted their neighbours, set aside (see [`clock`]).
     pub clock_outliers: u64,
     pub errors: u64,
+    /// Servers named as one of another source's (told apart by a `(feed N)` suffix).
+    pub duplicate_server_names: u64,
 }
 
 /// Mobile versus other connections, for `mobile-background`.
@@ -97,7 +99,8 @@ pub struct Model {
     now: Ts,
     first: Option<Ts>,
     pub servers: Vec<Server>,
-    server_ids: HashMap<Str, ServerId>,
+    /// Servers by source and name: two feeds that give one name are two servers.
+    server_ids: HashMap<(usize, Str), ServerId>,
     /// Per source: the server of its latest `hello`.
     source_server: Vec<Option<ServerId>>,
     pub conns: ConnTable,
@@ -218,7 +221,7 @@ impl Model {
     /// The server an event from `source` naming `server` (its `server` field) belongs to, as
     /// [`Model::apply`] resolved it; `None` before any event of that server.
     pub fn server_for(&self, source: usize, server: Option<&str>) -> Option<ServerId> {
-        let by_name = |name: &str| self.server_ids.get(name).copied();
+        let by_name = |name: &str| self.server_ids.get(&(source, Str::from(name))).copied();
         match (server, self.source_server.get(source).copied().flatten()) {
             (Some(name), _) => by_name(name),
             (None, Some(id)) => Some(id),
@@ -288,7 +291,9 @@ mod server_for_tests {
         m.finish();
         assert_eq!(m.server_for(2, None), Some(2));
         assert_eq!(m.server(2).name, "source-2");
-        assert_eq!(m.server_for(0, Some("b")), Some(1));
+        assert_eq!(m.server_for(1, Some("b")), Some(1));
+        // Servers are per source: another feed's `b` is not this one's.
+        assert_eq!(m.server_for(0, Some("b")), None);
         assert_eq!(m.server_for(0, Some("nope")), None);
     }
 

@@ -117,6 +117,15 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
         ));
         warn.push(Span::raw(" "));
     }
+    if c.duplicate_server_names > 0 {
+        warn.push(Span::styled(
+            format!(
+                "{} feeds share a server name (told apart as \"(feed N)\") ",
+                c.duplicate_server_names + 1
+            ),
+            theme.level(Level::Warn),
+        ));
+    }
     if c.unknown_types > 0 {
         warn.push(Span::styled(
             format!("{} unknown events ", c.unknown_types),
