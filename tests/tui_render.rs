@@ -806,3 +806,19 @@ fn two_feeds_with_one_server_name_stay_two_servers() {
     key(&mut d, KeyCode::Char('f'));
     assert_eq!(d.app.conn_rows, 3);
 }
+
+/// The number keys sort by the columns on screen, in their order; a sort by a column the
+/// width has left out is named in the title.
+#[test]
+fn number_keys_sort_by_the_visible_columns() {
+    let mut d = dashboard(&busy_server(), 80, 24, true, false);
+    let visible = d.app.visible_columns();
+    assert!(!visible.contains(&ConnColumn::Path), "{visible:?}");
+    key(&mut d, KeyCode::Char('2'));
+    assert_eq!(d.app.sort, visible[1]);
+    // Sorted by path (hidden at 80 columns) by a wider screen before.
+    d.app.sort_by(ConnColumn::Path);
+    d.prepare(Instant::now());
+    let t = text(&draw(&d, 80, 24));
+    assert!(t.contains("sorted by path (hidden)"), "{t}");
+}

@@ -248,6 +248,14 @@ impl App {
     }
 
     /// Rows of the Connections table visible at the current size.
+    /// The Connections columns on screen now, in order.
+    pub fn visible_columns(&self) -> Vec<ConnColumn> {
+        let width = layout::screen(self.size, self.focus)
+            .rect_of(Panel::Connections)
+            .map_or(self.size.width, |r| r.width);
+        crate::ui::panels::connections::columns(width, self.server_count > 1)
+    }
+
     pub fn visible_conn_rows(&self) -> usize {
         layout::connection_rows(self.size, self.focus)
     }
@@ -401,7 +409,10 @@ impl App {
                 } else {
                     c as usize - '1' as usize
                 };
-                self.sort_by(ConnColumn::ALL[i]);
+                // The n-th column on screen, whatever the width left out.
+                if let Some(col) = self.visible_columns().get(i) {
+                    self.sort_by(*col);
+                }
             }
             KeyCode::Char('w') => {
                 self.codes_window = match self.codes_window {

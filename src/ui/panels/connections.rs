@@ -29,8 +29,8 @@ fn width(col: ConnColumn) -> Constraint {
 }
 
 /// The columns that fit: the server column only with several servers; at narrow widths the
-/// path and address go first.
-fn columns(width_available: u16, several_servers: bool) -> Vec<ConnColumn> {
+/// path and address go first. The number keys sort by these, in this order.
+pub fn columns(width_available: u16, several_servers: bool) -> Vec<ConnColumn> {
     ConnColumn::ALL
         .into_iter()
         .filter(|c| *c != ConnColumn::Server || several_servers)
@@ -128,8 +128,6 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         })
         .collect();
     let mut extra = format!("{} open", dash.model.open_count());
-    // The view is refreshed about once a second, so its count can lag the live total: show it
-    // only when a filter makes it differ on purpose.
     let filtered = !app.filter.is_empty() || app.server_filter.is_some();
     if filtered && dash.conn_view.matching != dash.model.open_count() {
         extra = format!("{} of {extra}", dash.conn_view.matching);
@@ -141,6 +139,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         if let Some(s) = dash.model.servers.get(i) {
             extra.push_str(&format!("  server {}", inert(&s.name)));
         }
+    }
+    if !cols.contains(&app.sort) {
+        // Sorted by a column the width leaves out: say which, or the order looks random.
+        extra.push_str(&format!("  sorted by {} (hidden)", app.sort.title()));
     }
     let title_block = block(theme, Panel::Connections.title(), extra, focused);
     let table = Table::new(rows, cols.iter().map(|c| width(*c)))
