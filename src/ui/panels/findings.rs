@@ -25,6 +25,9 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let app = &dash.app;
     let visible = area.height.saturating_sub(3) as usize;
     let wide = area.width >= 60;
+    // What is left of the width for the summary: borders, severity, id and the gaps.
+    let summary_width =
+        (area.width as usize).saturating_sub(2 + if wide { 8 } else { 4 } + 1 + 20 + 1);
     let rows: Vec<Row> = dash
         .findings
         .iter()
@@ -40,7 +43,11 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
             let row = Row::new([
                 Cell::from(Span::styled(severity, severity_style(theme, f.severity))),
                 Cell::from(f.id),
-                Cell::from(inert(&f.summary).into_owned()),
+                Cell::from(super::fit(
+                    &inert(&f.summary),
+                    summary_width,
+                    theme.ellipsis(),
+                )),
             ]);
             if focused && i == app.findings.selected {
                 row.style(theme.selected())

@@ -56,6 +56,19 @@ pub fn count(n: u64) -> String {
 
 /// A short, recognisable form of a user agent: browser and platform for browsers
 /// (`Chrome 131 Android`, `Safari iPhone`), the first product token otherwise (`okhttp/4.12`).
+/// `text` in at most `width` columns: cut short with `ellipsis` at the end when it does not
+/// fit, so a reader knows there is more (Enter shows it whole).
+pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(ellipsis.chars().count());
+    let mut out: String = text.chars().take(keep).collect();
+    out.truncate(out.trim_end().len());
+    out.push_str(ellipsis);
+    out
+}
+
 pub fn short_agent(ua: &str) -> String {
     let platform = [
         "iPhone", "iPad", "Android", "Windows", "Mac OS X", "Linux", "CrOS",
