@@ -822,3 +822,21 @@ fn number_keys_sort_by_the_visible_columns() {
     let t = text(&draw(&d, 80, 24));
     assert!(t.contains("sorted by path (hidden)"), "{t}");
 }
+
+/// At 80x24 the most important finding can be read without a key: its summary wraps in the
+/// Findings panel, which takes more rows when there are findings; what is cut ends with "…".
+#[test]
+fn the_top_finding_is_readable_at_80x24() {
+    let d = dashboard(&busy_server(), 80, 24, true, false);
+    let t = text(&draw(&d, 80, 24));
+    let top = &d.findings[0];
+    let words: Vec<&str> = top.summary.split_whitespace().take(12).collect();
+    let joined: String = t
+        .lines()
+        .filter_map(|l| l.split("││").nth(1))
+        .map(|l| l.trim_end_matches('│').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains(&words.join(" ")), "{joined}\n{t}");
+    assert!(t.contains('…'), "{t}");
+}

@@ -250,18 +250,18 @@ impl App {
     /// Rows of the Connections table visible at the current size.
     /// The Connections columns on screen now, in order.
     pub fn visible_columns(&self) -> Vec<ConnColumn> {
-        let width = layout::screen(self.size, self.focus)
+        let width = layout::screen(self.size, self.focus, self.finding_rows)
             .rect_of(Panel::Connections)
             .map_or(self.size.width, |r| r.width);
         crate::ui::panels::connections::columns(width, self.server_count > 1)
     }
 
     pub fn visible_conn_rows(&self) -> usize {
-        layout::connection_rows(self.size, self.focus)
+        layout::connection_rows(self.size, self.focus, self.finding_rows)
     }
 
     fn visible_rows(&self, panel: Panel) -> usize {
-        layout::screen(self.size, self.focus)
+        layout::screen(self.size, self.focus, self.finding_rows)
             .rect_of(panel)
             .map(|r| r.height.saturating_sub(3) as usize)
             .unwrap_or(1)

@@ -214,7 +214,7 @@ impl Dashboard {
 
     /// Where detail views go: between the header and the key hint.
     fn body(&self, area: Rect) -> Rect {
-        let screen = layout::screen(area, self.app.focus);
+        let screen = layout::screen(area, self.app.focus, self.app.finding_rows);
         Rect {
             y: screen.header.bottom(),
             height: screen.hint.y.saturating_sub(screen.header.bottom()),
@@ -242,9 +242,10 @@ impl Dashboard {
             self.refresh_leaks();
             self.data_changed = false;
         }
+        // The layout depends on whether there are findings: count them first.
+        self.app.finding_rows = self.findings.len();
         self.app.detail_max = panels::detail::max_scroll(self, self.body(self.app.size));
         self.app.detail_scroll = self.app.detail_scroll.min(self.app.detail_max);
-        self.app.finding_rows = self.findings.len();
         self.app.finding_ids = self.findings.iter().map(|f| f.id.to_string()).collect();
         self.app.leak_rows = self.leak_rows.len();
 
@@ -344,7 +345,7 @@ impl Dashboard {
     /// Draws the whole screen from the state; changes nothing.
     pub fn render(&self, frame: &mut Frame, wall: Instant) {
         let area = frame.area();
-        let screen = layout::screen(area, self.app.focus);
+        let screen = layout::screen(area, self.app.focus, self.app.finding_rows);
         if let Some(r) = screen.too_small {
             panels::help::render_too_small(frame, r);
             return;

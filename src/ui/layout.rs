@@ -40,7 +40,11 @@ impl Screen {
     }
 }
 
-pub fn screen(area: Rect, focus: Panel) -> Screen {
+/// Below this height, a screen with findings gives their panel more rows (from Connections
+/// and the middle row) so the most important one can be read without a key.
+const ROOMY_HEIGHT: u16 = 34;
+
+pub fn screen(area: Rect, focus: Panel, findings: usize) -> Screen {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return Screen {
             header: Rect::default(),
@@ -58,9 +62,14 @@ pub fn screen(area: Rect, focus: Panel) -> Screen {
     ])
     .areas(area);
     let panels = if full {
+        let (conns_pct, upper_pct) = if findings > 0 && area.height < ROOMY_HEIGHT {
+            (36, 24)
+        } else {
+            (44, 28)
+        };
         let [conns, upper, lower] = Layout::vertical([
-            Constraint::Percentage(44),
-            Constraint::Percentage(28),
+            Constraint::Percentage(conns_pct),
+            Constraint::Percentage(upper_pct),
             Constraint::Min(0),
         ])
         .areas(body);
@@ -86,8 +95,8 @@ pub fn screen(area: Rect, focus: Panel) -> Screen {
 }
 
 /// Rows of data the Connections table shows at this size (borders and column header taken off).
-pub fn connection_rows(area: Rect, focus: Panel) -> usize {
-    screen(area, focus)
+pub fn connection_rows(area: Rect, focus: Panel, findings: usize) -> usize {
+    screen(area, focus, findings)
         .rect_of(Panel::Connections)
         .map(|r| r.height.saturating_sub(3) as usize)
         .unwrap_or(0)
@@ -112,7 +121,7 @@ mod tests {
     #[test]
     fn full_layout_at_80x24_has_every_panel_inside_the_screen() {
         let area = Rect::new(0, 0, 80, 24);
-        let s = screen(area, Panel::Connections);
+        let s = screen(area, Panel::Connections, 0);
         assert!(s.is_full());
         assert_eq!(s.panels.len(), 5);
         for (_, r) in &s.panels {
@@ -120,14 +129,22 @@ mod tests {
             assert!(area.contains(r.as_position()));
             assert!(r.right() <= 80 && r.bottom() <= 24);
         }
-        assert!(connection_rows(area, Panel::Connections) >= 5);
+        assert!(connection_rows(area, Panel::Connections, 0) >= 5);
+        assert!(connection_rows(area, Panel::Connections, 3) >= 4);
+        let grown = screen(area, Panel::Connections, 3)
+            .rect_of(Panel::Findings)
+            .unwrap();
+        let before = screen(area, Panel::Connections, 0)
+            .rect_of(Panel::Findings)
+            .unwrap();
+        assert!(grown.height >= before.height + 2, "{grown:?} {before:?}");
     }
 
     #[test]
     fn small_screens_degrade_without_panicking() {
         for w in 0..100u16 {
             for h in 0..30u16 {
-                let s = screen(Rect::new(0, 0, w, h), Panel::Findings);
+                let s = screen(Rect::new(0, 0, w, h), Panel::Findings, (w % 3) as usize);
                 if w < MIN_WIDTH || h < MIN_HEIGHT {
                     assert!(s.too_small.is_some());
                 } else if w < FULL_WIDTH || h < FULL_HEIGHT {
