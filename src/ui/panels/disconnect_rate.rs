@@ -119,13 +119,29 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         Span::styled(rest, theme.dim()),
     ]);
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
-    let chart = Rect {
+    let mut chart = Rect {
         y: inner.y.saturating_add(1),
         height: inner.height.saturating_sub(1),
         ..inner
     };
     if chart.height == 0 {
         return;
+    }
+    // A time axis under the columns when there is room: how far back the left edge is.
+    if chart.height >= 3 && !values.is_empty() {
+        chart.height -= 1;
+        let row = Rect {
+            x: inner.x.saturating_add(AXIS),
+            y: chart.bottom(),
+            width: inner.width.saturating_sub(AXIS),
+            height: 1,
+        };
+        // A column a minute, the newest at the right edge: the left edge is `width` minutes
+        // back, whether or not the data reaches that far.
+        let left = format!("-{}m", row.width);
+        let gap = (row.width as usize).saturating_sub(left.len() + 3);
+        let axis = format!("{left}{}now", " ".repeat(gap));
+        frame.render_widget(Paragraph::new(Span::styled(axis, theme.dim())), row);
     }
     // The alarm line sits at a fixed height unless the peak is off the scale.
     let scale = (peak * 1.1).max(alarm_pct * 2.0);

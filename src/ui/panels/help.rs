@@ -95,9 +95,27 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.replay {
         items.extend([("space", "pause"), ("+/-", "speed"), ("[/]", "seek")]);
     }
-    // Whole hints only: one that does not fit is left out, never cut mid-word.
+    // Below 80x24 one panel fills the screen: say so, and name the next one.
     let mut spans = Vec::new();
     let mut width = 0usize;
+    if !layout::screen(app.size, app.focus, app.finding_rows).is_full() {
+        let i = Panel::ALL.iter().position(|p| *p == app.focus).unwrap_or(0);
+        let next = Panel::ALL[(i + 1) % Panel::ALL.len()];
+        let findings = if app.finding_rows > 0 && app.focus != Panel::Findings {
+            format!(", {} findings", app.finding_rows)
+        } else {
+            String::new()
+        };
+        let note = format!(
+            "{}/{} shown; Tab: {}{findings}  ",
+            i + 1,
+            Panel::ALL.len(),
+            next.title()
+        );
+        width += note.chars().count();
+        spans.push(Span::styled(note, theme.alert()));
+    }
+    // Whole hints only: one that does not fit is left out, never cut mid-word.
     for (k, what) in items {
         let hint = format!(" {what}  ");
         let w = k.chars().count() + hint.chars().count();
