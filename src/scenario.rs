@@ -6,7 +6,7 @@
 //! let mut s = Scenario::new();
 //! s.hello(Some((30_000, 5_000)));
 //! s.open("c1").advance(61.0).cut("c1");
-//! assert_eq!(s.model().closed, 1);
+//! assert_eq!(s.model().closed(), 1);
 //! ```
 
 use crate::event::*;

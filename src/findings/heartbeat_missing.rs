@@ -19,7 +19,7 @@ struct Evidence {
     pings_seen: u64,
     longest_unpinged_seconds: f64,
     heartbeat_configured: bool,
-    /// The open connection unpinged longest, when the longest is an open one.
+    /// The connection unpinged longest (open or closed).
     conn: Option<String>,
 }
 
@@ -29,14 +29,15 @@ impl Rule for HeartbeatMissing {
     fn check(&self, m: &Model, _: &Rules) -> Option<Finding> {
         let now = m.now();
         let pings_seen: u64 = m.servers.iter().map(|s| s.pings).sum();
-        // (seconds unpinged, heartbeat announced, the open connection it was)
+        // (seconds unpinged, heartbeat announced, the connection it was)
         let mut worst: Option<(f64, bool, Option<&str>)> = None;
         for (id, s) in m.servers.iter().enumerate() {
             let open = m.conns.iter().filter(|c| c.server as usize == id);
             let (longest, conn, configured) = match s.heartbeat {
                 None if s.pings == 0 => {
                     let (secs, conn) = longest(open.map(|c| (now.secs_since(c.opened), &*c.id)));
-                    (secs.max(s.longest_lived), conn.filter(|_| secs >= s.longest_lived), false)
+                    let conn = if secs >= s.longest_lived { conn } else { s.longest_lived_conn.as_deref() };
+                    (secs.max(s.longest_lived), conn, false)
                 }
                 None => continue,
                 Some(hb) => {
@@ -46,11 +47,12 @@ impl Rule for HeartbeatMissing {
                     if secs.max(s.longest_unpinged) <= intervals {
                         continue;
                     }
-                    (
-                        secs.max(s.longest_unpinged),
-                        conn.filter(|_| secs >= s.longest_unpinged),
-                        true,
-                    )
+                    let conn = if secs >= s.longest_unpinged {
+                        conn
+                    } else {
+                        s.longest_unpinged_conn.as_deref()
+                    };
+                    (secs.max(s.longest_unpinged), conn, true)
                 }
             };
             if longest >= self.min_secs && worst.is_none_or(|w| longest > w.0) {

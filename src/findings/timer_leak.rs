@@ -68,7 +68,9 @@ impl Rule for TimerLeak {
             Self::ID,
             severity,
             format!(
-                "{count} timers outlived their connection ({} still running, {fired} fired after the close): a memory leak",
+                "{count} {} outlived {} connection ({} still running, {fired} fired after the close): a memory leak",
+                if count == 1 { "timer" } else { "timers" },
+                if count == 1 { "its" } else { "their" },
                 live.len()
             ),
             &evidence,

@@ -71,7 +71,10 @@ impl Model {
                         let gap = ev.ts.secs_since(c.unpinged_since());
                         c.pinged(ev.ts);
                         let s = &mut self.servers[server as usize];
-                        s.longest_unpinged = s.longest_unpinged.max(gap);
+                        if gap > s.longest_unpinged {
+                            s.longest_unpinged = gap;
+                            s.longest_unpinged_conn = Some(conn.clone());
+                        }
                     }
                     None => self.counters.contradictions += 1,
                 }
@@ -357,8 +360,15 @@ impl Model {
             self.close_ages.add(sample(CloseKind::Server));
         }
         let s = &mut self.servers[server as usize];
-        s.longest_unpinged = s.longest_unpinged.max(ts.secs_since(c.unpinged_since()));
-        s.longest_lived = s.longest_lived.max(age);
+        let unpinged = ts.secs_since(c.unpinged_since());
+        if unpinged > s.longest_unpinged {
+            s.longest_unpinged = unpinged;
+            s.longest_unpinged_conn = Some(c.id.clone());
+        }
+        if age > s.longest_lived {
+            s.longest_lived = age;
+            s.longest_lived_conn = Some(c.id.clone());
+        }
 
         if c.mobile {
             self.mobile.mobile_closes += 1;

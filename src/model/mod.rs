@@ -55,8 +55,12 @@ pub struct Server {
     /// The longest a closed connection went without a ping, in seconds (open ones are judged
     /// at evaluation time).
     pub longest_unpinged: f64,
+    /// Which connection that was.
+    pub longest_unpinged_conn: Option<Str>,
     /// The longest lifetime of a closed connection, in seconds.
     pub longest_lived: f64,
+    /// Which connection that was.
+    pub longest_lived_conn: Option<Str>,
 }
 
 /// Counts of the events themselves, and of those that contradicted the model.

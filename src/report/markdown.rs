@@ -18,16 +18,40 @@ fn md(s: &str) -> String {
     out
 }
 
+/// [`md`] for our own texts (summaries, remedies), whose `code` spans stay code: a remedy's
+/// `proxy_read_timeout 3600s;` is meant to be copied. Text outside them is escaped; an
+/// unpaired backtick is text. In a table cell a `|` inside code is escaped too (GFM splits
+/// cells on it even there).
+fn md_keeping_code(s: &str, in_table: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            break;
+        };
+        out.push_str(&md(&rest[..open]));
+        let code = after[..close].replace(['\n', '\r'], " ");
+        out.push('`');
+        out.push_str(&if in_table {
+            code.replace('|', "\\|")
+        } else {
+            code
+        });
+        out.push('`');
+        rest = &after[close + 1..];
+    }
+    out.push_str(&md(rest));
+    out
+}
+
 pub fn render(r: &Report) -> String {
     let mut out = String::from("# WebSocket disconnect report\n\n");
-    if let Some(s) = &r.span {
-        let _ = writeln!(
-            out,
-            "- **Span:** {} → {} ({})",
-            s.from,
-            s.to,
-            r.duration_text()
-        );
+    if let Some((from, to)) = r.span_text() {
+        let _ = writeln!(out, "- **Span:** {from} → {to} ({})", r.duration_text());
+    }
+    for s in r.server_lines() {
+        let _ = writeln!(out, "- **Server:** {}", md(&s));
     }
     let c = &r.connections;
     let _ = writeln!(
@@ -47,7 +71,7 @@ pub fn render(r: &Report) -> String {
                 "| {} | `{}` | {} |",
                 f.severity.as_str(),
                 f.id,
-                md(&f.summary)
+                md_keeping_code(&f.summary, true)
             );
         }
         out.push('\n');
@@ -57,13 +81,13 @@ pub fn render(r: &Report) -> String {
                 "### `{}` ({})\n\n{}\n",
                 f.id,
                 f.severity.as_str(),
-                md(&f.summary)
+                md_keeping_code(&f.summary, false)
             );
             out.push_str("Evidence:\n\n");
             for (k, v) in evidence_pairs(f) {
                 let _ = writeln!(out, "- {}: {}", md(&k), md(&v));
             }
-            let _ = writeln!(out, "\n**Remedy:** {}\n", md(&f.remedy));
+            let _ = writeln!(out, "\n**Remedy:** {}\n", md_keeping_code(&f.remedy, false));
         }
     }
 
@@ -89,4 +113,19 @@ pub fn render(r: &Report) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md_keeping_code;
+
+    #[test]
+    fn code_spans_stay_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            md_keeping_code("set `proxy_read_timeout 3600s;` in <nginx> *now*", false),
+            "set `proxy_read_timeout 3600s;` in \\<nginx\\> \\*now\\*"
+        );
+        assert_eq!(md_keeping_code("a ` b", false), "a \\` b");
+        assert_eq!(md_keeping_code("`a|b`", true), "`a\\|b`");
+    }
 }

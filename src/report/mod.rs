@@ -181,6 +181,43 @@ impl Report {
             .join(", ")
     }
 
+    /// The span's ends to the millisecond, for a person (the JSON keeps them as read).
+    pub(crate) fn span_text(&self) -> Option<(String, String)> {
+        let span = self.span.as_ref()?;
+        let ms = |t: &str| {
+            Ts::parse(t)
+                .map(|ts| {
+                    ts.to_datetime()
+                        .format("%Y-%m-%d %H:%M:%S%.3fZ")
+                        .to_string()
+                })
+                .unwrap_or_else(|| t.to_string())
+        };
+        Some((ms(&span.from), ms(&span.to)))
+    }
+
+    /// One line per server: its name, software and heartbeat as announced.
+    pub(crate) fn server_lines(&self) -> Vec<String> {
+        self.servers
+            .iter()
+            .map(|s| {
+                let name = if s.name.is_empty() {
+                    "(unnamed)"
+                } else {
+                    &s.name
+                };
+                let heartbeat = match (s.ping_interval_ms, s.pong_timeout_ms) {
+                    (Some(p), Some(t)) => {
+                        format!("ping every {}, pong within {}", ms_text(p), ms_text(t))
+                    }
+                    _ => "no heartbeat announced".to_string(),
+                };
+                let software = s.software.as_deref().unwrap_or("software unknown");
+                format!("{name}  {software}  {heartbeat}")
+            })
+            .collect()
+    }
+
     pub(crate) fn duration_text(&self) -> String {
         let Some(span) = &self.span else {
             return "no events".into();
@@ -189,6 +226,19 @@ impl Report {
             return String::new();
         };
         human_duration(to.secs_since(from))
+    }
+}
+
+/// `n` and the noun, singular or plural.
+pub(crate) fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn ms_text(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 

@@ -1,21 +1,31 @@
 //! `report --format text`: for a person at a terminal; the findings first.
 
-use super::{Report, code_label, evidence_pairs};
+use super::{Report, code_label, count_of, evidence_pairs};
 use std::fmt::Write;
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let span = r
-        .span
-        .as_ref()
-        .map(|s| format!("{} → {} ({})", s.from, s.to, r.duration_text()))
+        .span_text()
+        .map(|(from, to)| format!("{from} → {to} ({})", r.duration_text()))
         .unwrap_or_else(|| "no events".into());
     let _ = writeln!(out, "wscope report  {span}");
     let _ = writeln!(
         out,
-        "{} events, {} skipped lines, {} dropped by the feed",
-        r.events, r.skipped_lines, r.dropped_events
+        "{}, {}, {} dropped by the feed",
+        count_of(r.events, "event", "events"),
+        count_of(r.skipped_lines, "skipped line", "skipped lines"),
+        r.dropped_events
     );
+    let servers = r.server_lines();
+    if servers.len() == 1 {
+        let _ = writeln!(out, "server {}", servers[0]);
+    } else if !servers.is_empty() {
+        out.push_str("SERVERS\n");
+        for s in servers {
+            let _ = writeln!(out, "  {s}");
+        }
+    }
     out.push('\n');
 
     if r.findings.is_empty() {
