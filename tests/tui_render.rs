@@ -843,3 +843,44 @@ fn the_top_finding_is_readable_at_80x24() {
     assert!(joined.contains(&words.join(" ")), "{joined}\n{t}");
     assert!(t.contains('…'), "{t}");
 }
+
+/// The selection stays on its connection while new data moves the rows, and a selected
+/// connection that closes is said, not silently swapped for its neighbour.
+#[test]
+fn the_selection_follows_its_connection() {
+    use wscope::event::Dir;
+    let mut s = busy_server();
+    let mut d = dashboard(&s, 120, 40, true, false);
+    // Sorted by messages in, most first; select the third row.
+    key(&mut d, KeyCode::Char('8'));
+    assert_eq!(d.app.sort, ConnColumn::MsgsIn);
+    key(&mut d, KeyCode::Char('j'));
+    key(&mut d, KeyCode::Char('j'));
+    let picked = d.app.followed.clone().expect("a selected connection");
+    let rank_before = d.app.conns.selected;
+    // Ten connections that were below it get more messages than any: they move above it.
+    let n = s.events().len();
+    let below: Vec<String> = d.app.visible_conns[rank_before + 1..]
+        .iter()
+        .filter_map(|c| c.as_ref().map(|c| c.1.clone()))
+        .take(10)
+        .collect();
+    for id in &below {
+        s.wait(0.1).message(id, Dir::In, 500);
+    }
+    for e in &s.events()[n..] {
+        d.apply(0, e);
+    }
+    d.prepare(Instant::now());
+    assert_eq!(d.app.followed.as_ref(), Some(&picked));
+    assert_eq!(d.app.conns.selected, rank_before + below.len());
+    // It closes: the title says so.
+    let n = s.events().len();
+    s.wait(0.1).close(&picked.1, 1006, "", Initiator::None);
+    for e in &s.events()[n..] {
+        d.apply(0, e);
+    }
+    d.prepare(Instant::now());
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains(&format!("{} closed", picked.1)), "{t}");
+}

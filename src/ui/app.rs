@@ -211,6 +211,12 @@ pub struct App {
     /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
     /// `None` where a connection closed since the order was computed.
     pub visible_conns: Vec<Option<ConnKey>>,
+    /// The connection the selection is on: rows that move under it take it along.
+    pub followed: Option<ConnKey>,
+    /// The selection was moved by a key since the last frame: follow the row it is on now.
+    pub selection_moved: bool,
+    /// The followed connection closed (or left the filter): said in the title.
+    pub followed_gone: Option<String>,
     pub replay: bool,
     /// Something the screen shows changed since the last frame.
     pub dirty: bool,
@@ -242,6 +248,9 @@ impl App {
             finding_rows: 0,
             finding_ids: Vec::new(),
             visible_conns: Vec::new(),
+            followed: None,
+            selection_moved: false,
+            followed_gone: None,
             replay,
             dirty: true,
         }
@@ -330,7 +339,7 @@ impl App {
             if let Some(input) = &self.filter_input {
                 self.filter.clone_from(input);
             }
-            self.conns = ListPos::default();
+            self.reset_conns();
             return None;
         }
         let half = (self.visible_rows(self.focus) / 2).max(1) as isize;
@@ -394,7 +403,7 @@ impl App {
             KeyCode::Enter => self.open_detail_request(),
             KeyCode::Esc if !self.filter.is_empty() => {
                 self.filter.clear();
-                self.conns = ListPos::default();
+                self.reset_conns();
             }
             KeyCode::Char('/') => {
                 self.focus = Panel::Connections;
@@ -426,7 +435,7 @@ impl App {
                     Some(i) if i + 1 < self.server_count => Some(i + 1),
                     Some(_) => None,
                 };
-                self.conns = ListPos::default();
+                self.reset_conns();
             }
             KeyCode::Char('f') => self.notice = Some("f: one server only, nothing to filter"),
             KeyCode::Char(' ') => return Some(Action::TogglePause),
@@ -451,7 +460,7 @@ impl App {
             self.sort = column;
             self.descending = column.default_descending();
         }
-        self.conns = ListPos::default();
+        self.reset_conns();
     }
 
     fn cycle_sort(&mut self) {
@@ -463,12 +472,30 @@ impl App {
         self.sort_by(next);
     }
 
+    /// The connection list back to its top (a new order or filter): the selection follows
+    /// whatever row is there now.
+    fn reset_conns(&mut self) {
+        self.conns = ListPos::default();
+        self.selection_moved = true;
+        self.followed_gone = None;
+    }
+
+    /// Rows moved under the selection (new data): it stays on its connection, now at `rank`,
+    /// and on the same line of the screen where it can.
+    pub fn keep_selection_at(&mut self, rank: usize) {
+        let shift = rank as isize - self.conns.selected as isize;
+        self.conns.offset = (self.conns.offset as isize + shift).max(0) as usize;
+        self.conns.selected = rank;
+    }
+
     fn move_selection(&mut self, delta: isize) {
         match self.focus {
             Panel::Connections => {
                 self.conns = self
                     .conns
-                    .moved(delta, self.conn_rows, self.visible_conn_rows())
+                    .moved(delta, self.conn_rows, self.visible_conn_rows());
+                self.selection_moved = true;
+                self.followed_gone = None;
             }
             Panel::Leaks => {
                 self.leaks =

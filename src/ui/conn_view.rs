@@ -206,6 +206,60 @@ fn select_window<T: Copy>(
     }
 }
 
+/// The order of a numeric column: `None` (NaN) last either way, then the slot.
+fn numeric_cmp(a: &(f64, u32), b: &(f64, u32), desc: bool) -> Ordering {
+    let by_value = match (a.0.is_nan(), b.0.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if desc => b.0.total_cmp(&a.0),
+        _ => a.0.total_cmp(&b.0),
+    };
+    by_value.then(a.1.cmp(&b.1))
+}
+
+/// The order of a text column: natural, then the slot.
+fn text_cmp(a: &(&str, u32), b: &(&str, u32), desc: bool) -> Ordering {
+    let by_value = if desc {
+        natural_cmp(b.0, a.0)
+    } else {
+        natural_cmp(a.0, b.0)
+    };
+    by_value.then(a.1.cmp(&b.1))
+}
+
+/// Where connection `id` of `server` ranks under `key`'s order and filters; `None` when it is
+/// closed or filtered out. One pass over the open connections.
+pub fn rank_of(model: &Model, key: &ViewKey, server: ServerId, id: &str) -> Option<usize> {
+    let now = model.now();
+    let pass = |c: &Conn| {
+        key.server.is_none_or(|s| c.server == s) && matches_filter(model, c, &key.filter)
+    };
+    let (slot, target) = model
+        .conns
+        .slots()
+        .find(|(_, c)| c.server == server && &*c.id == id)?;
+    if !pass(target) {
+        return None;
+    }
+    let col = key.sort.unwrap_or(ConnColumn::LastPong);
+    let desc = key.descending;
+    let candidates = model.conns.slots().filter(|(_, c)| pass(c));
+    let before = if is_numeric(col) {
+        let value = |c: &Conn| numeric(c, col, now).unwrap_or(f64::NAN);
+        let t = (value(target), slot);
+        candidates
+            .filter(|(s, c)| numeric_cmp(&(value(c), *s), &t, desc) == Ordering::Less)
+            .count()
+    } else {
+        let t = (text(model, target, col), slot);
+        candidates
+            .filter(|(s, c)| text_cmp(&(text(model, c, col), *s), &t, desc) == Ordering::Less)
+            .count()
+    };
+    Some(before)
+}
+
 pub fn build(model: &Model, key: ViewKey) -> ConnView {
     let now = model.now();
     let pass = |c: &Conn| {
@@ -216,28 +270,12 @@ pub fn build(model: &Model, key: ViewKey) -> ConnView {
     let candidates = model.conns.slots().filter(|(_, c)| pass(c));
     let (slots, matching) = if is_numeric(col) {
         let items = candidates.map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot));
-        let cmp = |a: &(f64, u32), b: &(f64, u32)| {
-            let by_value = match (a.0.is_nan(), b.0.is_nan()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                _ if desc => b.0.total_cmp(&a.0),
-                _ => a.0.total_cmp(&b.0),
-            };
-            by_value.then(a.1.cmp(&b.1))
-        };
+        let cmp = |a: &(f64, u32), b: &(f64, u32)| numeric_cmp(a, b, desc);
         let (w, n) = select_window(items, key.offset, key.rows, cmp);
         (w.iter().map(|(_, s)| *s).collect(), n)
     } else {
         let items = candidates.map(|(slot, c)| (text(model, c, col), slot));
-        let cmp = |a: &(&str, u32), b: &(&str, u32)| {
-            let by_value = if desc {
-                natural_cmp(b.0, a.0)
-            } else {
-                natural_cmp(a.0, b.0)
-            };
-            by_value.then(a.1.cmp(&b.1))
-        };
+        let cmp = |a: &(&str, u32), b: &(&str, u32)| text_cmp(a, b, desc);
         let (w, n) = select_window(items, key.offset, key.rows, cmp);
         (w.iter().map(|(_, s)| *s).collect(), n)
     };

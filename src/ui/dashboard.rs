@@ -259,6 +259,17 @@ impl Dashboard {
             offset: 0,
             rows: 0,
         };
+        // New data moves rows: the selection goes with its connection, unless a key just
+        // moved it.
+        if data_due && !self.app.selection_moved {
+            if let Some((server, id)) = self.app.followed.clone() {
+                match conn_view::rank_of(&self.model, &base, server, &id) {
+                    Some(rank) => self.app.keep_selection_at(rank),
+                    None => self.app.followed_gone = Some(id),
+                }
+            }
+        }
+        self.app.selection_moved = false;
         let key = ConnView::key_for(base.clone(), self.app.conns.offset, rows);
         if data_due || key != self.conn_view.key || self.conn_view.key.rows == 0 {
             self.conn_view = conn_view::build(&self.model, key);
@@ -282,6 +293,8 @@ impl Dashboard {
                     .map(|c| (c.server, c.id.to_string()))
             })
             .collect();
+        let row = self.app.conns.selected.checked_sub(self.app.conns.offset);
+        self.app.followed = row.and_then(|r| self.app.visible_conns.get(r).cloned().flatten());
     }
 
     fn refresh_leaks(&mut self) {

@@ -140,6 +140,9 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
             extra.push_str(&format!("  server {}", inert(&s.name)));
         }
     }
+    if let Some(id) = &app.followed_gone {
+        extra.push_str(&format!("  {} closed", inert(id)));
+    }
     if !cols.contains(&app.sort) {
         // Sorted by a column the width leaves out: say which, or the order looks random.
         extra.push_str(&format!("  sorted by {} (hidden)", app.sort.title()));
