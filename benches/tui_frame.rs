@@ -5,6 +5,8 @@
 //!   connections (scrolling into another page of 128 ranks, a sort change, or the
 //!   once-a-second data refresh).
 //! - `conn_window`: that recomputation alone.
+//! - `rank`: finding the selected connection's rank, which a frame with new data adds so the
+//!   selection stays on its connection.
 //!
 //! `cargo bench --bench tui_frame`
 
@@ -136,6 +138,18 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("sorted window of 1M connections", |b| {
         b.iter(|| black_box(conn_view::build(&d.model, key.clone())))
+    });
+
+    // What a data frame adds to keep the selection on its connection: its rank.
+    let followed = d
+        .model
+        .conns
+        .iter()
+        .nth(CONNS / 2)
+        .map(|c| (c.server, c.id.to_string()));
+    let (server, id) = followed.expect("connections");
+    c.bench_function("rank of the selected connection among 1M", |b| {
+        b.iter(|| black_box(conn_view::rank_of(&d.model, &key, server, &id)))
     });
 }
 
