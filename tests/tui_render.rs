@@ -884,3 +884,29 @@ fn the_selection_follows_its_connection() {
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains(&format!("{} closed", picked.1)), "{t}");
 }
+
+/// A finding's detail at 80x24: the remedy is in view without scrolling, and the evidence
+/// reads as names with units, long lists cut to "and N more".
+#[test]
+fn a_findings_detail_puts_the_remedy_in_view_and_evidence_in_words() {
+    use wscope::ui::panels::detail::evidence_for_a_person;
+    let mut d = dashboard(&busy_server(), 80, 24, true, false);
+    d.app.focus = Panel::Findings;
+    key(&mut d, KeyCode::Enter);
+    assert!(matches!(d.app.overlay, Overlay::Finding { .. }));
+    let t = text(&draw(&d, 80, 24));
+    assert!(t.contains("remedy"), "{t}");
+    let v = serde_json::json!(["a", "b", "c", "d", "e", "f", "g"]);
+    assert_eq!(
+        evidence_for_a_person("timers", &v),
+        ("timers".to_string(), "a, b, c, d, e and 2 more".to_string())
+    );
+    assert_eq!(
+        evidence_for_a_person("longest_unpinged_seconds", &serde_json::json!(269.0)),
+        ("longest unpinged".to_string(), "269.0 s".to_string())
+    );
+    assert_eq!(
+        evidence_for_a_person("conn", &serde_json::Value::Null).1,
+        "-"
+    );
+}

@@ -23,9 +23,61 @@ fn frame_block<'a>(theme: &Theme, title: String) -> Block<'a> {
 
 fn field(theme: &Theme, name: &str, value: String) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{name:>12}  "), theme.header_row()),
+        Span::styled(format!("{name:>18}  "), theme.header_row()),
         Span::raw(value),
     ])
+}
+
+/// Lists in evidence show this many items, then "and N more".
+const LIST_ITEMS: usize = 5;
+
+/// An evidence field as a person reads it: `longest_unpinged_seconds: 269.0` becomes
+/// `longest unpinged: 269.0 s`; lists are cut to a few items and "and N more"; objects are
+/// `key value` pairs. The JSON of `report` keeps the fields as they are.
+pub fn evidence_for_a_person(key: &str, value: &serde_json::Value) -> (String, String) {
+    use serde_json::Value;
+    const UNITS: [(&str, &str); 7] = [
+        ("_seconds", " s"),
+        ("_ms", " ms"),
+        ("_pct", " %"),
+        ("_mib", " MiB"),
+        ("_bytes", " B"),
+        ("_per_min", "/min"),
+        ("_secs", " s"),
+    ];
+    let (stem, unit) = UNITS
+        .iter()
+        .find_map(|(suffix, unit)| key.strip_suffix(suffix).map(|stem| (stem, *unit)))
+        .unwrap_or((key, ""));
+    let name = stem.replace('_', " ");
+    let scalar = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    };
+    let text = match value {
+        Value::Array(items) => {
+            let shown: Vec<String> = items.iter().take(LIST_ITEMS).map(scalar).collect();
+            let more = items.len().saturating_sub(LIST_ITEMS);
+            let mut t = shown.join(", ");
+            if more > 0 {
+                t.push_str(&format!(" and {more} more"));
+            }
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                t
+            }
+        }
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), scalar(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Null => "-".to_string(),
+        other => format!("{}{unit}", scalar(other)),
+    };
+    (name, text)
 }
 
 /// One event as a line of the detail view; every string in it made inert.
@@ -213,19 +265,17 @@ fn finding_lines<'a>(dash: &'a Dashboard, id: &str) -> Vec<Line<'a>> {
                 Span::raw("  "),
                 Span::raw(inert(&f.summary).into_owned()),
             ]));
-            lines.push(Line::default());
-            lines.push(Line::from(Span::styled("evidence", theme.header_row())));
-            for (k, v) in &f.evidence {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                lines.push(field(theme, &inert(k), inert(&v).into_owned()));
-            }
+            // The remedy first: what to do must be in view without scrolling.
             lines.push(Line::default());
             lines.push(Line::from(Span::styled("remedy", theme.header_row())));
             for l in f.remedy.lines() {
                 lines.push(Line::from(inert(l).into_owned()));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("evidence", theme.header_row())));
+            for (k, v) in &f.evidence {
+                let (name, value) = evidence_for_a_person(k, v);
+                lines.push(field(theme, &inert(&name), inert(&value).into_owned()));
             }
         }
         None => lines.push(Line::from("this finding no longer applies")),
