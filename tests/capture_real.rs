@@ -350,3 +350,39 @@ fn a_capture_replays_in_the_dashboard() {
     );
     t.keys(&["q"]);
 }
+
+/// Without the right to capture, one line says why and what fixes it (run as `nobody` when
+/// the tests run as root, who may capture).
+#[test]
+fn without_permission_the_capture_says_how_to_get_it() {
+    if tools_available().is_none() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_wscope");
+    let args = [
+        "capture",
+        "--port",
+        "1",
+        "--iface",
+        "lo",
+        "--headless",
+        "--duration",
+        "1s",
+    ];
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let out = cmd.args(args).output().expect("setpriv (util-linux)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("CAP_NET_RAW") && err.contains("sudo"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
