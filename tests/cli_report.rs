@@ -276,3 +276,35 @@ fn help_reads_well() {
         assert!(help.contains(cmd), "{help}");
     }
 }
+
+/// The text forms say which of the connections open at the end a snapshot listed (opened
+/// before the log began); the JSON keeps findings.md's shape.
+#[test]
+fn connections_listed_by_a_snapshot_are_said() {
+    let log = concat!(
+        r#"{"type":"hello","ts":"2026-11-30T01:00:00Z","protocol":1,"server":"s1","heartbeat":null}"#,
+        "\n",
+        r#"{"type":"snapshot","ts":"2026-11-30T01:00:00.5Z","connections":[{"conn":"a","opened":"2026-11-30T00:41:02Z"},{"conn":"b","opened":"2026-11-30T00:42:02Z"}],"timers":[]}"#,
+        "\n",
+        r#"{"type":"open","ts":"2026-11-30T01:00:01Z","conn":"c"}"#,
+        "\n",
+    );
+    let (_dir, path) = temp_log("snap.jsonl", log.as_bytes());
+    let text = String::from_utf8(wscope(&["report", &path], None).stdout).unwrap();
+    assert!(
+        text.contains("open at end 3 (2 listed by a snapshot, opened before the log)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("server s1  software unknown  no heartbeat announced"),
+        "{text}"
+    );
+    let md = String::from_utf8(wscope(&["report", "-f", "markdown", &path], None).stdout).unwrap();
+    assert!(
+        md.contains("open at end 3 (2 listed by a snapshot)"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&wscope(&["report", "-f", "json", &path], None).stdout).unwrap();
+    assert_eq!(json["connections"].as_object().unwrap().len(), 4);
+}

@@ -56,8 +56,19 @@ pub fn render(r: &Report) -> String {
     let c = &r.connections;
     let _ = writeln!(
         out,
-        "- **Events:** {} ({} skipped lines, {} dropped by the feed)\n- **Connections:** opened {}, closed {}, open at end {}, peak {}\n",
-        r.events, r.skipped_lines, r.dropped_events, c.opened, c.closed, c.open_at_end, c.peak_open
+        "- **Events:** {} ({} skipped lines, {} dropped by the feed)\n- **Connections:** opened {}, closed {}, open at end {}{}, peak {}\n",
+        r.events,
+        r.skipped_lines,
+        r.dropped_events,
+        c.opened,
+        c.closed,
+        c.open_at_end,
+        if c.open_from_snapshot > 0 {
+            format!(" ({} listed by a snapshot)", c.open_from_snapshot)
+        } else {
+            String::new()
+        },
+        c.peak_open
     );
 
     out.push_str("## Findings\n\n");

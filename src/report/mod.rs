@@ -32,6 +32,10 @@ pub struct Connections {
     pub closed: u64,
     pub open_at_end: usize,
     pub peak_open: usize,
+    /// Of those open at the end, how many a snapshot listed (opened before the log began),
+    /// for the text forms; findings.md's JSON has no such field.
+    #[serde(skip)]
+    pub open_from_snapshot: usize,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -108,6 +112,7 @@ impl Report {
                 closed: model.closed(),
                 open_at_end: model.open_count(),
                 peak_open: model.peak_open,
+                open_from_snapshot: model.conns.iter().filter(|c| !c.counted_open).count(),
             },
             close_codes,
             upgrade_rejected: model

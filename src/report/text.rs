@@ -52,9 +52,17 @@ pub fn render(r: &Report) -> String {
     out.push('\n');
 
     let c = &r.connections;
+    let from_snapshot = if c.open_from_snapshot > 0 {
+        format!(
+            " ({} listed by a snapshot, opened before the log)",
+            c.open_from_snapshot
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "CONNECTIONS  opened {}  closed {}  open at end {}  peak open {}",
+        "CONNECTIONS  opened {}  closed {}  open at end {}{from_snapshot}  peak open {}",
         c.opened, c.closed, c.open_at_end, c.peak_open
     );
     let codes = r.codes_by_count();
