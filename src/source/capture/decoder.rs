@@ -246,7 +246,8 @@ impl Decoder {
             Some(Slot::Live(_)) => false,
         };
         if fresh {
-            if seg.rst || (seg.fin && seg.payload.is_empty()) || (slot.is_some() && !seg.syn) {
+            // The teardown of a connection never seen is nothing to follow.
+            if seg.rst || (seg.fin && seg.payload.is_empty()) {
                 return;
             }
             if slot.is_none() && self.flows.len() >= MAX_FLOWS {
@@ -274,7 +275,7 @@ impl Decoder {
         let (client, server) = (*client, *server);
         let dir = if seg.src == client { Dir::In } else { Dir::Out };
         if seg.syn {
-            self.cx.servers.entry(server).or_default().listening |= seg.ack;
+            self.cx.server(server).listening |= seg.ack;
         }
         let (stream, other) = match dir {
             Dir::In => (up, down),
@@ -311,10 +312,6 @@ impl Decoder {
         } else {
             (seg.dst, seg.src)
         };
-        let server_entry = self.cx.servers.entry(server).or_default();
-        if server_entry.name.is_empty() {
-            server_entry.name = Str::from(server.to_string());
-        }
         Flow {
             client,
             server,
@@ -544,10 +541,7 @@ impl Context {
 
     /// An event of `server`, after its `hello` if this is its first.
     fn emit(&mut self, server: SocketAddr, ts: Ts, kind: EventKind) {
-        let s = self.servers.entry(server).or_default();
-        if s.name.is_empty() {
-            s.name = Str::from(server.to_string());
-        }
+        let s = self.server(server);
         let name = Some(s.name.clone());
         if !s.said_hello {
             s.said_hello = true;
