@@ -140,6 +140,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(conn_view::build(&d.model, key.clone())))
     });
 
+    // A frame with new data: findings, leak rows and the window recomputed from the model.
+    let mut t = d.model.now();
+    c.bench_function(
+        "data frame 120x40, 1M connections (findings, leaks, window)",
+        |b| {
+            b.iter(|| {
+                t = t.plus_nanos(1_000_000);
+                d.advance_clock(t);
+                d.prepare(now);
+                term.draw(|f| d.render(f, now)).unwrap();
+            })
+        },
+    );
+
     // What a data frame adds to keep the selection on its connection: its rank.
     let followed = d
         .model
