@@ -2,9 +2,9 @@
 //!
 //! - `frame`: what every redraw costs (rows on screen are built from the cached window).
 //! - `frame_after_refresh`: a redraw that also recomputes the sorted window over all
-//!   connections (scrolling into another page of 128 ranks, a sort change, or the
-//!   once-a-second data refresh).
-//! - `conn_window`: that recomputation alone.
+//!   connections (scrolling into another page of 128 ranks, or a sort change).
+//! - `data_frame`: a frame with new data: findings, leak rows and the window recomputed.
+//! - `conn_window`: the window's recomputation alone.
 //! - `rank`: finding the selected connection's rank, which a frame with new data adds so the
 //!   selection stays on its connection.
 //!
