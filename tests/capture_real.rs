@@ -319,11 +319,9 @@ fn a_capture_replays_in_the_dashboard() {
     let bin = env!("CARGO_BIN_EXE_wscope");
     let cmd = format!("cat {} | {bin} replay --speed max -", c.pcapng.display());
     let t = common::tmux::Tmux::start(&cmd, 100, 30);
-    let screen = t.wait_for("the end of the capture", |s| s.contains("END"));
-    assert!(
-        screen.contains("4001") && screen.contains("1006"),
-        "{screen}"
-    );
+    t.wait_for("the end of the capture and its close codes", |s| {
+        s.contains("END") && s.contains("4001") && s.contains("1006")
+    });
     t.keys(&["q"]);
 
     let dir = tempfile::tempdir().unwrap();
@@ -343,11 +341,9 @@ fn a_capture_replays_in_the_dashboard() {
     assert_eq!(codes_of(&headless), true_codes(&c.truth));
     let cmd = format!("cat {} | {bin} replay --speed max -", log.display());
     let t = common::tmux::Tmux::start(&cmd, 100, 30);
-    let screen = t.wait_for("the end of the log", |s| s.contains("END"));
-    assert!(
-        screen.contains("4001") && screen.contains("1006"),
-        "{screen}"
-    );
+    t.wait_for("the end of the log and its close codes", |s| {
+        s.contains("END") && s.contains("4001") && s.contains("1006")
+    });
     t.keys(&["q"]);
 }
 

@@ -132,13 +132,21 @@ impl Tmux {
     }
 
     /// Polls the screen until `pred` holds; panics with the last screen after [`WAIT`].
+    ///
+    /// The screen returned is one captured a moment after `pred` first held, and `pred` holds
+    /// on it too: tmux can capture a frame half-written, with the header already new and the
+    /// panels below not yet, and callers go on to assert about the whole screen.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         let mut delay = Duration::from_millis(20);
         loop {
-            let s = self.screen();
+            let mut s = self.screen();
             if pred(&s) {
-                return s;
+                std::thread::sleep(Duration::from_millis(30));
+                s = self.screen();
+                if pred(&s) {
+                    return s;
+                }
             }
             if Instant::now() >= deadline {
                 panic!("timed out waiting for {what}; screen:\n{s}");
