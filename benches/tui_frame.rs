@@ -3,7 +3,8 @@
 //! - `frame`: what every redraw costs (rows on screen are built from the cached window).
 //! - `frame_after_refresh`: a redraw that also recomputes the sorted window over all
 //!   connections (scrolling into another page of 128 ranks, or a sort change).
-//! - `data_frame`: a frame with new data: findings, leak rows and the window recomputed.
+//! - `data_frame`: a frame with new data: findings, leak rows and the window recomputed
+//!   (the event loop runs that part on a worker thread; `tui_keys` measures keys meanwhile).
 //! - `conn_window`: the window's recomputation alone.
 //! - `rank`: finding the selected connection's rank, which a frame with new data adds so the
 //!   selection stays on its connection.
@@ -44,7 +45,7 @@ fn dashboard() -> Dashboard {
         }),
     );
     hello.server = Some("bench-1".into());
-    d.model.apply(0, &hello);
+    d.apply_quietly(0, &hello);
     let agents = [
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Version/17.1 Mobile",
         "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
@@ -54,7 +55,7 @@ fn dashboard() -> Dashboard {
     let start = Instant::now();
     for i in 0..CONNS {
         let ts = t0.plus_nanos(i as i64 * 1_000);
-        d.model.apply(
+        d.apply_quietly(
             0,
             &Event::new(
                 ts,
@@ -75,7 +76,7 @@ fn dashboard() -> Dashboard {
     for i in 0..CONNS {
         let ts = t1.plus_nanos(i as i64 * 60);
         let conn = format!("c{}", rng.usize(0..CONNS)).into();
-        d.model.apply(
+        d.apply_quietly(
             0,
             &Event::new(
                 ts,
@@ -94,7 +95,7 @@ fn dashboard() -> Dashboard {
     assert_eq!(d.app.sort, ConnColumn::LastPong);
     // The once-a-second refresh while data changes: findings, leak rows and the window.
     let t = Instant::now();
-    d.prepare(Instant::now());
+    d.prepare();
     eprintln!(
         "data refresh (findings, leaks, window) at 1M: {:.1?}",
         t.elapsed()
@@ -123,7 +124,7 @@ fn bench(c: &mut Criterion) {
             d.app.conns.offset = at;
             d.app.conns.selected = at;
             down = !down;
-            d.prepare(now);
+            d.prepare();
             term.draw(|f| d.render(f, now)).unwrap();
         })
     });
@@ -148,7 +149,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 t = t.plus_nanos(1_000_000);
                 d.advance_clock(t);
-                d.prepare(now);
+                d.prepare();
                 term.draw(|f| d.render(f, now)).unwrap();
             })
         },

@@ -139,7 +139,7 @@ fn main() {
             ui::drain(&mut rx, &mut dash);
             let now = Instant::now();
             if now.duration_since(last_draw) >= ui::FRAME_INTERVAL {
-                dash.prepare(now);
+                dash.prepare();
                 term.draw(|f| dash.render(f, now)).unwrap();
                 draw_time += now.elapsed();
                 frames += 1;

@@ -33,7 +33,7 @@ fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboar
     for e in s.events() {
         d.apply(0, e);
     }
-    d.prepare(Instant::now());
+    d.prepare();
     d
 }
 
@@ -58,7 +58,7 @@ fn text(b: &Buffer) -> String {
 
 fn key(d: &mut Dashboard, code: KeyCode) {
     d.handle_input(&TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    d.prepare(Instant::now());
+    d.prepare();
 }
 
 /// The (x, y) of the first occurrence of `needle` on a row.
@@ -128,7 +128,7 @@ fn too_small_and_tiny_sizes_never_panic() {
     for w in (0..130).step_by(7) {
         for h in 0..45 {
             d.handle_input(&TermEvent::Resize(w, h));
-            d.prepare(Instant::now());
+            d.prepare();
             draw(&d, w, h);
         }
     }
@@ -414,7 +414,7 @@ fn live_header_shows_each_source_state() {
             message: "HTTP 401".into(),
         },
     });
-    d.prepare(now);
+    d.prepare();
     let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
     term.draw(|f| d.render(f, now)).unwrap();
     let b = term.backend().buffer().clone();
@@ -576,7 +576,7 @@ mod any_events {
             let mut d = dashboard(&s, 120, 40, true, false);
             for (w, h) in sizes {
                 d.handle_input(&TermEvent::Resize(w, h));
-                d.prepare(Instant::now());
+                d.prepare();
                 draw(&d, w, h);
                 for k in &keys {
                     key(&mut d, *k);
@@ -593,7 +593,7 @@ fn ctrl(d: &mut Dashboard, c: char) -> Option<wscope::ui::app::Action> {
         KeyCode::Char(c),
         KeyModifiers::CONTROL,
     )));
-    d.prepare(Instant::now());
+    d.prepare();
     a
 }
 
@@ -702,7 +702,7 @@ fn esc_and_a_key_in_one_read_are_two_keys() {
 fn the_key_hint_at_80_columns_ends_at_a_whole_hint() {
     let mut d = dashboard(&busy_server(), 80, 24, true, false);
     d.app.replay = true;
-    d.prepare(Instant::now());
+    d.prepare();
     let t = text(&draw(&d, 80, 24));
     let hint = t.lines().nth(23).unwrap().trim_end();
     let known = [
@@ -726,7 +726,7 @@ fn every_panel_shows_the_same_instant() {
         d.apply(0, e);
     }
     // At once (the wall clock has not moved a second).
-    d.prepare(Instant::now());
+    d.prepare();
     assert_eq!(d.app.conn_rows, before + 1);
     let t = text(&draw(&d, 120, 40));
     let open = d.model.open_count();
@@ -793,7 +793,7 @@ fn two_feeds_with_one_server_name_stay_two_servers() {
             d.apply(source, &ev(EventKind::Open(Box::new(open))));
         }
     }
-    d.prepare(Instant::now());
+    d.prepare();
     assert_eq!(d.model.servers.len(), 2);
     assert_eq!(
         d.model.open_count(),
@@ -821,7 +821,7 @@ fn number_keys_sort_by_the_visible_columns() {
     assert_eq!(d.app.sort, visible[1]);
     // Sorted by path (hidden at 80 columns) by a wider screen before.
     d.app.sort_by(ConnColumn::Path);
-    d.prepare(Instant::now());
+    d.prepare();
     let t = text(&draw(&d, 80, 24));
     assert!(t.contains("sorted by path (hidden)"), "{t}");
 }
@@ -871,7 +871,7 @@ fn the_selection_follows_its_connection() {
     for e in &s.events()[n..] {
         d.apply(0, e);
     }
-    d.prepare(Instant::now());
+    d.prepare();
     assert_eq!(d.app.followed.as_ref(), Some(&picked));
     assert_eq!(d.app.conns.selected, rank_before + below.len());
     // It closes: the title says so.
@@ -880,9 +880,62 @@ fn the_selection_follows_its_connection() {
     for e in &s.events()[n..] {
         d.apply(0, e);
     }
-    d.prepare(Instant::now());
+    d.prepare();
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains(&format!("{} closed", picked.1)), "{t}");
+}
+
+/// The event loop computes a frame's new data on a worker while keys are answered: a key
+/// that moves the selection meanwhile wins over where the computation would put it, and data
+/// that changes meanwhile is computed again.
+#[test]
+fn a_refresh_raced_by_a_key_or_new_data() {
+    use wscope::event::Dir;
+    let mut s = busy_server();
+    let mut d = dashboard(&s, 120, 40, true, false);
+    key(&mut d, KeyCode::Char('8'));
+    let n = s.events().len();
+    let first = d.app.visible_conns[0].clone().unwrap().1;
+    s.wait(0.1).message(&first, Dir::In, 1);
+    for e in &s.events()[n..] {
+        d.apply(0, e);
+    }
+    assert!(d.data_pending());
+    let job = d.refresh().expect("new data to compute");
+    assert!(!d.data_pending());
+    // Two rows down while the job runs; its result comes after.
+    d.handle_input(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('j'),
+        KeyModifiers::NONE,
+    )));
+    d.handle_input(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('j'),
+        KeyModifiers::NONE,
+    )));
+    d.prepare_view();
+    let moved = d.app.conns;
+    d.install(job.run());
+    d.prepare_view();
+    assert_eq!(d.app.conns, moved, "the key's selection stays");
+    assert!(!d.data_pending());
+    // New data while a job runs: its result is stale on arrival and computed again.
+    let job = d.refresh();
+    assert!(job.is_none(), "nothing changed since");
+    let n = s.events().len();
+    s.wait(0.1).message(&first, Dir::In, 1);
+    d.apply(0, &s.events()[n]);
+    let job = d.refresh().expect("new data to compute");
+    d.apply(
+        0,
+        &s.wait(0.1).message(&first, Dir::Out, 1).events()[n + 1].clone(),
+    );
+    d.install(job.run());
+    assert!(
+        d.data_pending(),
+        "a result for an older model asks for another"
+    );
+    d.prepare();
+    assert!(!d.data_pending());
 }
 
 /// A finding's detail at 80x24: the remedy is in view without scrolling, and the evidence

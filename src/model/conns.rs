@@ -229,7 +229,8 @@ impl ConnTable {
         self.per_server.get(server as usize).copied().unwrap_or(0) as usize
     }
 
-    fn find_slot(&self, server: ServerId, id: &str) -> Option<u32> {
+    /// The slot of an open connection (what [`Self::slots`] pairs it with).
+    pub fn slot_of(&self, server: ServerId, id: &str) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(key_hash(server, id), |&slot| {
@@ -241,18 +242,18 @@ impl ConnTable {
     }
 
     pub fn get(&self, server: ServerId, id: &str) -> Option<&Conn> {
-        self.find_slot(server, id)
+        self.slot_of(server, id)
             .and_then(|s| self.slots[s as usize].as_ref())
     }
 
     pub fn get_mut(&mut self, server: ServerId, id: &str) -> Option<&mut Conn> {
-        let slot = self.find_slot(server, id)?;
+        let slot = self.slot_of(server, id)?;
         self.slots[slot as usize].as_mut()
     }
 
     /// Inserts `conn`; returns false (and changes nothing) when that id is already open.
     pub fn insert(&mut self, conn: Conn) -> bool {
-        if self.find_slot(conn.server, &conn.id).is_some() {
+        if self.slot_of(conn.server, &conn.id).is_some() {
             return false;
         }
         let hash = key_hash(conn.server, &conn.id);

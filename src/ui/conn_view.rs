@@ -228,62 +228,117 @@ fn text_cmp(a: &(&str, u32), b: &(&str, u32), desc: bool) -> Ordering {
     by_value.then(a.1.cmp(&b.1))
 }
 
-/// Where connection `id` of `server` ranks under `key`'s order and filters; `None` when it is
-/// closed or filtered out. One pass over the open connections.
-pub fn rank_of(model: &Model, key: &ViewKey, server: ServerId, id: &str) -> Option<usize> {
-    let now = model.now();
-    let pass = |c: &Conn| {
-        key.server.is_none_or(|s| c.server == s) && matches_filter(model, c, &key.filter)
-    };
-    let (slot, target) = model
-        .conns
-        .slots()
-        .find(|(_, c)| c.server == server && &*c.id == id)?;
-    if !pass(target) {
-        return None;
-    }
-    let col = key.sort.unwrap_or(ConnColumn::LastPong);
-    let desc = key.descending;
-    let candidates = model.conns.slots().filter(|(_, c)| pass(c));
-    let before = if is_numeric(col) {
-        let value = |c: &Conn| numeric(c, col, now).unwrap_or(f64::NAN);
-        let t = (value(target), slot);
-        candidates
-            .filter(|(s, c)| numeric_cmp(&(value(c), *s), &t, desc) == Ordering::Less)
-            .count()
-    } else {
-        let t = (text(model, target, col), slot);
-        candidates
-            .filter(|(s, c)| text_cmp(&(text(model, c, col), *s), &t, desc) == Ordering::Less)
-            .count()
-    };
-    Some(before)
+/// The connections that pass a view's filters, each with its sort key, from one pass over
+/// the table: the rank of a connection and any window of ranks come from this compact list
+/// without another pass over a million connection records.
+pub struct Ordered<'m> {
+    items: Items<'m>,
+    desc: bool,
 }
 
-pub fn build(model: &Model, key: ViewKey) -> ConnView {
-    let now = model.now();
-    let pass = |c: &Conn| {
-        key.server.is_none_or(|s| c.server == s) && matches_filter(model, c, &key.filter)
-    };
-    let col = key.sort.unwrap_or(ConnColumn::LastPong);
-    let desc = key.descending;
-    let candidates = model.conns.slots().filter(|(_, c)| pass(c));
-    let (slots, matching) = if is_numeric(col) {
-        let items = candidates.map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot));
-        let cmp = |a: &(f64, u32), b: &(f64, u32)| numeric_cmp(a, b, desc);
-        let (w, n) = select_window(items, key.offset, key.rows, cmp);
-        (w.iter().map(|(_, s)| *s).collect(), n)
-    } else {
-        let items = candidates.map(|(slot, c)| (text(model, c, col), slot));
-        let cmp = |a: &(&str, u32), b: &(&str, u32)| text_cmp(a, b, desc);
-        let (w, n) = select_window(items, key.offset, key.rows, cmp);
-        (w.iter().map(|(_, s)| *s).collect(), n)
-    };
-    ConnView {
-        key,
-        slots,
-        matching,
+enum Items<'m> {
+    Numeric(Vec<(f64, u32)>),
+    Text(Vec<(&'m str, u32)>),
+}
+
+impl<'m> Ordered<'m> {
+    /// The open connections under `key`'s sort, filter and server (its offset and rows do
+    /// not matter here).
+    pub fn new(model: &'m Model, key: &ViewKey) -> Ordered<'m> {
+        let now = model.now();
+        let pass = |c: &Conn| {
+            key.server.is_none_or(|s| c.server == s) && matches_filter(model, c, &key.filter)
+        };
+        let col = key.sort.unwrap_or(ConnColumn::LastPong);
+        let candidates = model.conns.slots().filter(move |(_, c)| pass(c));
+        let items = if is_numeric(col) {
+            Items::Numeric(
+                candidates
+                    .map(|(slot, c)| (numeric(c, col, now).unwrap_or(f64::NAN), slot))
+                    .collect(),
+            )
+        } else {
+            Items::Text(
+                candidates
+                    .map(|(slot, c)| (text(model, c, col), slot))
+                    .collect(),
+            )
+        };
+        Ordered {
+            items,
+            desc: key.descending,
+        }
     }
+
+    /// Connections that pass the filters.
+    pub fn len(&self) -> usize {
+        match &self.items {
+            Items::Numeric(v) => v.len(),
+            Items::Text(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Where the connection in `slot` ranks; `None` when it does not pass the filters.
+    pub fn rank_of(&self, slot: u32) -> Option<usize> {
+        fn rank<T: Copy>(
+            items: &[(T, u32)],
+            slot: u32,
+            cmp: impl Fn(&(T, u32), &(T, u32)) -> Ordering,
+        ) -> Option<usize> {
+            let target = *items.iter().find(|(_, s)| *s == slot)?;
+            Some(
+                items
+                    .iter()
+                    .filter(|i| cmp(i, &target) == Ordering::Less)
+                    .count(),
+            )
+        }
+        let desc = self.desc;
+        match &self.items {
+            Items::Numeric(v) => rank(v, slot, |a, b| numeric_cmp(a, b, desc)),
+            Items::Text(v) => rank(v, slot, |a, b| text_cmp(a, b, desc)),
+        }
+    }
+
+    /// The window of ranks `key.offset..key.offset + key.rows`.
+    pub fn window(&self, key: ViewKey) -> ConnView {
+        let desc = self.desc;
+        let slots = match &self.items {
+            Items::Numeric(v) => {
+                let cmp = |a: &(f64, u32), b: &(f64, u32)| numeric_cmp(a, b, desc);
+                slots_of(select_window(v.iter().copied(), key.offset, key.rows, cmp).0)
+            }
+            Items::Text(v) => {
+                let cmp = |a: &(&str, u32), b: &(&str, u32)| text_cmp(a, b, desc);
+                slots_of(select_window(v.iter().copied(), key.offset, key.rows, cmp).0)
+            }
+        };
+        ConnView {
+            key,
+            slots,
+            matching: self.len(),
+        }
+    }
+}
+
+fn slots_of<T>(items: Vec<(T, u32)>) -> Vec<u32> {
+    items.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Where connection `id` of `server` ranks under `key`'s order and filters; `None` when it is
+/// closed or filtered out.
+pub fn rank_of(model: &Model, key: &ViewKey, server: ServerId, id: &str) -> Option<usize> {
+    let slot = model.conns.slot_of(server, id)?;
+    Ordered::new(model, key).rank_of(slot)
+}
+
+/// The window `key` asks for.
+pub fn build(model: &Model, key: ViewKey) -> ConnView {
+    Ordered::new(model, &key).window(key)
 }
 
 #[cfg(test)]

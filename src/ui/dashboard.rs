@@ -2,26 +2,24 @@
 //! sources and playback, and what is derived from the model for display (findings, the
 //! Connections window, leak rows).
 //!
-//! Changes happen in `apply*` (data), `handle_input` (keys) and `prepare` (derived state,
-//! before a frame); [`Dashboard::render`] only reads.
+//! Changes happen in `apply*` (data), `handle_input` (keys), `install` (derived state from a
+//! [`Refresh`]) and `prepare_view` (before a frame); [`Dashboard::render`] only reads.
 
-use super::app::{Action, App, ConnKey, Overlay, Panel};
+use super::app::{Action, App, Overlay, Panel};
 use super::conn_view::{self, ConnView, ViewKey};
 use super::player::Speed;
 use super::recent::RecentEvents;
+use super::refresh::{Refresh, Refreshed};
 use super::theme::Theme;
 use super::{SourceInfo, SourceMsg, SourceState, UiConfig, layout, panels};
 use crate::event::{Event, Ts};
-use crate::findings::{Finding, Rules, ZombieConnections};
+use crate::findings::{Finding, Rules};
 use crate::model::{Model, ServerId};
-use crate::sanitize::inert;
 use ratatui::Frame;
 use ratatui::crossterm::event::Event as TermEvent;
 use ratatui::layout::Rect;
+use std::sync::Arc;
 use std::time::Instant;
-
-/// Leak-suspect rows kept for the panel; the total is shown beside.
-const MAX_LEAK_ROWS: usize = 1000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlayStatus {
@@ -50,8 +48,10 @@ pub enum LeakRow {
 }
 
 pub struct Dashboard {
-    pub model: Model,
-    pub rules: Rules,
+    /// Shared with a [`Refresh`] running on a worker thread; changed only when it is not
+    /// (else `Arc::make_mut` would copy it).
+    pub model: Arc<Model>,
+    pub rules: Arc<Rules>,
     pub app: App,
     pub theme: Theme,
     pub sources: Vec<SourceInfo>,
@@ -67,6 +67,8 @@ pub struct Dashboard {
     pub about: Vec<String>,
     /// The model changed since derived data was last computed.
     data_changed: bool,
+    /// Counts changes of the model, so a recomputation knows whether it is still current.
+    generation: u64,
 }
 
 impl Dashboard {
@@ -87,8 +89,8 @@ impl Dashboard {
             })
             .collect::<Vec<_>>();
         Dashboard {
-            model: config.rules.model(),
-            rules: config.rules.clone(),
+            model: Arc::new(config.rules.model()),
+            rules: Arc::new(config.rules.clone()),
             app: App::new(replay, size),
             theme: Theme::from_env(config.ascii),
             sources,
@@ -102,16 +104,23 @@ impl Dashboard {
             play: None,
             sources_ended: false,
             data_changed: true,
+            generation: 0,
         }
     }
 
+    /// The model, to change it; everything that changes it goes through here.
+    pub fn model_mut(&mut self) -> &mut Model {
+        self.data_changed = true;
+        self.generation += 1;
+        self.app.dirty = true;
+        Arc::make_mut(&mut self.model)
+    }
+
     pub fn apply(&mut self, source: usize, event: &Event) {
-        self.model.apply(source, event);
+        self.model_mut().apply(source, event);
         if let Some(server) = self.model.server_for(source, event.server.as_deref()) {
             self.recent.push(server, event);
         }
-        self.data_changed = true;
-        self.app.dirty = true;
     }
 
     pub fn apply_msg(&mut self, msg: SourceMsg) {
@@ -135,9 +144,7 @@ impl Dashboard {
 
     pub fn note_skipped(&mut self, lines: u64) {
         if lines > 0 {
-            self.model.note_skipped(lines);
-            self.data_changed = true;
-            self.app.dirty = true;
+            self.model_mut().note_skipped(lines);
         }
     }
 
@@ -148,18 +155,16 @@ impl Dashboard {
 
     /// Replaces the model (a replay seeking back to a checkpoint); recent events start over.
     pub fn restore(&mut self, model: Model) {
-        self.model = model;
+        // A new Arc: a recomputation still running keeps the old model to itself.
+        self.model = Arc::new(model);
+        self.model_mut();
         self.recent.clear();
-        self.data_changed = true;
-        self.app.dirty = true;
     }
 
     /// Moves event time to `ts` with no event (a replay's clock in a quiet stretch).
     pub fn advance_clock(&mut self, ts: Ts) {
         if self.model.span().is_some() && ts > self.model.now() {
-            self.model.advance_to(ts);
-            self.data_changed = true;
-            self.app.dirty = true;
+            self.model_mut().advance_to(ts);
         }
     }
 
@@ -167,15 +172,11 @@ impl Dashboard {
     /// recent-events ring would be taken by later ones anyway.
     /// Every source has ended (a replayed log read to its end): see [`Model::finish`].
     pub fn finish_sources(&mut self) {
-        self.model.finish();
-        self.data_changed = true;
-        self.app.dirty = true;
+        self.model_mut().finish();
     }
 
     pub fn apply_quietly(&mut self, source: usize, event: &Event) {
-        self.model.apply(source, event);
-        self.data_changed = true;
-        self.app.dirty = true;
+        self.model_mut().apply(source, event);
     }
 
     pub fn play_status(&self) -> Option<&PlayStatus> {
@@ -224,24 +225,100 @@ impl Dashboard {
 
     /// Recomputes what frames read: findings, the Connections window, leak rows, all from
     /// the model as it is now, so every panel, the header and the titles show one instant.
-    /// Cheap when nothing changed; data-driven frames come at most every
-    /// [`super::FRAME_INTERVAL`], so neither does the expensive part.
-    pub fn prepare(&mut self, _now: Instant) {
-        let app = &mut self.app;
-        app.server_count = self.model.servers.len();
-        let server_filter = app
+    /// Cheap when nothing changed. The event loop instead runs [`Self::refresh`] on a worker
+    /// and then [`Self::prepare_view`].
+    pub fn prepare(&mut self) {
+        if let Some(refresh) = self.refresh() {
+            let done = refresh.run();
+            self.install(done);
+        }
+        self.prepare_view();
+    }
+
+    /// Whether the model changed since derived data was last computed.
+    pub fn data_pending(&self) -> bool {
+        self.data_changed
+    }
+
+    /// The recomputation the model's changes call for, if any; from here on the changes
+    /// count as handled.
+    pub fn refresh(&mut self) -> Option<Refresh> {
+        if !self.data_changed {
+            return None;
+        }
+        self.data_changed = false;
+        self.clamp_server_filter();
+        Some(Refresh {
+            model: Arc::clone(&self.model),
+            rules: Arc::clone(&self.rules),
+            generation: self.generation,
+            view: self.view_key(),
+            rows: self.app.visible_conn_rows(),
+            selection: self.app.conns,
+            // New data moves rows: the selection goes with its connection, unless a key just
+            // moved it.
+            follow: self
+                .app
+                .followed
+                .clone()
+                .filter(|_| !self.app.selection_moved),
+        })
+    }
+
+    /// Takes in what a recomputation found. A key that changed the view or moved the
+    /// selection meanwhile wins over where the recomputation would have put them.
+    pub fn install(&mut self, done: Refreshed) {
+        if done.generation != self.generation {
+            // The model moved on (a seek): computed again for the next frame.
+            self.data_changed = true;
+        }
+        self.findings = done.findings;
+        self.leak_rows = done.leaks.rows;
+        self.app.leak_conns = done.leaks.conns;
+        self.leak_total = done.leaks.timers;
+        self.zombie_total = done.leaks.zombies;
+        if done.view == self.view_key() && done.selection == self.app.conns {
+            let conns = done.conns;
+            self.app.conns = conns.selection;
+            self.app.conn_rows = conns.matching;
+            if conns.gone.is_some() {
+                self.app.followed_gone = conns.gone;
+            }
+            self.conn_view = conns.window;
+        } else {
+            // Its window is of the old data: the next frame builds one for the new.
+            self.conn_view.key.rows = 0;
+        }
+        self.app.dirty = true;
+    }
+
+    /// The Connections view as the app's sort, filter and server choose it.
+    fn view_key(&self) -> ViewKey {
+        ViewKey {
+            sort: Some(self.app.sort),
+            descending: self.app.descending,
+            filter: self.app.filter.clone(),
+            server: self.app.server_filter.map(|i| i as ServerId),
+            offset: 0,
+            rows: 0,
+        }
+    }
+
+    fn clamp_server_filter(&mut self) {
+        self.app.server_count = self.model.servers.len();
+        if self
+            .app
             .server_filter
-            .filter(|i| *i < self.model.servers.len())
-            .map(|i| i as ServerId);
-        if app.server_filter.is_some() && server_filter.is_none() {
-            app.server_filter = None;
+            .is_some_and(|i| i >= self.model.servers.len())
+        {
+            self.app.server_filter = None;
         }
-        let data_due = self.data_changed;
-        if data_due {
-            self.findings = self.rules.evaluate(&self.model);
-            self.refresh_leaks();
-            self.data_changed = false;
-        }
+    }
+
+    /// What a frame reads besides the recomputed data: counts and positions of the lists,
+    /// and the Connections window again if a key moved it to other ranks.
+    pub fn prepare_view(&mut self) {
+        self.clamp_server_filter();
         // The layout depends on whether there are findings: count them first.
         self.app.finding_rows = self.findings.len();
         self.app.detail_max = panels::detail::max_scroll(self, self.body(self.app.size));
@@ -249,38 +326,17 @@ impl Dashboard {
         self.app.finding_ids = self.findings.iter().map(|f| f.id.to_string()).collect();
         self.app.leak_rows = self.leak_rows.len();
 
-        // The Connections window: its count first (selection clamps to it), then the rows.
         let rows = self.app.visible_conn_rows();
-        let base = ViewKey {
-            sort: Some(self.app.sort),
-            descending: self.app.descending,
-            filter: self.app.filter.clone(),
-            server: server_filter,
-            offset: 0,
-            rows: 0,
-        };
-        // New data moves rows: the selection goes with its connection, unless a key just
-        // moved it.
-        if data_due && !self.app.selection_moved {
-            if let Some((server, id)) = self.app.followed.clone() {
-                match conn_view::rank_of(&self.model, &base, server, &id) {
-                    Some(rank) => self.app.keep_selection_at(rank),
-                    None => self.app.followed_gone = Some(id),
-                }
-            }
+        let base = self.view_key();
+        let key = ConnView::key_for(base.clone(), self.app.conns.offset, rows);
+        if key != self.conn_view.key || self.conn_view.key.rows == 0 {
+            let ordered = conn_view::Ordered::new(&self.model, &base);
+            self.app.conn_rows = ordered.len();
+            self.app.clamp();
+            let key = ConnView::key_for(base, self.app.conns.offset, rows);
+            self.conn_view = ordered.window(key);
         }
         self.app.selection_moved = false;
-        let key = ConnView::key_for(base.clone(), self.app.conns.offset, rows);
-        if data_due || key != self.conn_view.key || self.conn_view.key.rows == 0 {
-            self.conn_view = conn_view::build(&self.model, key);
-            self.app.conn_rows = self.conn_view.matching;
-            self.app.clamp();
-            // Fewer rows than before can move the scroll position out of this window.
-            let key = ConnView::key_for(base, self.app.conns.offset, rows);
-            if key != self.conn_view.key {
-                self.conn_view = conn_view::build(&self.model, key);
-            }
-        }
         self.app.clamp();
         self.app.visible_conns = self
             .conn_view
@@ -295,64 +351,6 @@ impl Dashboard {
             .collect();
         let row = self.app.conns.selected.checked_sub(self.app.conns.offset);
         self.app.followed = row.and_then(|r| self.app.visible_conns.get(r).cloned().flatten());
-    }
-
-    fn refresh_leaks(&mut self) {
-        let now = self.model.now();
-        let model = &self.model;
-        // (how long, the row, the connection it is about)
-        let mut rows: Vec<(f64, LeakRow, Option<ConnKey>)> = Vec::new();
-        let mut timers = 0;
-        for t in model.leaked_timers() {
-            timers += 1;
-            let closed_for = t.conn_closed().map(|c| now.secs_since(c)).unwrap_or(0.0);
-            rows.push((
-                closed_for,
-                LeakRow::Timer {
-                    timer: inert(&t.id).into_owned(),
-                    kind: t
-                        .kind
-                        .map(|k| inert(model.strings.get(k)).into_owned())
-                        .unwrap_or_default(),
-                    conn: t
-                        .conn
-                        .as_deref()
-                        .map(|c| inert(c).into_owned())
-                        .unwrap_or_default(),
-                    closed_for,
-                    fires: t.fires_after_close,
-                },
-                t.conn.as_ref().map(|c| (t.server, c.to_string())),
-            ));
-        }
-        let mut zombies = 0;
-        let zombie_rule: &ZombieConnections = &self.rules.zombie_connections;
-        for (c, _) in zombie_rule.zombies(model) {
-            let age = c.pong_age(now).unwrap_or(0.0);
-            zombies += 1;
-            rows.push((
-                age,
-                LeakRow::Zombie {
-                    conn: inert(&c.id).into_owned(),
-                    pong_age: age,
-                },
-                Some((c.server, c.id.to_string())),
-            ));
-        }
-        // Longest-standing first; ties by text so the order does not flicker.
-        let key = |r: &LeakRow| match r {
-            LeakRow::Timer { timer, .. } => timer.clone(),
-            LeakRow::Zombie { conn, .. } => conn.clone(),
-        };
-        if rows.len() > MAX_LEAK_ROWS {
-            rows.select_nth_unstable_by(MAX_LEAK_ROWS, |a, b| b.0.total_cmp(&a.0));
-            rows.truncate(MAX_LEAK_ROWS);
-        }
-        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(&a.1).cmp(&key(&b.1))));
-        self.app.leak_conns = rows.iter().map(|(_, _, c)| c.clone()).collect();
-        self.leak_rows = rows.into_iter().map(|(_, r, _)| r).collect();
-        self.leak_total = timers;
-        self.zombie_total = zombies;
     }
 
     /// Draws the whole screen from the state; changes nothing.

@@ -3,8 +3,11 @@
 //! Entry points are source-agnostic: [`run_live`] takes a channel of [`SourceMsg`] from any
 //! live source (admin feeds, the in-process tap); [`run_replay`] plays a log through a
 //! [`playback::Playback`]. Both share one event loop: one `select!` over terminal input,
-//! signals, the source, and a timer; the screen is redrawn at once after a key, when data
-//! changed (at most [`FRAME_INTERVAL`] apart) and at least once a second.
+//! signals, the source, a timer, and the refresh of derived data ([`refresh`]), which runs
+//! on a worker thread over the shared model (no event is applied meanwhile) so that keys are
+//! answered while it runs, even at a million connections. The screen is redrawn at once after
+//! a key, when a refresh is in (they start at most [`FRAME_INTERVAL`] apart) and at least
+//! once a second.
 //!
 //! Wiring a live source (what `attach` and `demo` do):
 //!
@@ -30,6 +33,7 @@ pub mod panels;
 pub mod playback;
 pub mod player;
 pub mod recent;
+pub mod refresh;
 pub mod terminal;
 pub mod theme;
 
@@ -38,6 +42,8 @@ use crate::source::feed;
 use color_eyre::{Result, eyre::eyre};
 use futures_util::StreamExt;
 use ratatui::crossterm::event::EventStream;
+use std::future::poll_fn;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -49,7 +55,7 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(250);
 /// The longest gap: a redraw at least this often also notices a dead terminal.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// The most source messages applied in one go before input is looked at again.
-const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+const DRAIN_BUDGET: Duration = Duration::from_millis(5);
 
 /// What a live source sends to the dashboard.
 #[derive(Debug)]
@@ -193,36 +199,71 @@ async fn run_loop(
     let mut last_draw: Option<Instant> = None;
     // A key press is drawn at once; only redraws for new data wait for FRAME_INTERVAL.
     let mut key_pressed = false;
+    // The findings, leak rows and sorted table of new data are computed on a worker thread,
+    // so keys are answered meanwhile; no event is applied until it is done.
+    let mut refreshing: Option<tokio::task::JoinHandle<refresh::Refreshed>> = None;
+    let mut refreshed = false;
+    let mut last_refresh: Option<Instant> = None;
 
     loop {
+        // Keys that came while events were applied go first: the frame drawn next shows them,
+        // rather than a data frame first and theirs after it.
+        // (Polled with this task's waker: crossterm's stream keeps the waker of the poll that
+        // found nothing, so a no-op waker here would leave the select below asleep.)
+        while let Poll::Ready(ev) = poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+            key_pressed = true;
+            if on_input(ev, dash, &mut driver, refreshing.is_some())? == Flow::Quit {
+                return Ok(());
+            }
+        }
         let now = Instant::now();
-        if let Driver::Replay(p) = &mut driver {
+        if let (Driver::Replay(p), None) = (&mut driver, &refreshing) {
             p.advance(now, dash);
         }
+        let refresh_due = |last: Option<Instant>| {
+            FRAME_INTERVAL.saturating_sub(last.map_or(FRAME_INTERVAL, |t| now.duration_since(t)))
+        };
+        if refreshing.is_none() && last_draw.is_some() && refresh_due(last_refresh).is_zero() {
+            if let Some(job) = dash.refresh() {
+                refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
+                last_refresh = Some(now);
+            }
+        }
+        // New data is drawn when its refresh is in; other changes (a source's state, the
+        // replay clock) at most every FRAME_INTERVAL.
+        let waiting_for_data = refreshing.is_some() || dash.data_pending();
         let due = match last_draw {
             None => true,
-            Some(_) if key_pressed => true,
-            Some(t) if dash.app.dirty => now.duration_since(t) >= FRAME_INTERVAL,
+            Some(_) if key_pressed || refreshed => true,
+            Some(t) if dash.app.dirty && !waiting_for_data => {
+                now.duration_since(t) >= FRAME_INTERVAL
+            }
             Some(t) => now.duration_since(t) >= HEARTBEAT,
         };
         if due {
-            dash.prepare(now);
+            if last_draw.is_none() {
+                dash.prepare();
+                debug_panic_hook_check();
+            } else {
+                dash.prepare_view();
+            }
             term.draw(|frame| dash.render(frame, now))?;
             dash.app.dirty = false;
             key_pressed = false;
-            if last_draw.is_none() {
-                debug_panic_hook_check();
-            }
+            refreshed = false;
             last_draw = Some(now);
         }
         let since = last_draw.map(|t| now.duration_since(t)).unwrap_or_default();
-        let mut wait = if dash.app.dirty {
-            FRAME_INTERVAL.saturating_sub(since)
-        } else {
-            HEARTBEAT.saturating_sub(since)
-        };
-        if let Driver::Replay(p) = &mut driver {
-            wait = wait.min(p.next_wake(now));
+        let mut wait = HEARTBEAT.saturating_sub(since);
+        if refreshing.is_none() {
+            if dash.data_pending() {
+                wait = wait.min(refresh_due(last_refresh));
+            } else if dash.app.dirty {
+                wait = wait.min(FRAME_INTERVAL.saturating_sub(since));
+            }
+            if let Driver::Replay(p) = &mut driver {
+                wait = wait.min(p.next_wake(now));
+            }
         }
         let rx = match &mut driver {
             Driver::Live(rx) => Some(rx),
@@ -233,23 +274,22 @@ async fn run_loop(
             _ = hangup.recv() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             _ = interrupt.recv() => return Ok(()),
-            ev = input.next() => match ev {
-                Some(Ok(ev)) => {
-                    key_pressed = true;
-                    if let Some(action) = dash.handle_input(&ev) {
-                        match (action, &mut driver) {
-                            (app::Action::Quit, _) => return Ok(()),
-                            (action, Driver::Replay(p)) => p.act(action, Instant::now(), dash),
-                            (_, Driver::Live(_)) => {}
-                        }
-                    }
+            ev = input.next() => {
+                key_pressed = true;
+                if on_input(ev, dash, &mut driver, refreshing.is_some())? == Flow::Quit {
+                    return Ok(());
                 }
-                // A terminal that stops giving input is gone (SSH or tmux pane died):
-                // staying would spin on a dead tty.
-                Some(Err(e)) => return Err(eyre!("terminal input failed: {e}")),
-                None => return Err(eyre!("terminal input ended")),
-            },
-            msg = recv(rx), if live_open => match msg {
+            }
+            done = join(refreshing.as_mut()) => {
+                refreshing = None;
+                match done {
+                    Ok(done) => dash.install(done),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => return Err(eyre!("the dashboard's refresh stopped: {e}")),
+                }
+                refreshed = true;
+            }
+            msg = recv(rx), if live_open && refreshing.is_none() => match msg {
                 Some(msg) => {
                     dash.apply_msg(msg);
                     if let Driver::Live(rx) = &mut driver {
@@ -263,6 +303,50 @@ async fn run_loop(
             },
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+#[derive(PartialEq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// What one item of terminal input does. While a refresh holds the model, a replay's key
+/// only steers the player: the events it makes due are applied after.
+fn on_input(
+    ev: Option<std::io::Result<ratatui::crossterm::event::Event>>,
+    dash: &mut Dashboard,
+    driver: &mut Driver,
+    refreshing: bool,
+) -> Result<Flow> {
+    match ev {
+        Some(Ok(ev)) => {
+            if let Some(action) = dash.handle_input(&ev) {
+                match (action, driver) {
+                    (app::Action::Quit, _) => return Ok(Flow::Quit),
+                    (action, Driver::Replay(p)) if refreshing => {
+                        p.steer(action, Instant::now(), dash)
+                    }
+                    (action, Driver::Replay(p)) => p.act(action, Instant::now(), dash),
+                    (_, Driver::Live(_)) => {}
+                }
+            }
+            Ok(Flow::Continue)
+        }
+        // A terminal that stops giving input is gone (SSH or tmux pane died): staying would
+        // spin on a dead tty.
+        Some(Err(e)) => Err(eyre!("terminal input failed: {e}")),
+        None => Err(eyre!("terminal input ended")),
+    }
+}
+
+async fn join<T>(
+    task: Option<&mut tokio::task::JoinHandle<T>>,
+) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(task) => task.await,
+        None => std::future::pending().await,
     }
 }
 

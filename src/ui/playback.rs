@@ -14,8 +14,9 @@ use crate::model::Model;
 use crate::source::log_index::IndexedLog;
 use std::time::{Duration, Instant};
 
-/// At `max` speed, how long one step may apply events before input and drawing get a turn.
-const MAX_SPEED_SLICE: Duration = Duration::from_millis(30);
+/// How long one step may apply events before input and drawing get a turn (a fast replay
+/// of a busy log has more events due than that).
+const STEP_SLICE: Duration = Duration::from_millis(5);
 /// The shortest sleep between replay steps at a finite speed.
 const MIN_STEP: Duration = Duration::from_millis(50);
 /// A copy of the model is kept every this many events, so seeking back replays at most this
@@ -167,7 +168,8 @@ impl Playback {
         self.cursor >= self.log.len() || self.failed.is_some()
     }
 
-    /// Applies every event up to the clock's position (within a time slice at `max`).
+    /// Applies the events up to the clock's position, within a time slice: what is left is
+    /// applied at the next step, which comes at once.
     pub fn advance(&mut self, now: Instant, dash: &mut Dashboard) {
         if !self.skipped_noted {
             dash.note_skipped(self.log.skipped().count);
@@ -185,6 +187,7 @@ impl Playback {
         };
         let quiet_until = quiet_until.max(self.cursor);
         let mut cursor = self.cursor;
+        let mut out_of_time = false;
         while let Some(event) = self.event(cursor) {
             if event.ts > target {
                 break;
@@ -202,7 +205,8 @@ impl Playback {
             if self.cursor % self.checkpoint_every == 0 {
                 self.checkpoint(dash);
             }
-            if max && self.cursor % 4096 == 0 && started.elapsed() >= MAX_SPEED_SLICE {
+            if self.cursor % 1024 == 0 && started.elapsed() >= STEP_SLICE {
+                out_of_time = true;
                 break;
             }
         }
@@ -220,20 +224,27 @@ impl Playback {
             });
             self.failure_shown = true;
         }
-        let position = if max { self.applied } else { target };
-        if !max {
+        // Behind the clock, the model's time stays at the last event applied: events still
+        // due must not arrive in its past.
+        let caught_up = !max && !out_of_time;
+        let position = if caught_up { target } else { self.applied };
+        if caught_up {
             dash.advance_clock(target);
         }
-        let status = PlayStatus {
+        let status = self.status(position);
+        if applied_any || dash.play_status() != Some(&status) {
+            dash.set_play_status(status);
+        }
+    }
+
+    fn status(&self, position: Ts) -> PlayStatus {
+        PlayStatus {
             position,
             speed: self.player.speed(),
             paused: self.player.is_paused(),
             at_end: self.at_end(),
             start: self.player.start(),
             end: self.player.end(),
-        };
-        if applied_any || dash.play_status() != Some(&status) {
-            dash.set_play_status(status);
         }
     }
 
@@ -242,6 +253,10 @@ impl Playback {
         let Some(next) = self.event(self.cursor).map(|e| e.ts) else {
             return Duration::from_secs(1);
         };
+        if next <= self.player.position(now) {
+            // Behind the clock (a step ran out of time, or a seek): go on at once.
+            return Duration::ZERO;
+        }
         if self.player.is_paused() {
             return Duration::from_secs(1);
         }
@@ -256,7 +271,16 @@ impl Playback {
         }
     }
 
+    /// A key's action, and the events it makes due applied.
     pub fn act(&mut self, action: Action, now: Instant, dash: &mut Dashboard) {
+        self.steer(action, now, dash);
+        self.advance(now, dash);
+    }
+
+    /// What a key does to the player (pause, speed, seek), shown in the status at once; the
+    /// events it makes due wait for the next [`Self::advance`]. A seek back rebuilds the
+    /// model here.
+    pub fn steer(&mut self, action: Action, now: Instant, dash: &mut Dashboard) {
         let applied = self.applied;
         match action {
             Action::TogglePause => self.player.toggle_pause(now, applied),
@@ -275,7 +299,12 @@ impl Playback {
             }
             Action::Quit => {}
         }
-        self.advance(now, dash);
+        let target = self.player.position(now);
+        let behind = self.event(self.cursor).is_some_and(|e| e.ts <= target);
+        let status = self.status(if behind { self.applied } else { target });
+        if dash.play_status() != Some(&status) {
+            dash.set_play_status(status);
+        }
     }
 
     fn checkpoint(&mut self, dash: &Dashboard) {
@@ -289,7 +318,7 @@ impl Playback {
         self.checkpoints.push(Checkpoint {
             cursor: self.cursor,
             applied: self.applied,
-            model: dash.model.clone(),
+            model: Model::clone(&dash.model),
         });
         let held: usize = self.checkpoints.iter().map(|c| c.model.open_count()).sum();
         if held > CHECKPOINT_BUDGET_OPEN || self.checkpoints.len() > CHECKPOINT_MAX {
@@ -396,6 +425,30 @@ mod tests {
             d.model.closed(),
             d.model.now(),
         )
+    }
+
+    /// What a key does while the model is lent to a refresh: the player and the status
+    /// change at once, the events wait for the next step.
+    #[test]
+    fn steering_shows_the_key_at_once_and_applies_nothing() {
+        let now = Instant::now();
+        let (_dir, log) = indexed(&log(), 3);
+        let mut p = Playback::new(log, Speed::Times(1.0), false, None, now);
+        let mut d = dash();
+        p.advance(now, &mut d);
+        let applied = p.cursor;
+        p.steer(Action::TogglePause, now, &mut d);
+        assert!(d.play_status().unwrap().paused);
+        p.steer(Action::JumpEnd, now, &mut d);
+        assert_eq!(p.cursor, applied, "no event applied by steering");
+        let status = d.play_status().unwrap();
+        assert_eq!(
+            status.position, p.applied,
+            "behind the clock: shows what is applied"
+        );
+        p.advance(now, &mut d);
+        assert_eq!(p.cursor, 1000);
+        assert!(d.play_status().unwrap().at_end);
     }
 
     #[test]
