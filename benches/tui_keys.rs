@@ -4,7 +4,9 @@
 //!
 //! 1. paused;
 //! 2. playing at 10x (100,000 events a second applied, findings and the sorted table
-//!    recomputed up to four times a second).
+//!    recomputed up to four times a second);
+//! 3. `wscope attach` to a live feed (a loopback WebSocket server of this bench) that opens
+//!    a million connections, then sends 50,000 events a second.
 //!
 //! Each press opens or closes the help overlay (`?`, `Esc`), at irregular moments so presses
 //! meet every phase of the data frames; the time is from `tmux send-keys` returning to the
@@ -19,6 +21,7 @@ mod require;
 #[path = "../tests/common/tmux.rs"]
 mod tmux;
 
+use futures_util::SinkExt;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -119,6 +122,54 @@ fn summary(what: &str, mut ms: Vec<f64>) {
     );
 }
 
+/// A live feed on loopback: hello, a million opens, then busy traffic at 50,000 events a
+/// second of wall time until the bench ends. Returns its URL.
+fn serve_feed() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let t0 = Instant::now();
+            let wall = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+            let ts = || wscope::event::Ts(wall + t0.elapsed().as_nanos() as i64).to_rfc3339();
+            let text = tokio_tungstenite::tungstenite::Message::text;
+            ws.feed(text(format!(r#"{{"type":"hello","ts":"{}","protocol":1,"server":"live-1","heartbeat":{{"ping_interval_ms":30000,"pong_timeout_ms":5000}}}}"#, ts()))).await.unwrap();
+            for id in 0..CONNS {
+                ws.feed(text(format!(r#"{{"type":"open","ts":"{}","conn":"c{id}","remote":"10.{}.{}.{}:4000","user_agent":"okhttp/4.12","path":"/ws"}}"#, ts(), id >> 16 & 255, id >> 8 & 255, id & 255))).await.unwrap();
+            }
+            ws.flush().await.unwrap();
+            let mut rng = fastrand::Rng::with_seed(8);
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                for _ in 0..500 {
+                    let id = rng.u64(0..CONNS);
+                    let frame = match rng.u32(0..3) {
+                        0 => format!(r#"{{"type":"ping","ts":"{}","conn":"c{id}"}}"#, ts()),
+                        1 => format!(r#"{{"type":"pong","ts":"{}","conn":"c{id}","rtt_ms":21.5}}"#, ts()),
+                        _ => format!(r#"{{"type":"message","ts":"{}","conn":"c{id}","dir":"in","count":1,"bytes":300}}"#, ts()),
+                    };
+                    if ws.feed(text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if ws.flush().await.is_err() {
+                    return;
+                }
+            }
+        });
+    });
+    url
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: run only for real.
     if !std::env::args().any(|a| a == "--bench") {
@@ -140,17 +191,28 @@ fn main() {
         t0.elapsed()
     );
     let mut rng = fastrand::Rng::with_seed(11);
-    for (what, args) in [
-        ("paused at 1M connections", "--paused --from 5s"),
-        ("10x replay at 1M connections", "--speed 10 --from 5s"),
+    let replay = |args: &str| format!("{BIN} replay {args} {}", log.display());
+    for (what, command) in [
+        ("paused at 1M connections", replay("--paused --from 5s")),
+        (
+            "10x replay at 1M connections",
+            replay("--speed 10 --from 5s"),
+        ),
+        ("live feed at 1M connections, 50,000 events/s", {
+            format!("{BIN} attach {}", serve_feed())
+        }),
     ] {
-        let t = tmux::Tmux::start(&format!("{BIN} replay {args} {}", log.display()), 120, 40);
+        let t = tmux::Tmux::start(&command, 120, 40);
         let loaded = Instant::now();
         t.wait_for("a million connections open", |s| {
             s.contains(" 1000000 open")
         });
         println!("{what}: loaded in {:.1?}", loaded.elapsed());
         summary(what, presses(&t, &mut rng));
+        // The header, so the figure can be judged against what was going on.
+        for line in t.screen().lines().take(2) {
+            println!("  | {line}");
+        }
         t.keys(&["q"]);
     }
 }
