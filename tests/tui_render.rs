@@ -956,10 +956,48 @@ fn a_findings_detail_puts_the_remedy_in_view_and_evidence_in_words() {
     );
     assert_eq!(
         evidence_for_a_person("longest_unpinged_seconds", &serde_json::json!(269.0)),
-        ("longest unpinged".to_string(), "269.0 s".to_string())
+        (
+            "longest unpinged".to_string(),
+            "269.0 s (4 min 29 s)".to_string()
+        )
     );
     assert_eq!(
         evidence_for_a_person("conn", &serde_json::Value::Null).1,
         "-"
+    );
+    let person = |k: &str, v: serde_json::Value| evidence_for_a_person(k, &v).1;
+    assert_eq!(person("idle_seconds", serde_json::json!(60.2)), "60.2 s");
+    assert_eq!(
+        person("lifetime_seconds", serde_json::json!(3900.0)),
+        "3900.0 s (1 h 5 min)"
+    );
+    assert_eq!(person("rss_end_bytes", serde_json::json!(512)), "512 B");
+    assert_eq!(
+        person("rss_end_bytes", serde_json::json!(734_003_200u64)),
+        "700.0 MiB"
+    );
+    assert_eq!(
+        person("at", serde_json::json!("2026-11-30T01:02:03.450Z")),
+        "2026-11-30 01:02:03.450 UTC"
+    );
+    let restarts = serde_json::json!([
+        {"server": "chat-1", "at": "2026-11-30T01:02:03Z", "count": 40},
+        {"server": "chat-2", "at": "2026-11-30T02:00:00.5Z", "count": 7}
+    ]);
+    assert_eq!(
+        person("restarts", restarts),
+        "at 2026-11-30 01:02:03 UTC count 40 server chat-1; \
+         at 2026-11-30 02:00:00.500 UTC count 7 server chat-2"
+    );
+    assert_eq!(
+        person(
+            "first",
+            serde_json::json!({"server": "chat-1", "at": "2026-11-30T01:02:03Z", "rss_bytes": 2048})
+        ),
+        "at 2026-11-30 01:02:03 UTC, rss 2.0 KiB, server chat-1"
+    );
+    assert_eq!(
+        person("note", serde_json::json!("2026 plans")),
+        "2026 plans"
     );
 }

@@ -32,52 +32,141 @@ fn field(theme: &Theme, name: &str, value: String) -> Line<'static> {
 const LIST_ITEMS: usize = 5;
 
 /// An evidence field as a person reads it: `longest_unpinged_seconds: 269.0` becomes
-/// `longest unpinged: 269.0 s`; lists are cut to a few items and "and N more"; objects are
-/// `key value` pairs. The JSON of `report` keeps the fields as they are.
+/// `longest unpinged: 269.0 s (4 min 29 s)`, bytes become KiB, MiB or GiB, timestamps a date
+/// and a clock time; lists are cut to a few items and "and N more"; objects are `key value`
+/// pairs. The JSON of `report` keeps the fields as they are.
 pub fn evidence_for_a_person(key: &str, value: &serde_json::Value) -> (String, String) {
     use serde_json::Value;
-    const UNITS: [(&str, &str); 7] = [
-        ("_seconds", " s"),
-        ("_ms", " ms"),
-        ("_pct", " %"),
-        ("_mib", " MiB"),
-        ("_bytes", " B"),
-        ("_per_min", "/min"),
-        ("_secs", " s"),
-    ];
-    let (stem, unit) = UNITS
-        .iter()
-        .find_map(|(suffix, unit)| key.strip_suffix(suffix).map(|stem| (stem, *unit)))
-        .unwrap_or((key, ""));
+    let (stem, unit) = split_unit(key);
     let name = stem.replace('_', " ");
-    let scalar = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".to_string(),
-        other => other.to_string(),
-    };
     let text = match value {
+        Value::Array(items) if items.is_empty() => "none".to_string(),
         Value::Array(items) => {
-            let shown: Vec<String> = items.iter().take(LIST_ITEMS).map(scalar).collect();
+            let shown: Vec<String> = items
+                .iter()
+                .take(LIST_ITEMS)
+                .map(|v| match v {
+                    Value::Object(map) => pairs(map, " "),
+                    other => plain(other),
+                })
+                .collect();
+            let objects = items.iter().any(Value::is_object);
             let more = items.len().saturating_sub(LIST_ITEMS);
-            let mut t = shown.join(", ");
+            let mut t = shown.join(if objects { "; " } else { ", " });
             if more > 0 {
                 t.push_str(&format!(" and {more} more"));
             }
-            if items.is_empty() {
-                "none".to_string()
-            } else {
-                t
-            }
+            t
         }
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{} {}", k.replace('_', " "), scalar(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Value::Null => "-".to_string(),
-        other => format!("{}{unit}", scalar(other)),
+        Value::Object(map) => pairs(map, ", "),
+        other => with_unit(other, unit),
     };
     (name, text)
+}
+
+/// An object's fields as `name value`, each with its unit.
+fn pairs(map: &serde_json::Map<String, serde_json::Value>, between: &str) -> String {
+    map.iter()
+        .map(|(k, v)| {
+            let (stem, unit) = split_unit(k);
+            format!("{} {}", stem.replace('_', " "), with_unit(v, unit))
+        })
+        .collect::<Vec<_>>()
+        .join(between)
+}
+
+/// What a field's name says of its unit.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Seconds,
+    Millis,
+    Percent,
+    Mib,
+    Bytes,
+    PerMinute,
+    None,
+}
+
+fn split_unit(key: &str) -> (&str, Unit) {
+    const SUFFIXES: [(&str, Unit); 7] = [
+        ("_seconds", Unit::Seconds),
+        ("_secs", Unit::Seconds),
+        ("_ms", Unit::Millis),
+        ("_pct", Unit::Percent),
+        ("_mib", Unit::Mib),
+        ("_bytes", Unit::Bytes),
+        ("_per_min", Unit::PerMinute),
+    ];
+    SUFFIXES
+        .iter()
+        .find_map(|(suffix, unit)| key.strip_suffix(suffix).map(|stem| (stem, *unit)))
+        .unwrap_or((key, Unit::None))
+}
+
+fn with_unit(v: &serde_json::Value, unit: Unit) -> String {
+    let Some(x) = v.as_f64() else {
+        return plain(v);
+    };
+    let n = plain(v);
+    match unit {
+        Unit::Seconds if x >= 90.0 => format!("{n} s ({})", spoken_duration(x)),
+        Unit::Seconds => format!("{n} s"),
+        Unit::Millis => format!("{n} ms"),
+        Unit::Percent => format!("{n} %"),
+        Unit::Mib => format!("{n} MiB"),
+        Unit::Bytes => size(x),
+        Unit::PerMinute => format!("{n}/min"),
+        Unit::None => n,
+    }
+}
+
+/// A value without unit; a timestamp as a date and clock time (UTC).
+fn plain(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) if s.len() >= 20 => {
+                let t = t.with_timezone(&chrono::Utc);
+                if t.timestamp_subsec_millis() == 0 {
+                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                } else {
+                    t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+                }
+            }
+            _ => s.clone(),
+        },
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// 269 s as "4 min 29 s", 3,900 s as "1 h 5 min", 90,000 s as "1 d 1 h".
+fn spoken_duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    let (d, h, m, s) = (s / 86_400, s / 3_600 % 24, s / 60 % 60, s % 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min {s} s"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+/// Bytes in the largest binary unit that keeps a figure of at least one.
+fn size(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024.0 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
 }
 
 /// One event as a line of the detail view; every string in it made inert.
