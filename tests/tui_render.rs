@@ -215,6 +215,40 @@ fn disconnect_rate_marks_the_alarm_and_shows_the_peak() {
     assert!(t.contains("----"), "alarm line drawn:\n{t}");
 }
 
+/// The first minutes have columns of 10 s, so a burst shows its shape; once the history no
+/// longer fits, a column is a minute. The axis says how far back the left edge is.
+#[test]
+fn the_rate_chart_shows_the_first_minutes_in_10_s_columns() {
+    use wscope::ui::panels::disconnect_rate::rate_columns;
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    s.hello("chat-1", Some((30_000, 5_000)));
+    for i in 0..100 {
+        s.open(&format!("c{i}"), "198.51.100.7:4000", "okhttp/4.12", "/ws");
+    }
+    // A burst of 20 cuts at 95 s, then quiet until 150 s.
+    s.at(95.0);
+    for i in 0..20 {
+        s.close(&format!("c{i}"), 1006, "", Initiator::None);
+    }
+    s.at(150.0).ping("c50");
+    let d = dashboard(&s, 120, 40, true, false);
+    let fine = rate_columns(&d.model, 50);
+    assert_eq!(fine.step_secs, 10);
+    assert_eq!(fine.values.len(), 16, "{:?}", fine.values);
+    // Zero before the burst's bucket, 20 % for the six columns whose minute holds it.
+    let burst: Vec<usize> = (0..fine.values.len())
+        .filter(|i| fine.values[*i] > 0.0)
+        .collect();
+    assert_eq!(burst, (9..15).collect::<Vec<_>>(), "{:?}", fine.values);
+    assert!((fine.values[9] - 20.0).abs() < 0.01, "{:?}", fine.values);
+    let coarse = rate_columns(&d.model, 5);
+    assert_eq!(coarse.step_secs, 60);
+    assert_eq!(coarse.values.len(), 3, "{:?}", coarse.values);
+    let t = text(&draw(&d, 120, 40));
+    // 53 columns of 10 s at 120x40.
+    assert!(t.contains("-8m50s"), "{t}");
+}
+
 #[test]
 fn leak_suspects_list_timers_and_silent_connections() {
     let d = dashboard(&busy_server(), 120, 40, true, false);

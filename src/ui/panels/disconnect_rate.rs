@@ -1,5 +1,5 @@
 //! Disconnect rate: closes per minute as a share of the open connections, one column per
-//! minute (newest on the right), with the alarm level of `high-disconnect-rate` marked, and the
+//! 10 s while the whole history fits and per minute after (newest on the right), with the alarm level of `high-disconnect-rate` marked, and the
 //! current figure. Closes here are the unexpected ones that finding counts.
 
 use super::block;
@@ -16,24 +16,43 @@ use ratatui::widgets::{Paragraph, Widget};
 /// Rate buckets per minute (the model's buckets are 10 s).
 const PER_MINUTE: usize = 6;
 
-/// Closes per minute in percent, one value per minute, oldest first, at most `n` values; the
-/// last is the 60 s up to now.
-pub fn per_minute(model: &Model, n: usize) -> Vec<f64> {
+/// The chart's columns: the rate over the 60 s up to the end of each column, in percent of
+/// the open connections, oldest first, at most `n`, the last up to now. While the log's
+/// whole history fits, a column is one 10 s bucket (so the first minutes show their shape);
+/// after that, one a minute.
+pub struct RateColumns {
+    pub values: Vec<f64>,
+    /// Seconds of event time a column stands for.
+    pub step_secs: u64,
+}
+
+pub fn rate_columns(model: &Model, n: usize) -> RateColumns {
     let len = model.closes.buckets().len();
-    if len == 0 {
-        return Vec::new();
+    let step = if len <= n { 1 } else { PER_MINUTE };
+    let mut values = Vec::with_capacity(n.min(len));
+    // Bucket indexes just past each column's end, newest first.
+    let mut end = len;
+    while values.len() < n && end > 0 {
+        values.push(model.closes.window(end.saturating_sub(PER_MINUTE)).1);
+        end = end.saturating_sub(step);
     }
-    let mut out = Vec::with_capacity(n);
-    let mut start = len.saturating_sub(PER_MINUTE) as isize;
-    while out.len() < n && start >= 0 {
-        out.push(model.closes.window(start as usize).1);
-        if start == 0 {
-            break;
-        }
-        start -= PER_MINUTE as isize;
+    values.reverse();
+    RateColumns {
+        values,
+        step_secs: step as u64 * 10,
     }
-    out.reverse();
-    out
+}
+
+/// How far back the left edge of `columns` columns of `step_secs` is: "-90s", "-5m".
+fn span_label(columns: u64, step_secs: u64) -> String {
+    let secs = columns * step_secs;
+    if secs < 120 {
+        format!("-{secs}s")
+    } else if secs % 60 == 0 {
+        format!("-{}m", secs / 60)
+    } else {
+        format!("-{}m{}s", secs / 60, secs % 60)
+    }
 }
 
 struct Spark<'a> {
@@ -101,7 +120,8 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         return;
     }
     const AXIS: u16 = 5;
-    let values = per_minute(model, inner.width.saturating_sub(AXIS) as usize);
+    let RateColumns { values, step_secs } =
+        rate_columns(model, inner.width.saturating_sub(AXIS) as usize);
     let peak = values.iter().copied().fold(0.0, f64::max);
     let level = if now_pct > alarm_pct {
         Level::Bad
@@ -136,9 +156,9 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
             width: inner.width.saturating_sub(AXIS),
             height: 1,
         };
-        // A column a minute, the newest at the right edge: the left edge is `width` minutes
-        // back, whether or not the data reaches that far.
-        let left = format!("-{}m", row.width);
+        // The newest column at the right edge: the left edge is `width` columns back,
+        // whether or not the data reaches that far.
+        let left = span_label(row.width as u64, step_secs);
         let gap = (row.width as usize).saturating_sub(left.len() + 3);
         let axis = format!("{left}{}now", " ".repeat(gap));
         frame.render_widget(Paragraph::new(Span::styled(axis, theme.dim())), row);
@@ -177,4 +197,17 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         },
         plot,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_span_of_the_chart_in_words() {
+        assert_eq!(span_label(9, 10), "-90s");
+        assert_eq!(span_label(54, 10), "-9m");
+        assert_eq!(span_label(55, 10), "-9m10s");
+        assert_eq!(span_label(40, 60), "-40m");
+    }
 }
