@@ -715,6 +715,40 @@ fn ids_sort_naturally_and_f_with_one_server_says_so() {
     assert!(!t.contains("one server only"));
 }
 
+/// The help is the keymap: every row of it is on screen, and each key it names does what
+/// the row says (checked for a few that change visible state).
+#[test]
+fn the_help_lists_the_keymap_and_its_keys_do_it() {
+    use wscope::ui::keymap;
+    let mut d = dashboard(&busy_server(), 120, 40, true, false);
+    key(&mut d, KeyCode::Char('?'));
+    let t = text(&draw(&d, 120, 40));
+    for row in keymap::MAIN.iter().chain(keymap::DETAIL) {
+        assert!(
+            t.contains(row.keys) && t.contains(row.what),
+            "{:?}\n{t}",
+            row.keys
+        );
+    }
+    // Keys work behind the help; Esc closes it.
+    key(&mut d, KeyCode::Tab);
+    assert_eq!(d.app.focus, Panel::CloseCodes);
+    key(&mut d, KeyCode::Esc);
+    assert!(matches!(d.app.overlay, Overlay::None));
+    key(&mut d, KeyCode::Char('w'));
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("last 5 min"), "{t}");
+    let hint = t.lines().last().unwrap_or_default().to_string();
+    let t = text(&draw(&d, 120, 40));
+    for h in keymap::hints(Panel::CloseCodes, false) {
+        assert!(
+            hint.contains(h.what),
+            "{:?} not in the hint line: {hint}\n{t}",
+            h.what
+        );
+    }
+}
+
 #[test]
 fn esc_and_a_key_in_one_read_are_two_keys() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);

@@ -4,6 +4,7 @@
 //! Keys that concern the event source (pause, speed, seek, quit) come back as [`Action`]s for
 //! the event loop, which owns the source.
 
+use super::keymap::{self, Command};
 use super::layout;
 use crate::model::ServerId;
 use ratatui::crossterm::event::{
@@ -319,6 +320,7 @@ impl App {
         // A notice is for the key that caused it; the next key takes it away.
         self.notice = None;
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Ctrl-C quits from anywhere, the filter line too.
         if ctrl && key.code == KeyCode::Char('c') {
             return Some(Action::Quit);
         }
@@ -342,94 +344,90 @@ impl App {
             self.reset_conns();
             return None;
         }
-        let half = (self.visible_rows(self.focus) / 2).max(1) as isize;
         match &self.overlay {
-            Overlay::Help => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter | KeyCode::Char('q')
-                ) {
-                    self.overlay = Overlay::None;
+            // Keys other than those that close it work behind the help.
+            Overlay::Help if keymap::lookup(keymap::HELP, &key) == Some(Command::Back) => {
+                self.overlay = Overlay::None;
+                return None;
+            }
+            Overlay::Connection { .. } | Overlay::Finding { .. } => {
+                if let Some(command) = keymap::lookup(keymap::DETAIL, &key) {
+                    self.scroll_detail(command);
                     return None;
                 }
             }
-            Overlay::Connection { .. } | Overlay::Finding { .. } => {
-                // A detail view scrolls like `less`; `q` and Esc go back to the dashboard.
-                let page = self.size.height.saturating_sub(4).max(1) as usize;
-                let max = self.detail_max;
-                let scroll = &mut self.detail_scroll;
-                match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
-                        self.overlay = Overlay::None
-                    }
-                    KeyCode::Down | KeyCode::Char('j') => *scroll = (*scroll + 1).min(max),
-                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => *scroll = (*scroll + page).min(max),
-                    KeyCode::PageUp => *scroll = scroll.saturating_sub(page),
-                    KeyCode::Char('d') if ctrl => *scroll = (*scroll + page / 2).min(max),
-                    KeyCode::Char('u') if ctrl => *scroll = scroll.saturating_sub(page / 2),
-                    KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
-                    KeyCode::Char('G') | KeyCode::End => *scroll = max,
-                    _ => return self.global_key(key),
-                }
-                return None;
-            }
-            Overlay::None => {}
+            _ => {}
         }
-        if ctrl {
-            match key.code {
-                KeyCode::Char('d') => self.move_selection(half),
-                KeyCode::Char('u') => self.move_selection(-half),
-                _ => {}
-            }
-            return None;
-        }
-        self.global_key(key)
+        self.run(keymap::lookup(keymap::MAIN, &key)?)
     }
 
-    fn global_key(&mut self, key: KeyEvent) -> Option<Action> {
+    /// A detail view scrolls like `less`; `q` and Esc go back to the dashboard.
+    fn scroll_detail(&mut self, command: Command) {
+        let page = self.size.height.saturating_sub(4).max(1) as usize;
+        let max = self.detail_max;
+        let scroll = &mut self.detail_scroll;
+        *scroll = match command {
+            Command::Back => {
+                self.overlay = Overlay::None;
+                return;
+            }
+            Command::Down => *scroll + 1,
+            Command::Up => scroll.saturating_sub(1),
+            Command::PageDown => *scroll + page,
+            Command::PageUp => scroll.saturating_sub(page),
+            Command::HalfPageDown => *scroll + page / 2,
+            Command::HalfPageUp => scroll.saturating_sub(page / 2),
+            Command::Top => 0,
+            Command::Bottom => max,
+            _ => *scroll,
+        }
+        .min(max);
+    }
+
+    /// What a command of the dashboard's keymap does.
+    fn run(&mut self, command: Command) -> Option<Action> {
         let page = self.visible_rows(self.focus) as isize;
-        match key.code {
-            KeyCode::Char('q') => return Some(Action::Quit),
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
-            KeyCode::Tab => self.focus = self.focus.step(true),
-            KeyCode::BackTab => self.focus = self.focus.step(false),
-            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
-            KeyCode::PageDown => self.move_selection(page),
-            KeyCode::PageUp => self.move_selection(-page),
-            KeyCode::Char('g') => self.move_selection(isize::MIN / 2),
-            KeyCode::Char('G') => self.move_selection(isize::MAX / 2),
-            KeyCode::Enter => self.open_detail_request(),
-            KeyCode::Esc if !self.filter.is_empty() => {
+        let half = (page / 2).max(1);
+        match command {
+            Command::Quit => return Some(Action::Quit),
+            Command::Help => self.overlay = Overlay::Help,
+            Command::Back => self.overlay = Overlay::None,
+            Command::NextPanel => self.focus = self.focus.step(true),
+            Command::PreviousPanel => self.focus = self.focus.step(false),
+            Command::Down => self.move_selection(1),
+            Command::Up => self.move_selection(-1),
+            Command::PageDown => self.move_selection(page),
+            Command::PageUp => self.move_selection(-page),
+            Command::HalfPageDown => self.move_selection(half),
+            Command::HalfPageUp => self.move_selection(-half),
+            Command::Top => self.move_selection(isize::MIN / 2),
+            Command::Bottom => self.move_selection(isize::MAX / 2),
+            Command::Open => self.open_detail_request(),
+            Command::ClearFilter if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.reset_conns();
             }
-            KeyCode::Char('/') => {
+            Command::ClearFilter => {}
+            Command::Filter => {
                 self.focus = Panel::Connections;
                 self.filter_before = self.filter.clone();
                 self.filter_input = Some(self.filter.clone());
             }
-            KeyCode::Char('s') => self.cycle_sort(),
-            KeyCode::Char('r') => self.descending = !self.descending,
-            KeyCode::Char(c @ '0'..='9') => {
-                let i = if c == '0' {
-                    9
-                } else {
-                    c as usize - '1' as usize
-                };
-                // The n-th column on screen, whatever the width left out.
+            Command::SortNext => self.cycle_sort(),
+            Command::Reverse => self.descending = !self.descending,
+            // The n-th column on screen, whatever the width left out.
+            Command::SortColumn(i) => {
                 if let Some(col) = self.visible_columns().get(i) {
                     self.sort_by(*col);
                 }
             }
-            KeyCode::Char('w') => {
+            Command::CodesWindow => {
                 self.codes_window = match self.codes_window {
                     CodesWindow::AllTime => CodesWindow::Last5Min,
                     CodesWindow::Last5Min => CodesWindow::AllTime,
                 }
             }
-            KeyCode::Char('f') if self.server_count > 1 => {
+            Command::NextServer if self.server_count > 1 => {
                 self.server_filter = match self.server_filter {
                     None => Some(0),
                     Some(i) if i + 1 < self.server_count => Some(i + 1),
@@ -437,17 +435,13 @@ impl App {
                 };
                 self.reset_conns();
             }
-            KeyCode::Char('f') => self.notice = Some("f: one server only, nothing to filter"),
-            KeyCode::Char(' ') => return Some(Action::TogglePause),
-            KeyCode::Char('+') | KeyCode::Char('=') => return Some(Action::Faster),
-            KeyCode::Char('-') | KeyCode::Char('_') => return Some(Action::Slower),
-            KeyCode::Char('[') => return Some(Action::Seek(-10)),
-            KeyCode::Char(']') => return Some(Action::Seek(10)),
-            KeyCode::Char('{') => return Some(Action::Seek(-60)),
-            KeyCode::Char('}') => return Some(Action::Seek(60)),
-            KeyCode::Home => return Some(Action::JumpStart),
-            KeyCode::End => return Some(Action::JumpEnd),
-            _ => {}
+            Command::NextServer => self.notice = Some("f: one server only, nothing to filter"),
+            Command::Pause => return Some(Action::TogglePause),
+            Command::Faster => return Some(Action::Faster),
+            Command::Slower => return Some(Action::Slower),
+            Command::Seek(secs) => return Some(Action::Seek(secs)),
+            Command::JumpStart => return Some(Action::JumpStart),
+            Command::JumpEnd => return Some(Action::JumpEnd),
         }
         None
     }

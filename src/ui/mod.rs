@@ -28,6 +28,7 @@
 pub mod app;
 pub mod conn_view;
 pub mod dashboard;
+pub mod keymap;
 pub mod layout;
 pub mod panels;
 pub mod playback;

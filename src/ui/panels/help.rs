@@ -1,6 +1,7 @@
 //! The `?` overlay and the one-line key hint at the bottom.
 
 use crate::ui::app::{App, Panel};
+use crate::ui::keymap;
 use crate::ui::layout;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -8,35 +9,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-const KEYS: &[(&str, &str)] = &[
-    ("?", "this help"),
-    ("q  Ctrl-C", "quit"),
-    ("Tab  Shift-Tab", "next / previous panel"),
-    ("Up Down  j k", "move the selection"),
-    ("PgUp PgDn  g G", "page, top, bottom"),
-    ("Ctrl-D  Ctrl-U", "half a page down / up"),
-    (
-        "Enter",
-        "details: connection's recent events, finding's evidence",
-    ),
-    ("Esc  q", "close details (q quits from the dashboard)"),
-    ("Esc", "clear the filter"),
-    (
-        "/",
-        "filter connections as you type (address, agent, id, path)",
-    ),
-    ("1-9 0  s  r", "sort by column n, next column, reverse"),
-    ("f", "show one server's connections (several feeds)"),
-    ("w", "close codes: all time / last 5 minutes"),
-    ("space", "pause / play (replay)"),
-    ("+  -", "faster / slower (replay)"),
-    ("[  ]", "seek back / forward 10 s (replay)"),
-    ("{  }", "seek back / forward 1 min (replay)"),
-    ("Home  End", "jump to start / end (replay)"),
-];
-
 pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, about: &[String]) {
-    let rect = layout::centered(area, 78, (KEYS.len() + about.len()) as u16 + 3);
+    let rows = keymap::MAIN.iter().chain(keymap::DETAIL);
+    let rect = layout::centered(area, 78, (rows.clone().count() + about.len()) as u16 + 3);
     let mut lines: Vec<Line> = about
         .iter()
         .map(|l| {
@@ -46,13 +21,17 @@ pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, about: &[String
             ))
         })
         .collect();
-    lines.extend(KEYS.iter().map(|(k, what)| {
+    lines.extend(rows.map(|row| {
         Line::from(vec![
-            Span::styled(format!(" {k:<16}"), theme.key()),
-            Span::raw(*what),
+            Span::styled(format!(" {:<16}", row.keys), theme.key()),
+            Span::raw(row.what),
         ])
     }));
-    lines.push(Line::from(Span::styled(" Esc, q or ? closes", theme.dim())));
+    let close = &keymap::HELP[0];
+    lines.push(Line::from(Span::styled(
+        format!(" {}: {}", close.keys, close.what),
+        theme.dim(),
+    )));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set())
@@ -84,17 +63,7 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(Span::styled(notice, theme.key())), area);
         return;
     }
-    let mut items: Vec<(&str, &str)> = vec![("?", "help"), ("q", "quit"), ("Tab", "panel")];
-    match app.focus {
-        Panel::Connections => items.extend([("Enter", "detail"), ("/", "filter"), ("1-0", "sort")]),
-        Panel::Findings => items.push(("Enter", "evidence")),
-        Panel::Leaks => items.push(("Enter", "connection")),
-        Panel::CloseCodes => items.push(("w", "5 min/all")),
-        _ => {}
-    }
-    if app.replay {
-        items.extend([("space", "pause"), ("+/-", "speed"), ("[/]", "seek")]);
-    }
+    let items = keymap::hints(app.focus, app.replay).map(|h| (h.keys, h.what));
     // Below 80x24 one panel fills the screen: say so, and name the next one.
     let mut spans = Vec::new();
     let mut width = 0usize;
