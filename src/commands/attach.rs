@@ -16,7 +16,7 @@ use crate::source::record::{Recorder, frame_with_server};
 use crate::ui::{self, SourceMsg, UiConfig};
 use color_eyre::{
     Result,
-    eyre::{WrapErr, bail, eyre},
+    eyre::{WrapErr, bail},
 };
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     for url in &args.urls {
-        feed::check_url(url).map_err(|e| eyre!(e))?;
+        feed::check_url(url)?;
     }
     if args.token.is_some() {
         for url in args.urls.iter().filter(|u| sends_token_in_clear(u)) {
@@ -69,11 +69,7 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
             );
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .wrap_err("cannot start the runtime")?;
+    let runtime = super::runtime(super::Threads::Two)?;
     if !args.headless && !std::io::stdout().is_terminal() {
         bail!(
             "the dashboard needs a terminal; without one use --headless (with --duration D, \
@@ -264,7 +260,7 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
-    let (feeds, mut items) = feed::spawn(&args.urls, options).map_err(|e| eyre!(e))?;
+    let (feeds, mut items) = feed::spawn(&args.urls, options)?;
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let forward = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -277,7 +273,7 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
                         recorder.write(index, fe)?;
                     }
                     if dashboard_open {
-                        let msg = SourceMsg::from_feed(index, item, std::time::Instant::now());
+                        let msg = dashboard_msg(index, item, std::time::Instant::now());
                         dashboard_open = tx.send(msg).await.is_ok();
                     }
                 }
@@ -311,7 +307,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
-    let (feeds, mut rx) = feed::spawn(&args.urls, options).map_err(|e| eyre!(e))?;
+    let (feeds, mut rx) = feed::spawn(&args.urls, options)?;
     let mut c = Collector::new(args.urls.clone(), recorder, &rules);
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("cannot watch Ctrl-C")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
@@ -377,6 +373,37 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a live admin feed (`source::feed`) reports, as the dashboard takes it: a
+/// `Disconnected` becomes a countdown to `retry_in` from `now`; an invalid frame counts as
+/// skipped.
+fn dashboard_msg(source: usize, item: feed::SourceItem, now: std::time::Instant) -> SourceMsg {
+    use feed::{FeedStatus, SourceItem};
+    use ui::SourceState;
+    let state = match item {
+        SourceItem::Event(e) => {
+            let e = *e;
+            return SourceMsg::Event {
+                source,
+                event: e.event,
+                queued: e.queued,
+            };
+        }
+        SourceItem::Invalid { .. } => return SourceMsg::Skipped { source, count: 1 },
+        SourceItem::Status(FeedStatus::Connecting { .. }) => SourceState::Connecting,
+        SourceItem::Status(FeedStatus::Connected) => SourceState::Connected,
+        SourceItem::Status(FeedStatus::Disconnected { reason, retry_in }) => {
+            SourceState::Retrying {
+                retry_at: now + retry_in,
+                reason,
+            }
+        }
+        SourceItem::Status(FeedStatus::Unauthorized { message }) => {
+            SourceState::Unauthorized { message }
+        }
+    };
+    SourceMsg::State { source, state }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +416,63 @@ mod tests {
         assert!(!sends_token_in_clear("wss://feed.example.net/"));
         assert!(sends_token_in_clear("ws://10.1.2.3:9750/"));
         assert!(sends_token_in_clear("ws://feed.example.net/x?y"));
+    }
+
+    #[test]
+    fn feed_items_become_dashboard_messages() {
+        use crate::event::{Event, EventKind, Ts};
+        use crate::ui::SourceState;
+        use feed::{FeedEvent, FeedStatus, SourceItem};
+        use std::time::{Duration, Instant};
+        let now = Instant::now();
+        let retry = dashboard_msg(
+            2,
+            SourceItem::Status(FeedStatus::Disconnected {
+                reason: "refused".into(),
+                retry_in: Duration::from_secs(4),
+            }),
+            now,
+        );
+        match retry {
+            SourceMsg::State {
+                source: 2,
+                state: SourceState::Retrying { retry_at, reason },
+            } => {
+                assert_eq!(retry_at, now + Duration::from_secs(4));
+                assert_eq!(reason, "refused");
+            }
+            other => panic!("{other:?}"),
+        }
+        let event = Event::new(Ts(1), EventKind::Dropped { count: 3 });
+        let item = SourceItem::Event(Box::new(FeedEvent {
+            event: event.clone(),
+            raw: String::new(),
+            queued: Default::default(),
+        }));
+        assert!(matches!(
+            dashboard_msg(0, item, now),
+            SourceMsg::Event { source: 0, event: e, .. } if e == event
+        ));
+        let bad = SourceItem::Invalid {
+            error: "x".into(),
+            bytes: 1,
+        };
+        assert!(matches!(
+            dashboard_msg(1, bad, now),
+            SourceMsg::Skipped {
+                source: 1,
+                count: 1
+            }
+        ));
+        let denied = SourceItem::Status(FeedStatus::Unauthorized {
+            message: "401".into(),
+        });
+        assert!(matches!(
+            dashboard_msg(1, denied, now),
+            SourceMsg::State {
+                state: SourceState::Unauthorized { .. },
+                ..
+            }
+        ));
     }
 }

@@ -77,9 +77,7 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
     let pump = std::thread::Builder::new()
         .name("wscope-capture".into())
         .spawn(move || pump(input, ports, drops, tx))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime(super::Threads::One)?;
     let outcome = if args.headless {
         runtime.block_on(headless(&args, &rules, &mut rx, recorder.as_mut()))
     } else {

@@ -89,10 +89,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             Ok(AdminConfig::new(addr, token))
         })
         .transpose()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .wrap_err("cannot start the async runtime")?;
+    let runtime = super::runtime(super::Threads::Two)?;
     let outcome = runtime.block_on(async {
         let config = DemoConfig {
             admin: admin.clone(),

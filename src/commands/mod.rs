@@ -54,6 +54,31 @@ pub(crate) fn check_stdout() -> Result<()> {
     Ok(())
 }
 
+/// How many threads a command's async runtime has.
+pub(crate) enum Threads {
+    /// One source and the dashboard or a report: all on one thread.
+    One,
+    /// Feeds, a server or clients beside the dashboard: both cores.
+    Two,
+}
+
+/// The async runtime a command runs in.
+pub(crate) fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime> {
+    use color_eyre::eyre::WrapErr;
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::Two => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        }
+    };
+    builder
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(a),

@@ -96,10 +96,7 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         verify_heartbeat: args.verify_heartbeat,
         progress: std::io::stderr().is_terminal(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| eyre!("cannot start the async runtime: {e}"))?;
+    let runtime = super::runtime(super::Threads::One)?;
     let report = runtime.block_on(probe(&opts)).map_err(|e| eyre!(e))?;
     let rendered = match args.format {
         ProbeFormat::Text => output::text(&report),

@@ -112,9 +112,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         about: Vec::new(),
     };
     let playback = Playback::new(log, args.speed, args.paused, from, Instant::now());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime(super::Threads::One)?;
     runtime.block_on(ui::run_replay(config, playback))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,7 @@
 //! tokio::spawn(async move {
 //!     while let Some((source, item)) = items.recv().await {
 //!         // (--record: write the raw frame here first)
-//!         let msg = SourceMsg::from_feed(source, item, std::time::Instant::now());
+//!         let msg = dashboard_msg(source, item, std::time::Instant::now());
 //!         if tx.send(msg).await.is_err() { break }
 //!     }
 //! });
@@ -76,38 +76,6 @@ pub enum SourceMsg {
         source: usize,
         count: u64,
     },
-}
-
-impl SourceMsg {
-    /// What a live admin feed (`source::feed`) reports, as the dashboard takes it: a
-    /// `Disconnected` becomes a countdown to `retry_in` from `now`; an invalid frame counts as
-    /// skipped.
-    pub fn from_feed(source: usize, item: feed::SourceItem, now: Instant) -> SourceMsg {
-        use feed::{FeedStatus, SourceItem};
-        let state = match item {
-            SourceItem::Event(e) => {
-                let e = *e;
-                return SourceMsg::Event {
-                    source,
-                    event: e.event,
-                    queued: e.queued,
-                };
-            }
-            SourceItem::Invalid { .. } => return SourceMsg::Skipped { source, count: 1 },
-            SourceItem::Status(FeedStatus::Connecting { .. }) => SourceState::Connecting,
-            SourceItem::Status(FeedStatus::Connected) => SourceState::Connected,
-            SourceItem::Status(FeedStatus::Disconnected { reason, retry_in }) => {
-                SourceState::Retrying {
-                    retry_at: now + retry_in,
-                    reason,
-                }
-            }
-            SourceItem::Status(FeedStatus::Unauthorized { message }) => {
-                SourceState::Unauthorized { message }
-            }
-        };
-        SourceMsg::State { source, state }
-    }
 }
 
 /// The connection state of one source, shown in the header.
@@ -381,66 +349,5 @@ pub fn drain(rx: &mut mpsc::Receiver<SourceMsg>, dash: &mut Dashboard) {
         if start.elapsed() >= DRAIN_BUDGET {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{EventKind, Ts};
-
-    #[test]
-    fn feed_items_become_dashboard_messages() {
-        use feed::{FeedEvent, FeedStatus, SourceItem};
-        let now = Instant::now();
-        let retry = SourceMsg::from_feed(
-            2,
-            SourceItem::Status(FeedStatus::Disconnected {
-                reason: "refused".into(),
-                retry_in: Duration::from_secs(4),
-            }),
-            now,
-        );
-        match retry {
-            SourceMsg::State {
-                source: 2,
-                state: SourceState::Retrying { retry_at, reason },
-            } => {
-                assert_eq!(retry_at, now + Duration::from_secs(4));
-                assert_eq!(reason, "refused");
-            }
-            other => panic!("{other:?}"),
-        }
-        let event = Event::new(Ts(1), EventKind::Dropped { count: 3 });
-        let item = SourceItem::Event(Box::new(FeedEvent {
-            event: event.clone(),
-            raw: String::new(),
-            queued: Default::default(),
-        }));
-        assert!(matches!(
-            SourceMsg::from_feed(0, item, now),
-            SourceMsg::Event { source: 0, event: e, .. } if e == event
-        ));
-        let bad = SourceItem::Invalid {
-            error: "x".into(),
-            bytes: 1,
-        };
-        assert!(matches!(
-            SourceMsg::from_feed(1, bad, now),
-            SourceMsg::Skipped {
-                source: 1,
-                count: 1
-            }
-        ));
-        let denied = SourceItem::Status(FeedStatus::Unauthorized {
-            message: "401".into(),
-        });
-        assert!(matches!(
-            SourceMsg::from_feed(1, denied, now),
-            SourceMsg::State {
-                state: SourceState::Unauthorized { .. },
-                ..
-            }
-        ));
     }
 }
