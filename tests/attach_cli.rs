@@ -1,6 +1,8 @@
 //! `wscope attach` as a process: recording until a signal, and clear errors for bad input.
 //! The feed is a real loopback server written here, streaming events without pause.
 
+mod common;
+
 use futures_util::SinkExt;
 use std::io::Read;
 use std::path::Path;
@@ -109,7 +111,10 @@ fn record_until(signal: &str, file: &Path) -> (Output, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Connected and recording: the hello, the snapshot and some opens are on disk.
+    common::wait_until("the recording to start", Duration::from_secs(10), || {
+        std::fs::read(file).is_ok_and(|b| b.iter().filter(|c| **c == b'\n').count() > 50)
+    });
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -172,11 +177,14 @@ fn recording_is_flushed_while_running() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    let len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    // While it runs (it is killed only after), the recording reaches the disk.
+    let flushed = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    common::wait_until("a flushed recording", Duration::from_secs(10), || {
+        flushed() > 1000
+    });
+    assert!(child.try_wait().unwrap().is_none(), "still running");
     let _ = child.kill();
     let _ = child.wait();
-    assert!(len > 1000, "after 2.5 s only {len} bytes were flushed");
 }
 
 #[test]

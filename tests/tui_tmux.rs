@@ -387,7 +387,10 @@ fn escape_sequences_in_a_log_never_reach_the_terminal() {
     t.wait_for("evidence closed", |s| !s.contains("remedy"));
     t.keys(&["q"]);
     t.wait_text("EXITED 0");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // tmux writes the pane's output to the pipe as it goes: wait for the exit line there.
+    common::wait_until("the raw output", std::time::Duration::from_secs(10), || {
+        std::fs::read(&raw).is_ok_and(|b| String::from_utf8_lossy(&b).contains("EXITED"))
+    });
     let bytes = std::fs::read(&raw).unwrap();
     let out = String::from_utf8_lossy(&bytes);
     assert!(out.contains("\\u{1b}]0;PWNED"), "the inert form is shown");

@@ -19,3 +19,18 @@ pub fn free_port() -> u16 {
         .expect("address")
         .port()
 }
+
+/// Polls `cond` until it holds; panics naming `what` after `timeout`. For tests that wait
+/// for something to happen rather than sleep and hope it did.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut delay = std::time::Duration::from_millis(10);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(std::time::Duration::from_millis(100));
+    }
+}
