@@ -211,10 +211,6 @@ impl Model {
     fn apply_open(&mut self, server: ServerId, ts: Ts, open: &Open) {
         let mut conn = self.new_conn(server, open, ts);
         conn.counted_open = true;
-        conn.timers = self
-            .timers
-            .running_for(server, &open.conn)
-            .min(u16::MAX as usize) as u16;
         let mobile = conn.mobile;
         if !self.conns.insert(conn) {
             self.counters.contradictions += 1;
@@ -387,7 +383,7 @@ impl Model {
             self.mobile.other_closes_of_opens += c.counted_open as u64;
         }
 
-        if c.timers > 0 {
+        if self.timers.running_for(server, &c.id) > 0 {
             self.timers.conn_closed(server, &c.id, ts);
         }
         let identity = self.identity(&c);
@@ -408,32 +404,18 @@ impl Model {
                     conn_closed: Ts::MIN,
                     fires_after_close: 0,
                 };
-                if self.timers.start(state)
-                    && let Some(c) = t
-                        .conn
-                        .as_deref()
-                        .and_then(|c| self.conns.get_mut(server, c))
-                {
-                    c.timers = c.timers.saturating_add(1);
-                }
+                self.timers.start(state);
             }
             TimerOp::Fire => {
                 if self.timers.fire(server, &t.timer).is_none() {
                     self.counters.contradictions += 1;
                 }
             }
-            TimerOp::Clear => match self.timers.clear(server, &t.timer, ts) {
-                Some(cleared) => {
-                    if let Some(c) = cleared
-                        .conn
-                        .as_deref()
-                        .and_then(|c| self.conns.get_mut(server, c))
-                    {
-                        c.timers = c.timers.saturating_sub(1);
-                    }
+            TimerOp::Clear => {
+                if self.timers.clear(server, &t.timer, ts).is_none() {
+                    self.counters.contradictions += 1;
                 }
-                None => self.counters.contradictions += 1,
-            },
+            }
         }
     }
 }

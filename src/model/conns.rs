@@ -75,8 +75,6 @@ pub struct Conn {
     pub mobile: bool,
     /// Its `open` was seen and counted (not known from a snapshot only).
     pub counted_open: bool,
-    /// Timers of this connection currently running.
-    pub timers: u16,
 }
 
 impl Conn {
@@ -102,7 +100,6 @@ impl Conn {
             rtt_ms: f32::NAN,
             mobile: false,
             counted_open: false,
-            timers: 0,
         }
     }
 

@@ -293,7 +293,8 @@ fn connection_lines<'a>(dash: &'a Dashboard, server: ServerId, conn: &str) -> Ve
                     count(c.bytes_out)
                 ),
             ));
-            lines.push(field(theme, "timers", c.timers.to_string()));
+            let timers = model.timers.running_for(c.server, &c.id);
+            lines.push(field(theme, "timers", timers.to_string()));
             if c.in_background() {
                 lines.push(field(theme, "app", "in background".into()));
             }
