@@ -14,6 +14,34 @@ use std::time::Instant;
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
     let theme = &dash.theme;
+    let first = status(dash, wall);
+    let sources = sources(dash, wall);
+    let warn = warnings(dash);
+    // Line one: mode, time, open connections and the alerts (dropped, skipped), which must
+    // not be pushed off the edge; line two: the sources and servers. One line: all in a row.
+    let (alerts, rest): (Vec<Span>, Vec<Span>) =
+        warn.into_iter().partition(|s| s.style == theme.alert());
+    let lines = if area.height >= 2 {
+        let mut l1 = first;
+        l1.push(Span::raw("  "));
+        l1.extend(alerts);
+        let mut l2 = sources;
+        l2.push(Span::raw("  "));
+        l2.extend(rest);
+        vec![Line::from(l1), Line::from(l2)]
+    } else {
+        let mut l = first;
+        l.push(Span::raw(" "));
+        l.extend(alerts);
+        l.extend(sources);
+        vec![Line::from(l)]
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Live or replay (speed, paused, end), the event time, open connections, how far in.
+fn status(dash: &Dashboard, wall: Instant) -> Vec<Span<'static>> {
+    let theme = &dash.theme;
     let model = &dash.model;
     let mut first: Vec<Span> = vec![Span::styled("wscope ", theme.title(false))];
     match &dash.play {
@@ -55,7 +83,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
             theme.dim(),
         ));
     }
+    first
+}
 
+/// The replay's timeline, then each source with its state.
+fn sources(dash: &Dashboard, wall: Instant) -> Vec<Span<'static>> {
+    let theme = &dash.theme;
+    let time = dash.event_time();
     let mut sources: Vec<Span> = Vec::new();
     if let Some(p) = &dash.play {
         sources.push(Span::styled(
@@ -99,7 +133,14 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
     if dash.sources_ended {
         sources.push(Span::styled("  (feeds ended)", theme.alert()));
     }
+    sources
+}
 
+/// What the figures may be missing (dropped events, skipped lines: alerts) and what to know
+/// about the servers (shared names, unknown events, their names).
+fn warnings(dash: &Dashboard) -> Vec<Span<'static>> {
+    let theme = &dash.theme;
+    let model = &dash.model;
     let mut warn: Vec<Span> = Vec::new();
     let dropped = model.dropped();
     if dropped > 0 {
@@ -149,27 +190,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, wall: Instant) {
             theme.dim(),
         ));
     }
-
-    // Line one: mode, time, open connections and the alerts (dropped, skipped), which must
-    // not be pushed off the edge; line two: the sources and servers. One line: all in a row.
-    let (alerts, rest): (Vec<Span>, Vec<Span>) =
-        warn.into_iter().partition(|s| s.style == theme.alert());
-    let lines = if area.height >= 2 {
-        let mut l1 = first;
-        l1.push(Span::raw("  "));
-        l1.extend(alerts);
-        let mut l2 = sources;
-        l2.push(Span::raw("  "));
-        l2.extend(rest);
-        vec![Line::from(l1), Line::from(l2)]
-    } else {
-        let mut l = first;
-        l.push(Span::raw(" "));
-        l.extend(alerts);
-        l.extend(sources);
-        vec![Line::from(l)]
-    };
-    frame.render_widget(Paragraph::new(lines), area);
+    warn
 }
 
 /// LIVE only while some feed is connected and speaking; otherwise what it is, and for how
