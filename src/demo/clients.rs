@@ -82,8 +82,21 @@ async fn read_until_end(ws: &mut Client, limit: Duration) {
     let _ = tokio::time::timeout(limit, async { while let Some(Ok(_)) = ws.next().await {} }).await;
 }
 
+/// The demo's clients: well-behaved users beside one group for each kind of trouble.
 pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
-    // Well-behaved chat users: answer pings, reconnect with exponential backoff and jitter.
+    chat_users(t, tasks);
+    idle_behind_proxy(t, tasks);
+    unpinged_users(t, tasks);
+    refused_by_proxy(t, tasks);
+    frozen_clients(t, tasks);
+    feed_readers(t, tasks);
+    expired_sessions(t, tasks);
+    phones(t, tasks);
+    failing_jobs(t, tasks);
+}
+
+/// Well-behaved chat users: answer pings, reconnect with exponential backoff and jitter.
+fn chat_users(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..24 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(40 * i)).await;
@@ -98,8 +111,11 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Users idling behind a proxy that cuts idle connections after 3 s, on a path with no
-    // heartbeat: every one of them is cut at the same idle time.
+}
+
+/// Users idling behind a proxy that cuts idle connections after 3 s, on a path with no
+/// heartbeat: every one of them is cut at the same idle time.
+fn idle_behind_proxy(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..4u32 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(300 * i as u64)).await;
@@ -113,8 +129,11 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Users of /quiet straight to the server, no proxy: nothing cuts them, and nothing pings
-    // them either (after 60 s of that: `heartbeat-missing`).
+}
+
+/// Users of /quiet straight to the server, no proxy: nothing cuts them, and nothing pings
+/// them either (after 60 s of that: `heartbeat-missing`).
+fn unpinged_users(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..2 {
         tasks.spawn(async move {
             let xff = format!("203.0.113.{}", 251 + i);
@@ -128,7 +147,10 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Clients behind a proxy that strips Upgrade: every attempt is refused; they retry.
+}
+
+/// Clients behind a proxy that strips Upgrade: every attempt is refused; they retry.
+fn refused_by_proxy(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..3 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(200 * i)).await;
@@ -139,10 +161,13 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Clients that stop answering pings (a frozen tab, a stuck event loop): a new one every
-    // 3 s, each chatting for 3 s, then holding its socket for 40 s without reading. On /chat
-    // the heartbeat terminates them; on /legacy, which never acts on a missing pong, they
-    // linger as zombies.
+}
+
+/// Clients that stop answering pings (a frozen tab, a stuck event loop): a new one every
+/// 3 s, each chatting for 3 s, then holding its socket for 40 s without reading. On /chat
+/// the heartbeat terminates them; on /legacy, which never acts on a missing pong, they
+/// linger as zombies.
+fn frozen_clients(t: Targets, tasks: &mut JoinSet<()>) {
     tasks.spawn(async move {
         let mut frozen = JoinSet::new();
         for n in 0u32.. {
@@ -159,7 +184,10 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             sleep(Duration::from_secs(3)).await;
         }
     });
-    // Readers of /feed, whose handler forgets its timer: they come and go cleanly.
+}
+
+/// Readers of /feed, whose handler forgets its timer: they come and go cleanly.
+fn feed_readers(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..3 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(500 * i)).await;
@@ -178,7 +206,10 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // An app whose session expired: closed with 4001, it retries every second, no backoff.
+}
+
+/// An app whose session expired: closed with 4001, it retries every second, no backoff.
+fn expired_sessions(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..8 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(100 * i)).await;
@@ -193,7 +224,10 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Phones: chat, go to the background, and vanish when the OS suspends the app.
+}
+
+/// Phones: chat, go to the background, and vanish when the OS suspends the app.
+fn phones(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..6 {
         tasks.spawn(async move {
             sleep(Duration::from_millis(700 * i)).await;
@@ -212,7 +246,10 @@ pub(crate) fn spawn_all(t: Targets, tasks: &mut JoinSet<()>) {
             }
         });
     }
-    // Jobs that make the server's handler fail (1011).
+}
+
+/// Jobs that make the server's handler fail (1011).
+fn failing_jobs(t: Targets, tasks: &mut JoinSet<()>) {
     for i in 0..6 {
         tasks.spawn(async move {
             sleep(Duration::from_secs(2 + 2 * i)).await;
