@@ -165,14 +165,10 @@ async fn run_loop(
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut input = EventStream::new();
     let mut live_open = matches!(driver, Driver::Live(_));
-    let mut last_draw: Option<Instant> = None;
-    // A key press is drawn at once; only redraws for new data wait for FRAME_INTERVAL.
-    let mut key_pressed = false;
+    let mut pace = Pacing::default();
     // The findings, leak rows and sorted table of new data are computed on a worker thread,
     // so keys are answered meanwhile; no event is applied until it is done.
     let mut refreshing: Option<tokio::task::JoinHandle<refresh::Refreshed>> = None;
-    let mut refreshed = false;
-    let mut last_refresh: Option<Instant> = None;
 
     loop {
         // Keys that came while events were applied go first: the frame drawn next shows them,
@@ -180,7 +176,7 @@ async fn run_loop(
         // (Polled with this task's waker: crossterm's stream keeps the waker of the poll that
         // found nothing, so a no-op waker here would leave the select below asleep.)
         while let Poll::Ready(ev) = poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
-            key_pressed = true;
+            pace.key_pressed = true;
             if on_input(ev, dash, &mut driver, refreshing.is_some())? == Flow::Quit {
                 return Ok(());
             }
@@ -189,28 +185,14 @@ async fn run_loop(
         if let (Driver::Replay(p), None) = (&mut driver, &refreshing) {
             p.advance(now, dash);
         }
-        let refresh_due = |last: Option<Instant>| {
-            FRAME_INTERVAL.saturating_sub(last.map_or(FRAME_INTERVAL, |t| now.duration_since(t)))
-        };
-        if refreshing.is_none() && last_draw.is_some() && refresh_due(last_refresh).is_zero() {
+        if refreshing.is_none() && pace.refresh_due(now).is_zero() {
             if let Some(job) = dash.refresh() {
                 refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
-                last_refresh = Some(now);
+                pace.last_refresh = Some(now);
             }
         }
-        // New data is drawn when its refresh is in; other changes (a source's state, the
-        // replay clock) at most every FRAME_INTERVAL.
-        let waiting_for_data = refreshing.is_some() || dash.data_pending();
-        let due = match last_draw {
-            None => true,
-            Some(_) if key_pressed || refreshed => true,
-            Some(t) if dash.app.dirty && !waiting_for_data => {
-                now.duration_since(t) >= FRAME_INTERVAL
-            }
-            Some(t) => now.duration_since(t) >= HEARTBEAT,
-        };
-        if due {
-            if last_draw.is_none() {
+        if pace.frame_due(now, dash, refreshing.is_some()) {
+            if pace.last_draw.is_none() {
                 dash.prepare();
                 debug_panic_hook_check();
             } else {
@@ -218,21 +200,11 @@ async fn run_loop(
             }
             term.draw(|frame| dash.render(frame, now))?;
             dash.app.dirty = false;
-            key_pressed = false;
-            refreshed = false;
-            last_draw = Some(now);
+            pace.drawn(now);
         }
-        let since = last_draw.map(|t| now.duration_since(t)).unwrap_or_default();
-        let mut wait = HEARTBEAT.saturating_sub(since);
-        if refreshing.is_none() {
-            if dash.data_pending() {
-                wait = wait.min(refresh_due(last_refresh));
-            } else if dash.app.dirty {
-                wait = wait.min(FRAME_INTERVAL.saturating_sub(since));
-            }
-            if let Driver::Replay(p) = &mut driver {
-                wait = wait.min(p.next_wake(now));
-            }
+        let mut wait = pace.wait(now, dash, refreshing.is_some());
+        if let (Driver::Replay(p), None) = (&mut driver, &refreshing) {
+            wait = wait.min(p.next_wake(now));
         }
         let rx = match &mut driver {
             Driver::Live(rx) => Some(rx),
@@ -244,7 +216,7 @@ async fn run_loop(
             _ = terminate.recv() => return Ok(()),
             _ = interrupt.recv() => return Ok(()),
             ev = input.next() => {
-                key_pressed = true;
+                pace.key_pressed = true;
                 if on_input(ev, dash, &mut driver, refreshing.is_some())? == Flow::Quit {
                     return Ok(());
                 }
@@ -256,7 +228,7 @@ async fn run_loop(
                     Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     Err(e) => return Err(eyre!("the dashboard's refresh stopped: {e}")),
                 }
-                refreshed = true;
+                pace.refreshed = true;
             }
             msg = recv(rx), if live_open && refreshing.is_none() => match msg {
                 Some(msg) => {
@@ -271,6 +243,69 @@ async fn run_loop(
                 }
             },
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// When the event loop draws: at once after a key or a refresh, for other changes at most
+/// every [`FRAME_INTERVAL`], and at least every [`HEARTBEAT`]; refreshes of new data start at
+/// most every [`FRAME_INTERVAL`].
+#[derive(Default)]
+struct Pacing {
+    last_draw: Option<Instant>,
+    last_refresh: Option<Instant>,
+    key_pressed: bool,
+    refreshed: bool,
+}
+
+impl Pacing {
+    /// How long until a refresh may start (zero: now). None before the first frame, which
+    /// computes its data in place.
+    fn refresh_due(&self, now: Instant) -> Duration {
+        if self.last_draw.is_none() {
+            return HEARTBEAT;
+        }
+        let since = self
+            .last_refresh
+            .map_or(FRAME_INTERVAL, |t| now.duration_since(t));
+        FRAME_INTERVAL.saturating_sub(since)
+    }
+
+    fn frame_due(&self, now: Instant, dash: &Dashboard, refreshing: bool) -> bool {
+        // New data is drawn when its refresh is in; other changes (a source's state, the
+        // replay clock) at most every FRAME_INTERVAL.
+        let waiting_for_data = refreshing || dash.data_pending();
+        match self.last_draw {
+            None => true,
+            Some(_) if self.key_pressed || self.refreshed => true,
+            Some(t) if dash.app.dirty && !waiting_for_data => {
+                now.duration_since(t) >= FRAME_INTERVAL
+            }
+            Some(t) => now.duration_since(t) >= HEARTBEAT,
+        }
+    }
+
+    fn drawn(&mut self, now: Instant) {
+        self.last_draw = Some(now);
+        self.key_pressed = false;
+        self.refreshed = false;
+    }
+
+    /// How long the loop may sleep when nothing arrives.
+    fn wait(&self, now: Instant, dash: &Dashboard, refreshing: bool) -> Duration {
+        let since = self
+            .last_draw
+            .map(|t| now.duration_since(t))
+            .unwrap_or_default();
+        let wait = HEARTBEAT.saturating_sub(since);
+        if refreshing {
+            wait
+        } else if dash.data_pending() {
+            wait.min(self.refresh_due(now))
+        } else if dash.app.dirty {
+            wait.min(FRAME_INTERVAL.saturating_sub(since))
+        } else {
+            wait
         }
     }
 }
