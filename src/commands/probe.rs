@@ -66,7 +66,7 @@ pub struct ProbeArgs {
 }
 
 pub fn run(args: ProbeArgs) -> Result<ExitCode> {
-    let target = Target::parse(&args.url).map_err(|e| eyre!(e))?;
+    let target = Target::parse(&args.url)?;
     // Longer than a day is a typo, and would overflow clock arithmetic at the extreme.
     for (name, value) in [
         ("--idle-max", Some(args.idle_max)),
@@ -97,7 +97,7 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
     };
     let runtime = super::runtime(super::Threads::One)?;
-    let report = runtime.block_on(probe(&opts)).map_err(|e| eyre!(e))?;
+    let report = runtime.block_on(probe(&opts))?;
     let rendered = match args.format {
         ProbeFormat::Text => output::text(&report),
         ProbeFormat::Json => output::json(&report),

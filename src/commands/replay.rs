@@ -98,8 +98,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         .from
         .as_deref()
         .map(|f| player::parse_from(f, start))
-        .transpose()
-        .map_err(|e| eyre!(e))?;
+        .transpose()?;
     let label = args
         .file
         .file_name()

@@ -144,11 +144,11 @@ pub fn secs(d: Duration) -> String {
 
 /// The client TLS configuration: the system's roots and the webpki roots, or no verification at
 /// all with `insecure`. HTTP/1.1 by ALPN, since the upgrade is an HTTP/1.1 mechanism.
-pub fn tls_config(insecure: bool) -> Result<Arc<ClientConfig>, String> {
+pub fn tls_config(insecure: bool) -> Result<Arc<ClientConfig>, super::ProbeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(|e| super::ProbeError::Tls(format!("TLS setup: {e}")))?;
     let mut config = if insecure {
         builder
             .dangerous()

@@ -63,9 +63,32 @@ pub struct ProbeReport {
     pub findings: Vec<Finding>,
 }
 
-/// Runs the probe. `Err` is a one-line reason there was nothing to probe (bad TLS setup, DNS or
-/// TCP failure); everything the endpoint did wrong is a finding in the report instead.
-pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, String> {
+/// Why there was nothing to probe, in one line. Everything the endpoint did wrong is a finding
+/// in the report instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeError {
+    /// Not a usable `ws://` or `wss://` URL.
+    Url(String),
+    /// The TLS client could not be set up.
+    Tls(String),
+    /// DNS or TCP failed, or timed out.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Url(why) | ProbeError::Tls(why) | ProbeError::Unreachable(why) => {
+                f.write_str(why)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+/// Runs the probe.
+pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
     let tls = if opts.target.tls {
         Some(connect::tls_config(opts.insecure)?)
     } else {
@@ -123,7 +146,7 @@ struct Opened {
 async fn open(
     opts: &ProbeOptions,
     tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
-) -> Result<Opened, String> {
+) -> Result<Opened, ProbeError> {
     let mut timings = Timings::default();
     let mut report = HandshakeReport {
         status: None,
@@ -137,7 +160,7 @@ async fn open(
     let mut connected = match connect::connect(&opts.target, tls, opts.timeout, &mut timings).await
     {
         Ok(c) => c,
-        Err(ConnectError::Unreachable(why)) => return Err(why),
+        Err(ConnectError::Unreachable(why)) => return Err(ProbeError::Unreachable(why)),
         Err(ConnectError::Tls { error, peer }) => {
             let failure = Failure::Tls(crate::sanitize::inert(&error).into_owned());
             report.peer = peer.to_string();

@@ -19,7 +19,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub fn parse(url: &str) -> Result<Target, super::ProbeError> {
+        Target::parse_url(url).map_err(super::ProbeError::Url)
+    }
+
+    fn parse_url(url: &str) -> Result<Target, String> {
         let uri: Uri = url.parse().map_err(|e| {
             format!("invalid URL {url:?}: {e} (expected ws://host[:port]/path or wss://…)")
         })?;
@@ -180,7 +184,7 @@ mod tests {
             "ws://host:0/",
             "ws://host:99999/",
         ] {
-            let err = Target::parse(bad).unwrap_err();
+            let err = Target::parse(bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid URL"), "{bad}: {err}");
             assert!(!err.contains('\n'), "{err}");
         }

@@ -179,18 +179,30 @@ impl Player {
     }
 }
 
+/// A `--from` that is neither a time nor a duration: the text given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadFrom(pub String);
+
+impl std::fmt::Display for BadFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--from must be an RFC 3339 time or a duration from the start (90s, 5m), not {:?}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadFrom {}
+
 /// `--from`: an RFC 3339 time, or a duration from the start of the log (`90s`, `5m`).
-pub fn parse_from(s: &str, start: Ts) -> Result<Ts, String> {
+pub fn parse_from(s: &str, start: Ts) -> Result<Ts, BadFrom> {
     if let Some(t) = Ts::parse(s.trim()) {
         return Ok(t);
     }
     crate::duration::parse_duration(s)
         .map(|d| start.plus_nanos(d.as_nanos().min(i64::MAX as u128) as i64))
-        .map_err(|_| {
-            format!(
-                "--from must be an RFC 3339 time or a duration from the start (90s, 5m), not {s:?}"
-            )
-        })
+        .map_err(|_| BadFrom(s.to_string()))
 }
 
 #[cfg(test)]
