@@ -5,7 +5,6 @@
 //! channel from [`crate::source::feed`].
 
 use super::parse_duration;
-use super::report::FormatArg;
 use crate::event::{EventKind, to_json_line};
 use crate::findings::Rules;
 use crate::model::Model;
@@ -37,18 +36,11 @@ pub struct AttachArgs {
     /// Write every event received to FILE as a log (JSON Lines; zstd if FILE ends in .zst).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// No dashboard: collect, then print a report on standard output.
-    #[arg(long)]
-    pub headless: bool,
     /// With --headless: how long to collect (30s, 2m, 1h). Without it: until Ctrl-C.
     #[arg(long, value_parser = parse_duration, requires = "headless")]
     pub duration: Option<Duration>,
-    /// With --headless: the report's format.
-    #[arg(long, short, value_enum, default_value_t)]
-    pub format: FormatArg,
-    /// Draw with ASCII characters only (for terminals without Unicode line drawing).
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub show: super::ShowArgs,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
 }
@@ -70,13 +62,13 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         }
     }
     let runtime = super::runtime(super::Threads::Two)?;
-    if !args.headless && !std::io::stdout().is_terminal() {
+    if !args.show.headless && !std::io::stdout().is_terminal() {
         bail!(
             "the dashboard needs a terminal; without one use --headless (with --duration D, \
              or --record FILE and Ctrl-C to stop)"
         );
     }
-    if args.headless {
+    if args.show.headless {
         runtime.block_on(headless(args, rules))
     } else {
         runtime.block_on(live(args, rules))
@@ -286,7 +278,7 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let shown = ui::run_live(
         UiConfig {
             sources: labels,
-            ascii: args.ascii,
+            ascii: args.show.ascii,
             rules,
             about: Vec::new(),
         },
@@ -359,7 +351,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     }
     c.model.finish();
     c.model.note_skipped(c.invalid);
-    let report = render(&c.model, &rules, args.format.into());
+    let report = render(&c.model, &rules, args.show.format.into());
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(report.as_bytes())

@@ -7,7 +7,6 @@
 //! seconds (SIGUSR1 makes it print its counts) and shown as `dropped`.
 
 use super::parse_duration;
-use super::report::FormatArg;
 use crate::event::{Event, to_json_line};
 use crate::findings::Rules;
 use crate::report::render;
@@ -42,18 +41,11 @@ pub struct CaptureArgs {
     /// The packets themselves are never written.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// No dashboard: collect, then print a report on standard output.
-    #[arg(long)]
-    pub headless: bool,
     /// With --headless: how long to collect (30s, 2m). Without it: until Ctrl-C.
     #[arg(long, value_parser = parse_duration, requires = "headless")]
     pub duration: Option<Duration>,
-    /// With --headless: the report's format.
-    #[arg(long, short, value_enum, default_value_t)]
-    pub format: FormatArg,
-    /// Draw with ASCII characters only.
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub show: super::ShowArgs,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
 }
@@ -62,7 +54,7 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
     let Some(rules) = args.thresholds.rules()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    if args.headless {
+    if args.show.headless {
         super::check_stdout()?;
     }
     let mut recorder = args
@@ -78,7 +70,7 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
         .name("wscope-capture".into())
         .spawn(move || pump(input, ports, drops, tx))?;
     let runtime = super::runtime(super::Threads::One)?;
-    let outcome = if args.headless {
+    let outcome = if args.show.headless {
         runtime.block_on(headless(&args, &rules, &mut rx, recorder.as_mut()))
     } else {
         runtime.block_on(dashboard(&args, rules, label, rx, recorder.as_mut()))
@@ -164,7 +156,7 @@ async fn dashboard(
     let (to_ui, ui_rx) = tokio::sync::mpsc::channel(4096);
     let config = UiConfig {
         sources: vec![label],
-        ascii: args.ascii,
+        ascii: args.show.ascii,
         rules,
         about: Vec::new(),
     };
@@ -248,7 +240,7 @@ async fn headless(
         bail!("{}", inert(e));
     }
     model.finish();
-    let report = render(&model, rules, args.format.into());
+    let report = render(&model, rules, args.show.format.into());
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(report.as_bytes())

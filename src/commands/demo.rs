@@ -1,6 +1,5 @@
 //! `wscope demo`: a real instrumented server with misbehaving clients on loopback.
 
-use super::report::FormatArg;
 use crate::demo::{DemoConfig, start};
 use crate::event::to_json_line;
 use crate::findings::Rules;
@@ -30,18 +29,11 @@ pub struct DemoArgs {
     /// Record the feed to FILE as JSON Lines (replay it later with `wscope replay FILE`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// No dashboard: run for --duration, then print a report.
-    #[arg(long)]
-    pub headless: bool,
     /// How long a headless demo runs.
     #[arg(long, value_parser = super::parse_duration, default_value = "40s")]
     pub duration: Duration,
-    /// Report format of a headless demo.
-    #[arg(long, short, value_enum, default_value_t)]
-    pub format: FormatArg,
-    /// Draw with ASCII characters only (for terminals without Unicode line drawing).
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub show: super::ShowArgs,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
 }
@@ -71,7 +63,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.duration.is_zero() {
         bail!("--duration must be more than 0");
     }
-    if !args.headless && !std::io::stdout().is_terminal() {
+    if !args.show.headless && !std::io::stdout().is_terminal() {
         bail!("the dashboard needs a terminal; without one use `wscope demo --headless`");
     }
     let recorder = args
@@ -114,7 +106,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             about.push(format!("admin feed: {url}  token: {token}"));
         }
         eprintln!("{banner}");
-        let result = if args.headless {
+        let result = if args.show.headless {
             headless(feed, recorder, args.duration, &rules)
                 .await
                 .map(Some)
@@ -123,7 +115,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 feed,
                 recorder,
                 &demo.server_addr().to_string(),
-                args.ascii,
+                args.show.ascii,
                 rules.clone(),
                 about,
             )
@@ -142,7 +134,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     model.finish();
     let mut stdout = std::io::stdout().lock();
     let written = stdout
-        .write_all(crate::report::render(&model, &rules, args.format.into()).as_bytes())
+        .write_all(crate::report::render(&model, &rules, args.show.format.into()).as_bytes())
         .and_then(|_| stdout.flush());
     match written {
         Ok(()) => {}

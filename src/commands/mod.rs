@@ -90,6 +90,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// How a command that watches shows what it sees: the dashboard, or one report at the end.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ShowArgs {
+    /// No dashboard: collect until --duration (or Ctrl-C), then print a report on standard
+    /// output.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: the report's format.
+    #[arg(long, short, value_enum, default_value_t)]
+    pub format: report::FormatArg,
+    /// Draw with ASCII characters only (for terminals without Unicode line drawing).
+    #[arg(long)]
+    pub ascii: bool,
+}
+
 /// The findings' thresholds, as every command that diagnoses takes them.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ThresholdArgs {
