@@ -17,7 +17,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -352,16 +352,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     c.model.finish();
     c.model.note_skipped(c.invalid);
     let report = render(&c.model, &rules, args.show.format.into());
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(report.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Ok(()) => {}
-        // A closed pipe, or the terminal that hung up: the recording is what matters then.
-        Err(e) if hung_up || e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(e).wrap_err("cannot write the report"),
-    }
+    super::print_out(&report, hung_up)?;
     Ok(ExitCode::SUCCESS)
 }
 

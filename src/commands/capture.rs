@@ -18,7 +18,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail, eyre},
 };
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, ExitCode, Stdio};
 use std::sync::Arc;
@@ -240,17 +240,7 @@ async fn headless(
         bail!("{}", inert(e));
     }
     model.finish();
-    let report = render(&model, rules, args.show.format.into());
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(report.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(e).wrap_err("cannot write the report");
-        }
-        _ => {}
-    }
+    super::print_out(&render(&model, rules, args.show.format.into()), false)?;
     if let Some(Ok(summary)) = end {
         eprintln!("{}", inert(&summary));
     }

@@ -11,7 +11,7 @@ use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
 };
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,15 +132,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     model.finish();
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_all(crate::report::render(&model, &rules, args.show.format.into()).as_bytes())
-        .and_then(|_| stdout.flush());
-    match written {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(e).wrap_err("cannot write the report"),
-    }
+    let report = crate::report::render(&model, &rules, args.show.format.into());
+    super::print_out(&report, false)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -90,6 +90,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Writes a report (or any text) to standard output. A closed pipe (`| head`) is no error,
+/// nor, with `hung_up`, a terminal that went away: what else the command wrote (a recording)
+/// is what matters then.
+pub(crate) fn print_out(text: &str, hung_up: bool) -> Result<()> {
+    use color_eyre::eyre::WrapErr;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if hung_up || e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).wrap_err("cannot write the report"),
+    }
+}
+
 /// How a command that watches shows what it sees: the dashboard, or one report at the end.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ShowArgs {

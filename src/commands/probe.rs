@@ -7,7 +7,7 @@
 
 use clap::ValueEnum;
 use color_eyre::{Result, eyre::eyre};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -102,8 +102,6 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         ProbeFormat::Text => output::text(&report),
         ProbeFormat::Json => output::json(&report),
     };
-    // A closed pipe (`| head`) is not worth a panic or an error line.
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{}", rendered.trim_end());
+    super::print_out(&format!("{}\n", rendered.trim_end()), false)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -171,14 +171,5 @@ fn report_capture(
 }
 
 fn print_report(report: &Report, format: FormatArg) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_all(report.render(format.into()).as_bytes())
-        .and_then(|_| stdout.flush());
-    match written {
-        Ok(()) => Ok(()),
-        // `wscope report big.log | head` is fine.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(e).wrap_err("cannot write the report"),
-    }
+    super::print_out(&report.render(format.into()), false)
 }
