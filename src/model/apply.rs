@@ -64,21 +64,7 @@ impl Model {
             EventKind::UpgradeRejected(u) => {
                 *self.rejected.entry(u.status.unwrap_or(0)).or_default() += 1;
             }
-            EventKind::Ping { conn } => {
-                self.servers[server as usize].pings += 1;
-                match self.conns.get_mut(server, conn) {
-                    Some(c) => {
-                        let gap = ev.ts.secs_since(c.unpinged_since());
-                        c.pinged(ev.ts);
-                        let s = &mut self.servers[server as usize];
-                        if gap > s.longest_unpinged {
-                            s.longest_unpinged = gap;
-                            s.longest_unpinged_conn = Some(conn.clone());
-                        }
-                    }
-                    None => self.counters.contradictions += 1,
-                }
-            }
+            EventKind::Ping { conn } => self.apply_ping(server, ev.ts, conn),
             EventKind::Pong { conn, rtt_ms } => match self.conns.get_mut(server, conn) {
                 Some(c) => {
                     c.ponged(ev.ts);
@@ -88,37 +74,13 @@ impl Model {
                 }
                 None => self.counters.contradictions += 1,
             },
-            EventKind::Message(m) => match self.conns.get_mut(server, &m.conn) {
-                Some(c) => {
-                    let (msgs, bytes) = match m.dir {
-                        crate::event::Dir::In => (&mut c.msgs_in, &mut c.bytes_in),
-                        crate::event::Dir::Out => (&mut c.msgs_out, &mut c.bytes_out),
-                    };
-                    *msgs = msgs.saturating_add(m.count.min(u32::MAX as u64) as u32);
-                    *bytes = bytes.saturating_add(m.bytes);
-                    c.touch(ev.ts);
-                }
-                None => self.counters.contradictions += 1,
-            },
+            EventKind::Message(m) => self.apply_message(server, ev.ts, m),
             EventKind::Close(close) => self.apply_close(server, ev.ts, close),
             EventKind::Error { .. } => self.counters.errors += 1,
             EventKind::Timer(t) => self.apply_timer(server, ev.ts, t),
-            EventKind::AppState { conn, state } => match self.conns.get_mut(server, conn) {
-                Some(c) => {
-                    if !c.mobile {
-                        c.mobile = true;
-                        if c.counted_open && self.mobile.other_opens > 0 {
-                            self.mobile.other_opens -= 1;
-                            self.mobile.mobile_opens += 1;
-                        }
-                    }
-                    c.set_background(match state {
-                        AppState::Background => Some(ev.ts),
-                        AppState::Foreground => None,
-                    });
-                }
-                None => self.counters.contradictions += 1,
-            },
+            EventKind::AppState { conn, state } => {
+                self.apply_app_state(server, ev.ts, conn, *state)
+            }
             EventKind::Dropped { count } => {
                 let s = &mut self.servers[server as usize];
                 s.dropped = s.dropped.saturating_add(*count);
@@ -126,24 +88,81 @@ impl Model {
             EventKind::Process {
                 rss_bytes,
                 open_fds,
-            } => {
-                let open_conns = self.conns.count_of(server) as u64;
-                let reading = |value: u64| Reading {
-                    ts: ev.ts,
-                    value,
-                    open_conns,
-                };
-                let p = &mut self.servers[server as usize].process;
-                if let Some(v) = rss_bytes {
-                    p.rss_bytes.add(reading(*v));
-                }
-                if let Some(v) = open_fds {
-                    p.open_fds.add(reading(*v));
-                }
-            }
+            } => self.apply_process(server, ev.ts, *rss_bytes, *open_fds),
             EventKind::Unknown { .. } => self.counters.unknown_types += 1,
         }
         self.peak_open = self.peak_open.max(self.conns.len());
+    }
+
+    fn apply_ping(&mut self, server: ServerId, ts: Ts, conn: &Str) {
+        self.servers[server as usize].pings += 1;
+        let Some(c) = self.conns.get_mut(server, conn) else {
+            self.counters.contradictions += 1;
+            return;
+        };
+        let gap = ts.secs_since(c.unpinged_since());
+        c.pinged(ts);
+        let s = &mut self.servers[server as usize];
+        if gap > s.longest_unpinged {
+            s.longest_unpinged = gap;
+            s.longest_unpinged_conn = Some(conn.clone());
+        }
+    }
+
+    fn apply_message(&mut self, server: ServerId, ts: Ts, m: &crate::event::Message) {
+        let Some(c) = self.conns.get_mut(server, &m.conn) else {
+            self.counters.contradictions += 1;
+            return;
+        };
+        let (msgs, bytes) = match m.dir {
+            crate::event::Dir::In => (&mut c.msgs_in, &mut c.bytes_in),
+            crate::event::Dir::Out => (&mut c.msgs_out, &mut c.bytes_out),
+        };
+        *msgs = msgs.saturating_add(m.count.min(u32::MAX as u64) as u32);
+        *bytes = bytes.saturating_add(m.bytes);
+        c.touch(ts);
+    }
+
+    /// A mobile app went to the background or came back; the connection is a mobile one
+    /// from then on, whatever its user agent said.
+    fn apply_app_state(&mut self, server: ServerId, ts: Ts, conn: &Str, state: AppState) {
+        let Some(c) = self.conns.get_mut(server, conn) else {
+            self.counters.contradictions += 1;
+            return;
+        };
+        if !c.mobile {
+            c.mobile = true;
+            if c.counted_open && self.mobile.other_opens > 0 {
+                self.mobile.other_opens -= 1;
+                self.mobile.mobile_opens += 1;
+            }
+        }
+        c.set_background(match state {
+            AppState::Background => Some(ts),
+            AppState::Foreground => None,
+        });
+    }
+
+    fn apply_process(
+        &mut self,
+        server: ServerId,
+        ts: Ts,
+        rss_bytes: Option<u64>,
+        open_fds: Option<u64>,
+    ) {
+        let open_conns = self.conns.count_of(server) as u64;
+        let reading = |value: u64| Reading {
+            ts,
+            value,
+            open_conns,
+        };
+        let p = &mut self.servers[server as usize].process;
+        if let Some(v) = rss_bytes {
+            p.rss_bytes.add(reading(v));
+        }
+        if let Some(v) = open_fds {
+            p.open_fds.add(reading(v));
+        }
     }
 
     fn resolve_server(&mut self, source: usize, ev: &Event) -> ServerId {
