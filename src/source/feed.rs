@@ -451,48 +451,9 @@ impl Feed {
                         Ok(Some(Ok(msg))) => msg,
                     };
                     *last_heard = Instant::now();
-                    match msg {
-                        Message::Text(text) => {
-                            let bytes = text.len();
-                            match parse_event(text.as_bytes()) {
-                                Ok(event) => {
-                                    if matches!(event.kind, EventKind::Dropped { .. }) {
-                                        if let Some(every) = opts.resync_after_dropped {
-                                            want_resync = last_resync
-                                                .is_none_or(|t| t.elapsed() >= every);
-                                        }
-                                    }
-                                    // Reserved before reading on: a consumer that falls
-                                    // behind slows this socket, not memory.
-                                    let queued = self.reserve(bytes).await;
-                                    let raw = text.as_str().to_owned();
-                                    let item = FeedEvent { event, raw, queued };
-                                    self.send(SourceItem::Event(Box::new(item))).await?;
-                                }
-                                Err(e) => {
-                                    let error = inert(&e.to_string()).into_owned();
-                                    self.send(SourceItem::Invalid { error, bytes }).await?;
-                                }
-                            }
-                        }
-                        Message::Binary(b) => {
-                            self.send(SourceItem::Invalid {
-                                error: "a binary frame (events are text frames)".into(),
-                                bytes: b.len(),
-                            })
-                            .await?;
-                        }
-                        Message::Close(frame) => {
-                            return Ok(match frame {
-                                Some(f) => format!(
-                                    "the server closed the feed ({} {})",
-                                    u16::from(f.code),
-                                    inert(f.reason.as_str())
-                                ),
-                                None => "the server closed the feed".into(),
-                            });
-                        }
-                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    match self.on_frame(msg, last_resync).await? {
+                        Frame::Ended(reason) => return Ok(reason),
+                        Frame::Read { resync } => want_resync = resync,
                     }
                 }
                 _ = ping.tick() => {
@@ -515,6 +476,67 @@ impl Feed {
             }
         }
     }
+
+    /// One frame of the feed, passed on. A `dropped` event asks for a resync (at most every
+    /// `resync_after_dropped`); a close frame ends the feed.
+    async fn on_frame(
+        &self,
+        msg: Message,
+        last_resync: Option<Instant>,
+    ) -> Result<Frame, ConsumerGone> {
+        let opts = &self.options;
+        match msg {
+            Message::Text(text) => {
+                let bytes = text.len();
+                match parse_event(text.as_bytes()) {
+                    Ok(event) => {
+                        let resync = matches!(event.kind, EventKind::Dropped { .. })
+                            && opts.resync_after_dropped.is_some_and(|every| {
+                                last_resync.is_none_or(|t| t.elapsed() >= every)
+                            });
+                        // Reserved before reading on: a consumer that falls behind slows
+                        // this socket, not memory.
+                        let queued = self.reserve(bytes).await;
+                        let raw = text.as_str().to_owned();
+                        let item = FeedEvent { event, raw, queued };
+                        self.send(SourceItem::Event(Box::new(item))).await?;
+                        return Ok(Frame::Read { resync });
+                    }
+                    Err(e) => {
+                        let error = inert(&e.to_string()).into_owned();
+                        self.send(SourceItem::Invalid { error, bytes }).await?;
+                    }
+                }
+            }
+            Message::Binary(b) => {
+                self.send(SourceItem::Invalid {
+                    error: "a binary frame (events are text frames)".into(),
+                    bytes: b.len(),
+                })
+                .await?;
+            }
+            Message::Close(frame) => {
+                return Ok(Frame::Ended(match frame {
+                    Some(f) => format!(
+                        "the server closed the feed ({} {})",
+                        u16::from(f.code),
+                        inert(f.reason.as_str())
+                    ),
+                    None => "the server closed the feed".into(),
+                }));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+        Ok(Frame::Read { resync: false })
+    }
+}
+
+/// What one frame did to the feed.
+enum Frame {
+    /// Passed on; `resync` when it asks for one.
+    Read { resync: bool },
+    /// The feed ended, for this reason.
+    Ended(String),
 }
 
 /// A short reason for a person, with anything from the network made inert.
