@@ -372,6 +372,44 @@ fn put_open(m: &mut serde_json::Map<String, serde_json::Value>, o: &Open) {
     put_opt(m, "subprotocol", &o.subprotocol);
 }
 
+/// A snapshot's connections and timers, each field as the spec names it.
+fn put_snapshot(m: &mut serde_json::Map<String, serde_json::Value>, snap: &Snapshot) {
+    use serde_json::{Map, Value};
+    let time = |v: Option<Ts>| v.map(|t| t.to_rfc3339());
+    let conns: Vec<Value> = snap
+        .connections
+        .iter()
+        .map(|c| {
+            let mut cm = Map::new();
+            put_open(&mut cm, &c.open);
+            put_opt(&mut cm, "opened", &time(c.opened));
+            put_opt(&mut cm, "last_activity", &time(c.last_activity));
+            put_opt(&mut cm, "last_ping", &time(c.last_ping));
+            put_opt(&mut cm, "last_pong", &time(c.last_pong));
+            put(&mut cm, "msgs_in", c.msgs_in);
+            put(&mut cm, "msgs_out", c.msgs_out);
+            put(&mut cm, "bytes_in", c.bytes_in);
+            put(&mut cm, "bytes_out", c.bytes_out);
+            Value::Object(cm)
+        })
+        .collect();
+    let timers: Vec<Value> = snap
+        .timers
+        .iter()
+        .map(|t| {
+            let mut tm = Map::new();
+            put_opt(&mut tm, "conn", &t.conn);
+            put(&mut tm, "timer", &t.timer);
+            put_opt(&mut tm, "kind", &t.kind);
+            put_opt(&mut tm, "interval_ms", &t.interval_ms);
+            put_opt(&mut tm, "started", &time(t.started));
+            Value::Object(tm)
+        })
+        .collect();
+    put(m, "connections", conns);
+    put(m, "timers", timers);
+}
+
 /// The JSON value of an event, as the spec shows it.
 pub fn to_json_value(ev: &Event) -> serde_json::Value {
     use serde_json::{Map, Value};
@@ -393,41 +431,7 @@ pub fn to_json_value(ev: &Event) -> serde_json::Value {
         EventKind::Snapshot(Snapshot { raw: Some(raw), .. }) => {
             return serde_json::from_str(raw).unwrap_or(Value::Null);
         }
-        EventKind::Snapshot(snap) => {
-            let conns: Vec<Value> = snap
-                .connections
-                .iter()
-                .map(|c| {
-                    let mut cm = Map::new();
-                    put_open(&mut cm, &c.open);
-                    let t = |v: Option<Ts>| v.map(|t| t.to_rfc3339());
-                    put_opt(&mut cm, "opened", &t(c.opened));
-                    put_opt(&mut cm, "last_activity", &t(c.last_activity));
-                    put_opt(&mut cm, "last_ping", &t(c.last_ping));
-                    put_opt(&mut cm, "last_pong", &t(c.last_pong));
-                    put(&mut cm, "msgs_in", c.msgs_in);
-                    put(&mut cm, "msgs_out", c.msgs_out);
-                    put(&mut cm, "bytes_in", c.bytes_in);
-                    put(&mut cm, "bytes_out", c.bytes_out);
-                    Value::Object(cm)
-                })
-                .collect();
-            let timers: Vec<Value> = snap
-                .timers
-                .iter()
-                .map(|t| {
-                    let mut tm = Map::new();
-                    put_opt(&mut tm, "conn", &t.conn);
-                    put(&mut tm, "timer", &t.timer);
-                    put_opt(&mut tm, "kind", &t.kind);
-                    put_opt(&mut tm, "interval_ms", &t.interval_ms);
-                    put_opt(&mut tm, "started", &t.started.map(|t| t.to_rfc3339()));
-                    Value::Object(tm)
-                })
-                .collect();
-            put(&mut m, "connections", conns);
-            put(&mut m, "timers", timers);
-        }
+        EventKind::Snapshot(snap) => put_snapshot(&mut m, snap),
         EventKind::Open(o) => put_open(&mut m, o),
         EventKind::UpgradeRejected(u) => {
             put_opt(&mut m, "remote", &u.remote);
