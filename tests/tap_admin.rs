@@ -456,12 +456,22 @@ async fn metrics_in_prometheus_text() {
         .unwrap();
     ws.send(Message::text("leak")).await.unwrap();
     let _ = http(server, "GET /ws HTTP/1.1\r\n\r\n").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let resp = http(
-        admin.local_addr(),
-        &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
-    )
-    .await;
+    // The tap counts as the events pass: ask until the last of them (the refused upgrade)
+    // shows.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let resp = loop {
+        let resp = http(
+            admin.local_addr(),
+            &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
+        )
+        .await;
+        if resp.contains("ws_upgrade_rejected_total{status=\"426\"} 1")
+            || tokio::time::Instant::now() > deadline
+        {
+            break resp;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(
         resp.contains("Content-Type: text/plain; version=0.0.4"),
