@@ -1036,6 +1036,14 @@ fn a_findings_detail_puts_the_remedy_in_view_and_evidence_in_words() {
     let person = |k: &str, v: serde_json::Value| evidence_for_a_person(k, &v).1;
     assert_eq!(person("idle_seconds", serde_json::json!(60.2)), "60.2 s");
     assert_eq!(
+        evidence_for_a_person("peak_pct_per_min", &serde_json::json!(222.0)),
+        ("peak".to_string(), "222.0 %/min".to_string())
+    );
+    assert_eq!(
+        evidence_for_a_person("mib_per_hour", &serde_json::json!(12.5)),
+        ("growth".to_string(), "12.5 MiB/h".to_string())
+    );
+    assert_eq!(
         person("lifetime_seconds", serde_json::json!(3900.0)),
         "3900.0 s (1 h 5 min)"
     );

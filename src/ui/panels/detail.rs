@@ -38,7 +38,11 @@ const LIST_ITEMS: usize = 5;
 pub fn evidence_for_a_person(key: &str, value: &serde_json::Value) -> (String, String) {
     use serde_json::Value;
     let (stem, unit) = split_unit(key);
-    let name = stem.replace('_', " ");
+    let name = match stem.trim_end_matches('_') {
+        // `mib_per_hour` is all unit: it is the growth of memory.
+        "" => "growth".to_string(),
+        stem => stem.replace('_', " "),
+    };
     let text = match value {
         Value::Array(items) if items.is_empty() => "none".to_string(),
         Value::Array(items) => {
@@ -81,6 +85,8 @@ enum Unit {
     Seconds,
     Millis,
     Percent,
+    PercentPerMinute,
+    MibPerHour,
     Mib,
     Bytes,
     PerMinute,
@@ -88,7 +94,9 @@ enum Unit {
 }
 
 fn split_unit(key: &str) -> (&str, Unit) {
-    const SUFFIXES: [(&str, Unit); 7] = [
+    const SUFFIXES: [(&str, Unit); 9] = [
+        ("_pct_per_min", Unit::PercentPerMinute),
+        ("mib_per_hour", Unit::MibPerHour),
         ("_seconds", Unit::Seconds),
         ("_secs", Unit::Seconds),
         ("_ms", Unit::Millis),
@@ -113,6 +121,8 @@ fn with_unit(v: &serde_json::Value, unit: Unit) -> String {
         Unit::Seconds => format!("{n} s"),
         Unit::Millis => format!("{n} ms"),
         Unit::Percent => format!("{n} %"),
+        Unit::PercentPerMinute => format!("{n} %/min"),
+        Unit::MibPerHour => format!("{n} MiB/h"),
         Unit::Mib => format!("{n} MiB"),
         Unit::Bytes => size(x),
         Unit::PerMinute => format!("{n}/min"),
