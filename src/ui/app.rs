@@ -154,6 +154,16 @@ pub struct ListPos {
 }
 
 impl ListPos {
+    /// Rows moved under the selection (new data): it stays on its connection, now at `rank`,
+    /// and the scroll position moves with it, so the row stays where it was on screen.
+    pub fn kept_at(self, rank: usize) -> ListPos {
+        let shift = rank as isize - self.selected as isize;
+        ListPos {
+            offset: (self.offset as isize + shift).max(0) as usize,
+            selected: rank,
+        }
+    }
+
     /// Moves by `delta` within `len` rows and keeps the selection within the `visible` window.
     pub fn moved(self, delta: isize, len: usize, visible: usize) -> ListPos {
         let last = len.saturating_sub(1);
@@ -472,14 +482,6 @@ impl App {
         self.conns = ListPos::default();
         self.selection_moved = true;
         self.followed_gone = None;
-    }
-
-    /// Rows moved under the selection (new data): it stays on its connection, now at `rank`,
-    /// and on the same line of the screen where it can.
-    pub fn keep_selection_at(&mut self, rank: usize) {
-        let shift = rank as isize - self.conns.selected as isize;
-        self.conns.offset = (self.conns.offset as isize + shift).max(0) as usize;
-        self.conns.selected = rank;
     }
 
     fn move_selection(&mut self, delta: isize) {

@@ -73,7 +73,7 @@ impl Refresh {
         if let Some((server, id)) = &self.follow {
             let slot = model.conns.slot_of(*server, id);
             match slot.and_then(|slot| ordered.rank_of(slot)) {
-                Some(rank) => selection = kept_at(selection, rank),
+                Some(rank) => selection = selection.kept_at(rank),
                 None => gone = Some(id.clone()),
             }
         }
@@ -97,16 +97,6 @@ impl Refresh {
                 gone,
             },
         }
-    }
-}
-
-/// The selection moved to `rank`, the scroll position with it, so the row stays where it was
-/// on screen.
-fn kept_at(pos: ListPos, rank: usize) -> ListPos {
-    let shift = rank as isize - pos.selected as isize;
-    ListPos {
-        offset: (pos.offset as isize + shift).max(0) as usize,
-        selected: rank,
     }
 }
 
