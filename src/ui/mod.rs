@@ -259,7 +259,7 @@ struct Pacing {
 }
 
 impl Pacing {
-    /// How long until a refresh may start (zero: now). None before the first frame, which
+    /// How long until a refresh may start (zero: now). Not before the first frame, which
     /// computes its data in place.
     fn refresh_due(&self, now: Instant) -> Duration {
         if self.last_draw.is_none() {
