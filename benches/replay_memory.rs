@@ -8,9 +8,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wscope::source::log_index::IndexedLog;
-use wscope::ui::app::Action;
 use wscope::ui::playback::Playback;
 use wscope::ui::player::Speed;
+use wscope::ui::view::Action;
 use wscope::ui::{Dashboard, UiConfig};
 
 fn target_dir() -> PathBuf {

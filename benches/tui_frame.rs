@@ -18,8 +18,8 @@ use ratatui::layout::Rect;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use wscope::event::{Event, EventKind, Heartbeat, Hello, Open, Ts};
-use wscope::ui::app::ConnColumn;
 use wscope::ui::conn_view::{self, ViewKey};
+use wscope::ui::view::ConnColumn;
 use wscope::ui::{Dashboard, UiConfig};
 
 const CONNS: usize = 1_000_000;
@@ -92,7 +92,7 @@ fn dashboard() -> Dashboard {
         d.model.open_count(),
         start.elapsed()
     );
-    assert_eq!(d.app.sort, ConnColumn::LastPong);
+    assert_eq!(d.view.sort, ConnColumn::LastPong);
     // The once-a-second refresh while data changes: findings, leak rows and the window.
     let t = Instant::now();
     d.prepare();
@@ -121,8 +121,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("frame after refresh 120x40, 1M connections", |b| {
         b.iter(|| {
             let at = if down { 2 * conn_view::PAGE } else { 0 };
-            d.app.conns.offset = at;
-            d.app.conns.selected = at;
+            d.view.conns.offset = at;
+            d.view.conns.selected = at;
             down = !down;
             d.prepare();
             term.draw(|f| d.render(f, now)).unwrap();

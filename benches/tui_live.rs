@@ -11,9 +11,9 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use wscope::event::{Close, Dir, Event, EventKind, Heartbeat, Hello, Initiator, Message, Open, Ts};
 use wscope::source::log_index::IndexedLog;
-use wscope::ui::app::Action;
 use wscope::ui::playback::Playback;
 use wscope::ui::player::Speed;
+use wscope::ui::view::Action;
 use wscope::ui::{self, Dashboard, SourceMsg, UiConfig};
 
 const OPEN: usize = 100_000;

@@ -12,8 +12,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 use std::time::Instant;
 use wscope::event::{Initiator, TimerOp};
-use wscope::ui::app::{ConnColumn, Overlay, Panel};
 use wscope::ui::theme::Theme;
+use wscope::ui::view::{ConnColumn, Overlay, Panel};
 use wscope::ui::{Dashboard, UiConfig};
 
 fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboard {
@@ -102,7 +102,7 @@ fn full_screen_80x24_shows_every_panel() {
 fn each_panel_alone_on_a_small_screen() {
     let mut d = dashboard(&busy_server(), 60, 18, true, false);
     for panel in Panel::ALL {
-        assert_eq!(d.app.focus, panel);
+        assert_eq!(d.view.focus, panel);
         let t = text(&draw(&d, 60, 18));
         assert!(t.contains(panel.title()), "{t}");
         // The key hint (last line) names the next panel; the panels above show one only.
@@ -138,7 +138,7 @@ fn too_small_and_tiny_sizes_never_panic() {
 fn pong_age_is_coloured_against_the_heartbeat() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     // Sorted by pong age, oldest first: c7 stopped answering 150 s ago (limit 35 s).
-    assert_eq!(d.app.sort, ConnColumn::LastPong);
+    assert_eq!(d.view.sort, ConnColumn::LastPong);
     let b = draw(&d, 120, 40);
     let (_, y) = find(&b, "│c7 ").expect("c7 on screen");
     let first_row = find(&b, "│id").unwrap().1 + 1;
@@ -198,7 +198,7 @@ fn close_codes_split_by_initiator_and_window() {
     assert!(t.contains("4001 application"), "{t}");
     assert!(t.contains("1000 normal"), "{t}");
     assert!(t.contains("all time, 22 closes"), "{t}");
-    d.app.focus = Panel::CloseCodes;
+    d.view.focus = Panel::CloseCodes;
     key(&mut d, KeyCode::Char('w'));
     let t = text(&draw(&d, 120, 40));
     // The 1006 burst was at 90 s, the scenario ends at 180 s: still in the last 5 minutes.
@@ -268,7 +268,7 @@ fn leak_suspects_list_timers_and_silent_connections() {
     );
     // Enter on a leaked timer shows its (closed) connection's last events.
     let mut d = d;
-    d.app.focus = Panel::Leaks;
+    d.view.focus = Panel::Leaks;
     key(&mut d, KeyCode::Down);
     key(&mut d, KeyCode::Enter);
     let t = text(&draw(&d, 120, 40));
@@ -308,7 +308,7 @@ fn findings_and_their_evidence() {
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("timer-leak"), "{t}");
     assert!(t.contains("zombie-connections"), "{t}");
-    d.app.focus = Panel::Findings;
+    d.view.focus = Panel::Findings;
     let idx = d
         .findings
         .iter()
@@ -319,7 +319,7 @@ fn findings_and_their_evidence() {
     }
     key(&mut d, KeyCode::Enter);
     assert_eq!(
-        d.app.overlay,
+        d.view.overlay,
         Overlay::Finding {
             id: "timer-leak".into()
         }
@@ -328,14 +328,14 @@ fn findings_and_their_evidence() {
     assert!(t.contains("evidence") && t.contains("remedy"), "{t}");
     assert!(t.contains("hb-41"), "{t}");
     key(&mut d, KeyCode::Esc);
-    assert_eq!(d.app.overlay, Overlay::None);
+    assert_eq!(d.view.overlay, Overlay::None);
 }
 
 #[test]
 fn connection_detail_shows_recent_events() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     key(&mut d, KeyCode::Enter);
-    match &d.app.overlay {
+    match &d.view.overlay {
         Overlay::Connection { conn, .. } => assert_eq!(conn, "c7"),
         other => panic!("{other:?}"),
     }
@@ -350,18 +350,17 @@ fn connection_detail_shows_recent_events() {
 fn sort_keys_and_filter() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     key(&mut d, KeyCode::Char('1'));
-    assert_eq!(d.app.sort, ConnColumn::Id);
-    assert!(!d.app.descending);
+    assert_eq!(d.view.sort, ConnColumn::Id);
+    assert!(!d.view.descending);
     let ids: Vec<&str> = d
-        .app
         .visible_conns
         .iter()
         .map(|c| c.as_ref().unwrap().1.as_str())
         .collect();
     assert_eq!(&ids[..4], ["c0", "c1", "c2", "c3"]);
     key(&mut d, KeyCode::Char('1'));
-    assert!(d.app.descending);
-    assert_eq!(d.app.visible_conns[0].as_ref().unwrap().1, "c39");
+    assert!(d.view.descending);
+    assert_eq!(d.visible_conns[0].as_ref().unwrap().1, "c39");
 
     key(&mut d, KeyCode::Char('/'));
     for c in "OKHTTP".chars() {
@@ -371,13 +370,13 @@ fn sort_keys_and_filter() {
     assert!(t.contains("filter: /OKHTTP"), "{t}");
     key(&mut d, KeyCode::Enter);
     // Open okhttp connections: i % 4 == 2 for i < 40, minus c10 (closed).
-    assert_eq!(d.app.conn_rows, 9);
+    assert_eq!(d.conn_count, 9);
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("9 of 38 open"), "{t}");
     let rows = t.lines().filter(|l| l.contains("okhttp/4.12")).count();
     assert_eq!(rows, 9, "{t}");
     key(&mut d, KeyCode::Esc);
-    assert_eq!(d.app.conn_rows, 38);
+    assert_eq!(d.conn_count, 38);
 }
 
 #[test]
@@ -498,18 +497,18 @@ fn several_servers_get_a_server_column_and_a_filter() {
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("server"), "{t}");
     assert!(t.contains("eu-1") && t.contains("us-1"), "{t}");
-    assert_eq!(d.app.conn_rows, 6);
+    assert_eq!(d.conn_count, 6);
     key(&mut d, KeyCode::Char('f'));
-    let shown = d.model.servers[d.app.server_filter.unwrap()]
+    let shown = d.model.servers[d.view.server_filter.unwrap()]
         .name
         .to_string();
-    assert_eq!(d.app.conn_rows, 3);
+    assert_eq!(d.conn_count, 3);
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains(&format!("server {shown}")), "{t}");
     key(&mut d, KeyCode::Char('f'));
     key(&mut d, KeyCode::Char('f'));
-    assert_eq!(d.app.server_filter, None);
-    assert_eq!(d.app.conn_rows, 6);
+    assert_eq!(d.view.server_filter, None);
+    assert_eq!(d.conn_count, 6);
 }
 
 #[test]
@@ -522,23 +521,22 @@ fn scrolling_across_pages_matches_a_full_sort() {
     }
     let mut d = dashboard(&s, 120, 40, true, false);
     key(&mut d, KeyCode::Char('1'));
-    let rows = d.app.visible_conn_rows();
+    let rows = d.view.visible_conn_rows(d.findings.len());
     let check = |d: &Dashboard| {
         let ids: Vec<String> = d
-            .app
             .visible_conns
             .iter()
             .map(|c| c.as_ref().unwrap().1.clone())
             .collect();
-        let start = d.app.conns.offset;
+        let start = d.view.conns.offset;
         let want: Vec<String> = (start..(start + rows).min(300))
             .map(|i| format!("c{i:03}"))
             .collect();
         assert_eq!(ids, want, "offset {start}");
-        assert!(d.app.conns.selected >= start && d.app.conns.selected < start + rows);
+        assert!(d.view.conns.selected >= start && d.view.conns.selected < start + rows);
         let t = text(&draw(d, 120, 40));
         assert!(
-            t.contains(&format!("│c{:03} ", d.app.conns.selected)),
+            t.contains(&format!("│c{:03} ", d.view.conns.selected)),
             "{t}"
         );
     };
@@ -546,7 +544,7 @@ fn scrolling_across_pages_matches_a_full_sort() {
         key(&mut d, KeyCode::Char('j'));
         check(&d);
     }
-    assert_eq!(d.app.conns.selected, 299);
+    assert_eq!(d.view.conns.selected, 299);
     for code in [
         KeyCode::PageUp,
         KeyCode::Char('g'),
@@ -556,7 +554,7 @@ fn scrolling_across_pages_matches_a_full_sort() {
         key(&mut d, code);
         check(&d);
     }
-    assert_eq!(d.app.conns.selected, 299);
+    assert_eq!(d.view.conns.selected, 299);
 }
 
 mod any_events {
@@ -622,7 +620,7 @@ mod any_events {
     }
 }
 
-fn ctrl(d: &mut Dashboard, c: char) -> Option<wscope::ui::app::Action> {
+fn ctrl(d: &mut Dashboard, c: char) -> Option<wscope::ui::view::Action> {
     let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
         KeyCode::Char(c),
         KeyModifiers::CONTROL,
@@ -638,36 +636,36 @@ fn half_pages_and_going_back_follow_less_and_vim() {
         ctrl(&mut d, 'd').is_none(),
         "Ctrl-D is half a page, not quit"
     );
-    let half = d.app.conns.selected;
+    let half = d.view.conns.selected;
     assert!(half >= 3, "{half}");
     ctrl(&mut d, 'd');
-    assert_eq!(d.app.conns.selected, 2 * half);
+    assert_eq!(d.view.conns.selected, 2 * half);
     ctrl(&mut d, 'u');
-    assert_eq!(d.app.conns.selected, half);
+    assert_eq!(d.view.conns.selected, half);
     assert!(matches!(
         ctrl(&mut d, 'c'),
-        Some(wscope::ui::app::Action::Quit)
+        Some(wscope::ui::view::Action::Quit)
     ));
 
     // A detail view: scrolls within its content, and q goes back (not quit).
     key(&mut d, KeyCode::Enter);
-    assert!(matches!(d.app.overlay, Overlay::Connection { .. }));
+    assert!(matches!(d.view.overlay, Overlay::Connection { .. }));
     key(&mut d, KeyCode::Char('G'));
-    let end = d.app.detail_scroll;
-    assert_eq!(end, d.app.detail_max);
+    let end = d.view.detail_scroll;
+    assert_eq!(end, d.detail_max);
     key(&mut d, KeyCode::Char('j'));
-    assert_eq!(d.app.detail_scroll, end, "no scrolling past the end");
+    assert_eq!(d.view.detail_scroll, end, "no scrolling past the end");
     if end > 0 {
         key(&mut d, KeyCode::Char('k'));
-        assert_eq!(d.app.detail_scroll, end - 1);
+        assert_eq!(d.view.detail_scroll, end - 1);
     }
     key(&mut d, KeyCode::Char('g'));
-    assert_eq!(d.app.detail_scroll, 0);
+    assert_eq!(d.view.detail_scroll, 0);
     let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
         KeyCode::Char('q'),
         KeyModifiers::NONE,
     )));
-    assert!(a.is_none() && matches!(d.app.overlay, Overlay::None));
+    assert!(a.is_none() && matches!(d.view.overlay, Overlay::None));
 }
 
 #[test]
@@ -678,22 +676,22 @@ fn the_filter_applies_as_it_is_typed_and_esc_puts_the_old_one_back() {
         key(&mut d, KeyCode::Char(c));
     }
     // Not applied by Enter: already there.
-    assert_eq!(d.app.conn_rows, 9);
+    assert_eq!(d.conn_count, 9);
     key(&mut d, KeyCode::Esc);
-    assert_eq!(d.app.conn_rows, 38);
+    assert_eq!(d.conn_count, 38);
     key(&mut d, KeyCode::Char('/'));
     key(&mut d, KeyCode::Char('c'));
     key(&mut d, KeyCode::Char('7'));
     key(&mut d, KeyCode::Enter);
-    let kept = d.app.conn_rows;
+    let kept = d.conn_count;
     assert!((1..38).contains(&kept), "{kept}");
     // Editing it again and giving up keeps the one applied before.
     key(&mut d, KeyCode::Char('/'));
     key(&mut d, KeyCode::Backspace);
     key(&mut d, KeyCode::Backspace);
-    assert_eq!(d.app.conn_rows, 38);
+    assert_eq!(d.conn_count, 38);
     key(&mut d, KeyCode::Esc);
-    assert_eq!(d.app.conn_rows, kept);
+    assert_eq!(d.conn_count, kept);
 }
 
 #[test]
@@ -701,7 +699,6 @@ fn ids_sort_naturally_and_f_with_one_server_says_so() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     key(&mut d, KeyCode::Char('1'));
     let ids: Vec<&str> = d
-        .app
         .visible_conns
         .iter()
         .map(|c| c.as_ref().unwrap().1.as_str())
@@ -732,9 +729,9 @@ fn the_help_lists_the_keymap_and_its_keys_do_it() {
     }
     // Keys work behind the help; Esc closes it.
     key(&mut d, KeyCode::Tab);
-    assert_eq!(d.app.focus, Panel::CloseCodes);
+    assert_eq!(d.view.focus, Panel::CloseCodes);
     key(&mut d, KeyCode::Esc);
-    assert!(matches!(d.app.overlay, Overlay::None));
+    assert!(matches!(d.view.overlay, Overlay::None));
     key(&mut d, KeyCode::Char('w'));
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("last 5 min"), "{t}");
@@ -753,15 +750,15 @@ fn the_help_lists_the_keymap_and_its_keys_do_it() {
 fn esc_and_a_key_in_one_read_are_two_keys() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     key(&mut d, KeyCode::Char('?'));
-    assert!(matches!(d.app.overlay, Overlay::Help));
+    assert!(matches!(d.view.overlay, Overlay::Help));
     // What crossterm makes of "\x1bq" read at once.
     let a = d.handle_input(&TermEvent::Key(KeyEvent::new(
         KeyCode::Char('q'),
         KeyModifiers::ALT,
     )));
-    assert!(matches!(d.app.overlay, Overlay::None));
+    assert!(matches!(d.view.overlay, Overlay::None));
     assert!(
-        matches!(a, Some(wscope::ui::app::Action::Quit)),
+        matches!(a, Some(wscope::ui::view::Action::Quit)),
         "Esc closed help, q quits"
     );
 }
@@ -769,7 +766,7 @@ fn esc_and_a_key_in_one_read_are_two_keys() {
 #[test]
 fn the_key_hint_at_80_columns_ends_at_a_whole_hint() {
     let mut d = dashboard(&busy_server(), 80, 24, true, false);
-    d.app.replay = true;
+    d.view.replay = true;
     d.prepare();
     let t = text(&draw(&d, 80, 24));
     let hint = t.lines().nth(23).unwrap().trim_end();
@@ -786,7 +783,7 @@ fn the_key_hint_at_80_columns_ends_at_a_whole_hint() {
 fn every_panel_shows_the_same_instant() {
     let mut s = busy_server();
     let mut d = dashboard(&s, 120, 40, true, false);
-    let before = d.app.conn_rows;
+    let before = d.conn_count;
     let n = s.events().len();
     s.wait(0.5)
         .open("c999", "203.0.113.99:40999", "late/1", "/ws");
@@ -795,7 +792,7 @@ fn every_panel_shows_the_same_instant() {
     }
     // At once (the wall clock has not moved a second).
     d.prepare();
-    assert_eq!(d.app.conn_rows, before + 1);
+    assert_eq!(d.conn_count, before + 1);
     let t = text(&draw(&d, 120, 40));
     let open = d.model.open_count();
     assert!(t.contains(&format!("open {open}")), "{t}");
@@ -873,9 +870,9 @@ fn two_feeds_with_one_server_name_stay_two_servers() {
     assert_eq!(d.model.servers[1].name, "chat-1 (feed 2)");
     assert!(t.contains("chat-1 (fe"), "{t}");
     key(&mut d, KeyCode::Char('f'));
-    assert_eq!(d.app.conn_rows, 2);
+    assert_eq!(d.conn_count, 2);
     key(&mut d, KeyCode::Char('f'));
-    assert_eq!(d.app.conn_rows, 3);
+    assert_eq!(d.conn_count, 3);
 }
 
 /// The number keys sort by the columns on screen, in their order; a sort by a column the
@@ -883,12 +880,12 @@ fn two_feeds_with_one_server_name_stay_two_servers() {
 #[test]
 fn number_keys_sort_by_the_visible_columns() {
     let mut d = dashboard(&busy_server(), 80, 24, true, false);
-    let visible = d.app.visible_columns();
+    let visible = d.view.visible_columns(&d.rows());
     assert!(!visible.contains(&ConnColumn::Path), "{visible:?}");
     key(&mut d, KeyCode::Char('2'));
-    assert_eq!(d.app.sort, visible[1]);
+    assert_eq!(d.view.sort, visible[1]);
     // Sorted by path (hidden at 80 columns) by a wider screen before.
-    d.app.sort_by(ConnColumn::Path);
+    d.view.sort_by(ConnColumn::Path);
     d.prepare();
     let t = text(&draw(&d, 80, 24));
     assert!(t.contains("sorted by path (hidden)"), "{t}");
@@ -921,14 +918,14 @@ fn the_selection_follows_its_connection() {
     let mut d = dashboard(&s, 120, 40, true, false);
     // Sorted by messages in, most first; select the third row.
     key(&mut d, KeyCode::Char('8'));
-    assert_eq!(d.app.sort, ConnColumn::MsgsIn);
+    assert_eq!(d.view.sort, ConnColumn::MsgsIn);
     key(&mut d, KeyCode::Char('j'));
     key(&mut d, KeyCode::Char('j'));
-    let picked = d.app.followed.clone().expect("a selected connection");
-    let rank_before = d.app.conns.selected;
+    let picked = d.view.followed.clone().expect("a selected connection");
+    let rank_before = d.view.conns.selected;
     // Ten connections that were below it get more messages than any: they move above it.
     let n = s.events().len();
-    let below: Vec<String> = d.app.visible_conns[rank_before + 1..]
+    let below: Vec<String> = d.visible_conns[rank_before + 1..]
         .iter()
         .filter_map(|c| c.as_ref().map(|c| c.1.clone()))
         .take(10)
@@ -940,8 +937,8 @@ fn the_selection_follows_its_connection() {
         d.apply(0, e);
     }
     d.prepare();
-    assert_eq!(d.app.followed.as_ref(), Some(&picked));
-    assert_eq!(d.app.conns.selected, rank_before + below.len());
+    assert_eq!(d.view.followed.as_ref(), Some(&picked));
+    assert_eq!(d.view.conns.selected, rank_before + below.len());
     // It closes: the title says so.
     let n = s.events().len();
     s.wait(0.1).close(&picked.1, 1006, "", Initiator::None);
@@ -963,7 +960,7 @@ fn a_refresh_raced_by_a_key_or_new_data() {
     let mut d = dashboard(&s, 120, 40, true, false);
     key(&mut d, KeyCode::Char('8'));
     let n = s.events().len();
-    let first = d.app.visible_conns[0].clone().unwrap().1;
+    let first = d.visible_conns[0].clone().unwrap().1;
     s.wait(0.1).message(&first, Dir::In, 1);
     for e in &s.events()[n..] {
         d.apply(0, e);
@@ -981,10 +978,10 @@ fn a_refresh_raced_by_a_key_or_new_data() {
         KeyModifiers::NONE,
     )));
     d.prepare_view();
-    let moved = d.app.conns;
+    let moved = d.view.conns;
     d.install(job.run());
     d.prepare_view();
-    assert_eq!(d.app.conns, moved, "the key's selection stays");
+    assert_eq!(d.view.conns, moved, "the key's selection stays");
     assert!(!d.data_pending());
     // New data while a job runs: its result is stale on arrival and computed again.
     let job = d.refresh();
@@ -1012,9 +1009,9 @@ fn a_refresh_raced_by_a_key_or_new_data() {
 fn a_findings_detail_puts_the_remedy_in_view_and_evidence_in_words() {
     use wscope::ui::panels::detail::evidence_for_a_person;
     let mut d = dashboard(&busy_server(), 80, 24, true, false);
-    d.app.focus = Panel::Findings;
+    d.view.focus = Panel::Findings;
     key(&mut d, KeyCode::Enter);
-    assert!(matches!(d.app.overlay, Overlay::Finding { .. }));
+    assert!(matches!(d.view.overlay, Overlay::Finding { .. }));
     let t = text(&draw(&d, 80, 24));
     assert!(t.contains("remedy"), "{t}");
     let v = serde_json::json!(["a", "b", "c", "d", "e", "f", "g"]);

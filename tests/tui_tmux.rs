@@ -7,7 +7,7 @@ use common::scenario::{Scenario, busy_server};
 use common::tmux::{self, Tmux};
 use std::path::Path;
 use wscope::event::{Initiator, TimerOp};
-use wscope::ui::app::Panel;
+use wscope::ui::view::Panel;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wscope");
 

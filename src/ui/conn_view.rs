@@ -8,7 +8,7 @@
 //! and otherwise at most once a second while the data changes; frames in between read the
 //! cached slots, so a frame costs the same at any table size.
 
-use super::app::ConnColumn;
+use super::view::ConnColumn;
 use crate::model::{Conn, Model, ServerId};
 use std::cmp::Ordering;
 

@@ -1,16 +1,16 @@
-//! The dashboard's state as a whole: the model, the app state, what the header shows about
+//! The dashboard's state as a whole: the model, the view state (what the user chose to see), what the header shows about
 //! sources and playback, and what is derived from the model for display (findings, the
 //! Connections window, leak rows).
 //!
 //! Changes happen in `apply*` (data), `handle_input` (keys), `install` (derived state from a
 //! [`Refresh`]) and `prepare_view` (before a frame); [`Dashboard::render`] only reads.
 
-use super::app::{Action, App, Overlay, Panel};
 use super::conn_view::{self, ConnView, ViewKey};
 use super::player::Speed;
 use super::recent::RecentEvents;
 use super::refresh::{Refresh, Refreshed};
 use super::theme::Theme;
+use super::view::{Action, ConnKey, Overlay, Panel, Rows, ViewState};
 use super::{SourceInfo, SourceMsg, SourceState, UiConfig, layout, panels};
 use crate::event::{Event, Ts};
 use crate::findings::{Finding, Rules};
@@ -47,18 +47,41 @@ pub enum LeakRow {
     },
 }
 
+/// The [`Rows`] of a dashboard, borrowed field by field.
+macro_rules! rows_of {
+    ($d:expr) => {
+        Rows {
+            conns: $d.conn_count,
+            visible_conns: &$d.visible_conns,
+            leak_conns: &$d.leak_conns,
+            findings: &$d.findings,
+            servers: $d.model.servers.len(),
+            detail_max: $d.detail_max,
+        }
+    };
+}
+
 pub struct Dashboard {
     /// Shared with a [`Refresh`] running on a worker thread; changed only when it is not
     /// (else `Arc::make_mut` would copy it).
     pub model: Arc<Model>,
     pub rules: Arc<Rules>,
-    pub app: App,
+    pub view: ViewState,
     pub theme: Theme,
     pub sources: Vec<SourceInfo>,
     pub recent: RecentEvents,
     pub findings: Vec<Finding>,
     pub conn_view: ConnView,
+    /// Connections that pass the view's filter.
+    pub conn_count: usize,
+    /// The connection of each Connections row on screen, from `view.conns.offset` on; `None`
+    /// where one closed since the order was computed.
+    pub visible_conns: Vec<Option<ConnKey>>,
     pub leak_rows: Vec<LeakRow>,
+    /// The connection of each of `leak_rows`.
+    pub leak_conns: Vec<Option<ConnKey>>,
+    /// How far the open detail view can scroll, from its content.
+    pub detail_max: usize,
     pub leak_total: usize,
     pub zombie_total: usize,
     pub play: Option<PlayStatus>,
@@ -91,14 +114,18 @@ impl Dashboard {
         Dashboard {
             model: Arc::new(config.rules.model()),
             rules: Arc::new(config.rules.clone()),
-            app: App::new(replay, size),
+            view: ViewState::new(replay, size),
             theme: Theme::from_env(config.ascii),
             sources,
             about: config.about.clone(),
             recent: RecentEvents::new(),
             findings: Vec::new(),
             conn_view: ConnView::default(),
+            conn_count: 0,
+            visible_conns: Vec::new(),
             leak_rows: Vec::new(),
+            leak_conns: Vec::new(),
+            detail_max: 0,
             leak_total: 0,
             zombie_total: 0,
             play: None,
@@ -112,7 +139,7 @@ impl Dashboard {
     pub fn model_mut(&mut self) -> &mut Model {
         self.data_changed = true;
         self.generation += 1;
-        self.app.dirty = true;
+        self.view.dirty = true;
         Arc::make_mut(&mut self.model)
     }
 
@@ -136,7 +163,7 @@ impl Dashboard {
                     s.state = state;
                     s.since = Some(Instant::now());
                 }
-                self.app.dirty = true;
+                self.view.dirty = true;
             }
             SourceMsg::Skipped { count, .. } => self.note_skipped(count),
         }
@@ -185,12 +212,12 @@ impl Dashboard {
 
     pub fn set_play_status(&mut self, status: PlayStatus) {
         self.play = Some(status);
-        self.app.dirty = true;
+        self.view.dirty = true;
     }
 
     pub fn sources_ended(&mut self) {
         self.sources_ended = true;
-        self.app.dirty = true;
+        self.view.dirty = true;
     }
 
     /// The event time the screen shows: the replay clock, else the latest event.
@@ -201,9 +228,22 @@ impl Dashboard {
         }
     }
 
+    /// What the rows on screen are, for the view state's questions.
+    pub fn rows(&self) -> Rows<'_> {
+        rows_of!(self)
+    }
+
+    /// The view state to change, beside the rows it is checked against.
+    fn view_and_rows(&mut self) -> (&mut ViewState, Rows<'_>) {
+        // Field by field (not `self.rows()`), so the view can be borrowed apart.
+        let rows = rows_of!(self);
+        (&mut self.view, rows)
+    }
+
     pub fn handle_input(&mut self, ev: &TermEvent) -> Option<Action> {
-        let action = self.app.handle(ev);
-        match &self.app.overlay {
+        let (view, rows) = self.view_and_rows();
+        let action = view.handle(ev, &rows);
+        match &self.view.overlay {
             Overlay::Connection { server, conn } => {
                 let (server, conn) = (*server, conn.clone());
                 self.recent.watch(server, &conn);
@@ -215,7 +255,7 @@ impl Dashboard {
 
     /// Where detail views go: between the header and the key hint.
     fn body(&self, area: Rect) -> Rect {
-        let screen = layout::screen(area, self.app.focus, self.app.finding_rows);
+        let screen = layout::screen(area, self.view.focus, self.findings.len());
         Rect {
             y: screen.header.bottom(),
             height: screen.hint.y.saturating_sub(screen.header.bottom()),
@@ -253,15 +293,15 @@ impl Dashboard {
             rules: Arc::clone(&self.rules),
             generation: self.generation,
             view: self.view_key(),
-            rows: self.app.visible_conn_rows(),
-            selection: self.app.conns,
+            rows: self.view.visible_conn_rows(self.findings.len()),
+            selection: self.view.conns,
             // New data moves rows: the selection goes with its connection, unless a key just
             // moved it.
             follow: self
-                .app
+                .view
                 .followed
                 .clone()
-                .filter(|_| !self.app.selection_moved),
+                .filter(|_| !self.view.selection_moved),
         })
     }
 
@@ -274,44 +314,43 @@ impl Dashboard {
         }
         self.findings = done.findings;
         self.leak_rows = done.leaks.rows;
-        self.app.leak_conns = done.leaks.conns;
+        self.leak_conns = done.leaks.conns;
         self.leak_total = done.leaks.timers;
         self.zombie_total = done.leaks.zombies;
-        if done.view == self.view_key() && done.selection == self.app.conns {
+        if done.view == self.view_key() && done.selection == self.view.conns {
             let conns = done.conns;
-            self.app.conns = conns.selection;
-            self.app.conn_rows = conns.matching;
+            self.view.conns = conns.selection;
+            self.conn_count = conns.matching;
             if conns.gone.is_some() {
-                self.app.followed_gone = conns.gone;
+                self.view.followed_gone = conns.gone;
             }
             self.conn_view = conns.window;
         } else {
             // Its window is of the old data: the next frame builds one for the new.
             self.conn_view.key.rows = 0;
         }
-        self.app.dirty = true;
+        self.view.dirty = true;
     }
 
-    /// The Connections view as the app's sort, filter and server choose it.
+    /// The Connections view as the view's sort, filter and server choose it.
     fn view_key(&self) -> ViewKey {
         ViewKey {
-            sort: Some(self.app.sort),
-            descending: self.app.descending,
-            filter: self.app.filter.clone(),
-            server: self.app.server_filter.map(|i| i as ServerId),
+            sort: Some(self.view.sort),
+            descending: self.view.descending,
+            filter: self.view.filter.clone(),
+            server: self.view.server_filter.map(|i| i as ServerId),
             offset: 0,
             rows: 0,
         }
     }
 
     fn clamp_server_filter(&mut self) {
-        self.app.server_count = self.model.servers.len();
         if self
-            .app
+            .view
             .server_filter
             .is_some_and(|i| i >= self.model.servers.len())
         {
-            self.app.server_filter = None;
+            self.view.server_filter = None;
         }
     }
 
@@ -319,28 +358,26 @@ impl Dashboard {
     /// and the Connections window again if a key moved it to other ranks.
     pub fn prepare_view(&mut self) {
         self.clamp_server_filter();
-        // The layout depends on whether there are findings: count them first.
-        self.app.finding_rows = self.findings.len();
-        self.app.detail_max = panels::detail::max_scroll(self, self.body(self.app.size));
-        self.app.detail_scroll = self.app.detail_scroll.min(self.app.detail_max);
-        self.app.finding_ids = self.findings.iter().map(|f| f.id.to_string()).collect();
-        self.app.leak_rows = self.leak_rows.len();
+        self.detail_max = panels::detail::max_scroll(self, self.body(self.view.size));
+        self.view.detail_scroll = self.view.detail_scroll.min(self.detail_max);
 
-        let rows = self.app.visible_conn_rows();
+        let rows = self.view.visible_conn_rows(self.findings.len());
         let base = self.view_key();
-        let key = ConnView::key_for(base.clone(), self.app.conns.offset, rows);
+        let key = ConnView::key_for(base.clone(), self.view.conns.offset, rows);
         if key != self.conn_view.key || self.conn_view.key.rows == 0 {
-            let ordered = conn_view::Ordered::new(&self.model, &base);
-            self.app.conn_rows = ordered.len();
-            self.app.clamp();
-            let key = ConnView::key_for(base, self.app.conns.offset, rows);
+            // A second handle on the model, so the selection can be clamped meanwhile.
+            let model = Arc::clone(&self.model);
+            let ordered = conn_view::Ordered::new(&model, &base);
+            self.conn_count = ordered.len();
+            self.clamp();
+            let key = ConnView::key_for(base, self.view.conns.offset, rows);
             self.conn_view = ordered.window(key);
         }
-        self.app.selection_moved = false;
-        self.app.clamp();
-        self.app.visible_conns = self
+        self.view.selection_moved = false;
+        self.clamp();
+        self.visible_conns = self
             .conn_view
-            .visible(self.app.conns.offset, rows)
+            .visible(self.view.conns.offset, rows)
             .iter()
             .map(|s| {
                 self.model
@@ -349,21 +386,27 @@ impl Dashboard {
                     .map(|c| (c.server, c.id.to_string()))
             })
             .collect();
-        let row = self.app.conns.selected.checked_sub(self.app.conns.offset);
-        self.app.followed = row.and_then(|r| self.app.visible_conns.get(r).cloned().flatten());
+        let row = self.view.conns.selected.checked_sub(self.view.conns.offset);
+        self.view.followed = row.and_then(|r| self.visible_conns.get(r).cloned().flatten());
+    }
+
+    /// Selections back within the rows there are.
+    fn clamp(&mut self) {
+        let (view, rows) = self.view_and_rows();
+        view.clamp(&rows);
     }
 
     /// Draws the whole screen from the state; changes nothing.
     pub fn render(&self, frame: &mut Frame, wall: Instant) {
         let area = frame.area();
-        let screen = layout::screen(area, self.app.focus, self.app.finding_rows);
+        let screen = layout::screen(area, self.view.focus, self.findings.len());
         if let Some(r) = screen.too_small {
             panels::help::render_too_small(frame, r);
             return;
         }
         panels::header::render(frame, screen.header, self, wall);
         for (panel, rect) in &screen.panels {
-            let focused = *panel == self.app.focus;
+            let focused = *panel == self.view.focus;
             match panel {
                 Panel::Connections => panels::connections::render(frame, *rect, self, focused),
                 Panel::CloseCodes => panels::close_codes::render(frame, *rect, self, focused),
@@ -374,9 +417,15 @@ impl Dashboard {
                 Panel::Findings => panels::findings::render(frame, *rect, self, focused),
             }
         }
-        panels::help::render_hint(frame, screen.hint, &self.app, &self.theme);
+        panels::help::render_hint(
+            frame,
+            screen.hint,
+            &self.view,
+            self.findings.len(),
+            &self.theme,
+        );
         let body = self.body(area);
-        match &self.app.overlay {
+        match &self.view.overlay {
             Overlay::None => {}
             Overlay::Help => panels::help::render_help(frame, area, &self.theme, &self.about),
             Overlay::Connection { server, conn } => {

@@ -2,7 +2,7 @@
 //! it gives on the bottom line and when. The key handler, the help and the hint line all read
 //! these tables, so they cannot disagree.
 
-use super::app::Panel;
+use super::view::Panel;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key asks for.

@@ -8,7 +8,7 @@
 //!   (Tab still cycles), the hint.
 //! - Below that: a "terminal too small" message and nothing else.
 
-use super::app::Panel;
+use super::view::Panel;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 pub const FULL_WIDTH: u16 = 80;

@@ -25,7 +25,6 @@
 //! feeds.stop();
 //! ```
 
-pub mod app;
 pub mod conn_view;
 pub mod dashboard;
 pub mod keymap;
@@ -37,6 +36,7 @@ pub mod recent;
 pub mod refresh;
 pub mod terminal;
 pub mod theme;
+pub mod view;
 
 use crate::event::Event;
 use crate::source::feed;
@@ -199,7 +199,7 @@ async fn run_loop(
                 dash.prepare_view();
             }
             term.draw(|frame| dash.render(frame, now))?;
-            dash.app.dirty = false;
+            dash.view.dirty = false;
             pace.drawn(now);
         }
         let mut wait = pace.wait(now, dash, refreshing.is_some());
@@ -278,7 +278,7 @@ impl Pacing {
         match self.last_draw {
             None => true,
             Some(_) if self.key_pressed || self.refreshed => true,
-            Some(t) if dash.app.dirty && !waiting_for_data => {
+            Some(t) if dash.view.dirty && !waiting_for_data => {
                 now.duration_since(t) >= FRAME_INTERVAL
             }
             Some(t) => now.duration_since(t) >= HEARTBEAT,
@@ -302,7 +302,7 @@ impl Pacing {
             wait
         } else if dash.data_pending() {
             wait.min(self.refresh_due(now))
-        } else if dash.app.dirty {
+        } else if dash.view.dirty {
             wait.min(FRAME_INTERVAL.saturating_sub(since))
         } else {
             wait
@@ -328,7 +328,7 @@ fn on_input(
         Some(Ok(ev)) => {
             if let Some(action) = dash.handle_input(&ev) {
                 match (action, driver) {
-                    (app::Action::Quit, _) => return Ok(Flow::Quit),
+                    (view::Action::Quit, _) => return Ok(Flow::Quit),
                     (action, Driver::Replay(p)) if refreshing => {
                         p.steer(action, Instant::now(), dash)
                     }

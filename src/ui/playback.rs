@@ -4,10 +4,10 @@
 //! checkpoint before the target (or the start), a tight loop of `Model::apply` with nothing
 //! drawn in between.
 
-use super::app::Action;
 use super::dashboard::{Dashboard, PlayStatus};
 use super::player::{Player, Speed};
 use super::recent::SHARED_CAPACITY;
+use super::view::Action;
 use super::{SourceMsg, SourceState};
 use crate::event::{Event, Ts};
 use crate::model::Model;

@@ -6,9 +6,9 @@
 //! over a shared model while keys are still answered; [`super::Dashboard::prepare`] runs it
 //! in place.
 
-use super::app::{ConnKey, ListPos};
 use super::conn_view::{ConnView, Ordered, ViewKey};
 use super::dashboard::LeakRow;
+use super::view::{ConnKey, ListPos};
 use crate::findings::{Finding, Rules, ZombieConnections};
 use crate::model::Model;
 use crate::sanitize::inert;

@@ -5,9 +5,9 @@ use super::{block, count};
 use crate::event::Initiator;
 use crate::event::codes::short_name as code_name;
 use crate::model::CodeCounts;
-use crate::ui::app::{CodesWindow, Panel};
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::{InitiatorMark, Theme};
+use crate::ui::view::{CodesWindow, Panel};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -74,13 +74,13 @@ fn bar_spans(theme: &Theme, parts: [u64; 4], max: u64, width: usize) -> Vec<Span
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
-    let counts = match dash.app.codes_window {
+    let counts = match dash.view.codes_window {
         CodesWindow::AllTime => dash.model.closes.all_time.clone(),
         CodesWindow::Last5Min => dash.model.closes.recent(dash.model.now()),
     };
     let rows = split(&counts);
     let total: u64 = rows.iter().map(|(_, p)| p.iter().sum::<u64>()).sum();
-    let window = match dash.app.codes_window {
+    let window = match dash.view.codes_window {
         CodesWindow::AllTime => "all time",
         CodesWindow::Last5Min => "last 5 min",
     };

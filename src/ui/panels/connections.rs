@@ -5,9 +5,9 @@
 use super::{age, block, count, short_agent};
 use crate::model::Conn;
 use crate::sanitize::inert;
-use crate::ui::app::{ConnColumn, Panel};
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::Level;
+use crate::ui::view::{ConnColumn, Panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -100,13 +100,13 @@ fn cell(dash: &Dashboard, c: &Conn, col: ConnColumn) -> Cell<'static> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
-    let app = &dash.app;
+    let view = &dash.view;
     let theme = &dash.theme;
     let cols = columns(area.width, dash.model.servers.len() > 1);
     let header = Row::new(cols.iter().map(|c| {
         let mut t = c.title().to_string();
-        if *c == app.sort {
-            t.push_str(theme.sort_mark(app.descending));
+        if *c == view.sort {
+            t.push_str(theme.sort_mark(view.descending));
         }
         Cell::from(t)
     }))
@@ -114,13 +114,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let visible = area.height.saturating_sub(3) as usize;
     let rows: Vec<Row> = dash
         .conn_view
-        .visible(app.conns.offset, visible)
+        .visible(view.conns.offset, visible)
         .iter()
         .enumerate()
         .filter_map(|(i, slot)| Some((i, dash.model.conns.at_slot(*slot)?)))
         .map(|(i, c)| {
             let row = Row::new(cols.iter().map(|col| cell(dash, c, *col)));
-            if focused && app.conns.offset + i == app.conns.selected {
+            if focused && view.conns.offset + i == view.conns.selected {
                 row.style(theme.selected())
             } else {
                 row
@@ -128,24 +128,24 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         })
         .collect();
     let mut extra = format!("{} open", dash.model.open_count());
-    let filtered = !app.filter.is_empty() || app.server_filter.is_some();
+    let filtered = !view.filter.is_empty() || view.server_filter.is_some();
     if filtered && dash.conn_view.matching != dash.model.open_count() {
         extra = format!("{} of {extra}", dash.conn_view.matching);
     }
-    if !app.filter.is_empty() {
-        extra.push_str(&format!("  filter /{}", inert(&app.filter)));
+    if !view.filter.is_empty() {
+        extra.push_str(&format!("  filter /{}", inert(&view.filter)));
     }
-    if let Some(i) = app.server_filter {
+    if let Some(i) = view.server_filter {
         if let Some(s) = dash.model.servers.get(i) {
             extra.push_str(&format!("  server {}", inert(&s.name)));
         }
     }
-    if let Some(id) = &app.followed_gone {
+    if let Some(id) = &view.followed_gone {
         extra.push_str(&format!("  {} closed", inert(id)));
     }
-    if !cols.contains(&app.sort) {
+    if !cols.contains(&view.sort) {
         // Sorted by a column the width leaves out: say which, or the order looks random.
-        extra.push_str(&format!("  sorted by {} (hidden)", app.sort.title()));
+        extra.push_str(&format!("  sorted by {} (hidden)", view.sort.title()));
     }
     let title_block = block(theme, Panel::Connections.title(), extra, focused);
     let table = Table::new(rows, cols.iter().map(|c| width(*c)))

@@ -239,7 +239,7 @@ pub fn render_connection(
 ) {
     let theme = &dash.theme;
     let lines = connection_lines(dash, server, conn);
-    let scroll = scroll_within(&lines, area, dash.app.detail_scroll, false);
+    let scroll = scroll_within(&lines, area, dash.view.detail_scroll, false);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
@@ -333,7 +333,7 @@ fn connection_lines<'a>(dash: &'a Dashboard, server: ServerId, conn: &str) -> Ve
 
 pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str) {
     let lines = finding_lines(dash, id);
-    let scroll = scroll_within(&lines, area, dash.app.detail_scroll, true);
+    let scroll = scroll_within(&lines, area, dash.view.detail_scroll, true);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
@@ -346,8 +346,8 @@ pub fn render_finding(frame: &mut Frame, area: Rect, dash: &Dashboard, id: &str)
 
 /// How far the open detail view can scroll in `body`: what keeps key presses within it.
 pub fn max_scroll(dash: &Dashboard, body: Rect) -> usize {
-    use crate::ui::app::Overlay;
-    let (lines, wrapped) = match &dash.app.overlay {
+    use crate::ui::view::Overlay;
+    let (lines, wrapped) = match &dash.view.overlay {
         Overlay::Connection { server, conn } => (connection_lines(dash, *server, conn), false),
         Overlay::Finding { id } => (finding_lines(dash, id), true),
         _ => return 0,

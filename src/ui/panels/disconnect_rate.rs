@@ -4,9 +4,9 @@
 
 use super::block;
 use crate::model::Model;
-use crate::ui::app::Panel;
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::{Level, Theme};
+use crate::ui::view::Panel;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

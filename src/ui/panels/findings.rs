@@ -3,9 +3,9 @@
 use super::block;
 use crate::findings::Severity;
 use crate::sanitize::inert;
-use crate::ui::app::Panel;
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::{Level, Theme};
+use crate::ui::view::Panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -25,7 +25,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         return render_narrow(frame, area, dash, focused);
     }
     let theme = &dash.theme;
-    let app = &dash.app;
+    let view = &dash.view;
     let visible = area.height.saturating_sub(3) as usize;
     let wide = area.width >= 60;
     // What is left of the width for the summary: borders, severity, id and the gaps.
@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .findings
         .iter()
         .enumerate()
-        .skip(app.findings.offset)
+        .skip(view.findings.offset)
         .take(visible)
         .map(|(i, f)| {
             let severity = if wide {
@@ -52,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
                     theme.ellipsis(),
                 )),
             ]);
-            if focused && i == app.findings.selected {
+            if focused && i == view.findings.selected {
                 row.style(theme.selected())
             } else {
                 row
@@ -85,13 +85,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
 /// over the rows left, so it can be read without a key.
 fn render_narrow(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
-    let app = &dash.app;
+    let view = &dash.view;
     let inner_width = area.width.saturating_sub(2) as usize;
     let inner_height = area.height.saturating_sub(2) as usize;
     let n = dash.findings.len();
     // Room for three lines of summary when there is room at all.
     let list_rows = n.min(inner_height.saturating_sub(3).max(1));
-    let selected = app.findings.selected.min(n - 1);
+    let selected = view.findings.selected.min(n - 1);
     let first = selected.saturating_sub(list_rows.saturating_sub(1));
     let mut lines: Vec<Line> = Vec::new();
     for (i, f) in dash.findings.iter().enumerate().skip(first).take(list_rows) {

@@ -1,9 +1,9 @@
 //! The `?` overlay and the one-line key hint at the bottom.
 
-use crate::ui::app::{App, Panel};
 use crate::ui::keymap;
 use crate::ui::layout;
 use crate::ui::theme::Theme;
+use crate::ui::view::{Panel, ViewState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -48,8 +48,14 @@ pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, about: &[String
 
 /// The key hint: what the keys do in the current context, shortest first so it survives
 /// narrow screens; the open `/` filter line takes its place while typing.
-pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    if let Some(input) = &app.filter_input {
+pub fn render_hint(
+    frame: &mut Frame,
+    area: Rect,
+    view: &ViewState,
+    findings: usize,
+    theme: &Theme,
+) {
+    if let Some(input) = &view.filter_input {
         let line = Line::from(vec![
             Span::styled("filter: /", theme.key()),
             Span::raw(crate::sanitize::inert(input).into_owned()),
@@ -59,19 +65,22 @@ pub fn render_hint(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    if let Some(notice) = app.notice {
+    if let Some(notice) = view.notice {
         frame.render_widget(Paragraph::new(Span::styled(notice, theme.key())), area);
         return;
     }
-    let items = keymap::hints(app.focus, app.replay).map(|h| (h.keys, h.what));
+    let items = keymap::hints(view.focus, view.replay).map(|h| (h.keys, h.what));
     // Below 80x24 one panel fills the screen: say so, and name the next one.
     let mut spans = Vec::new();
     let mut width = 0usize;
-    if !layout::screen(app.size, app.focus, app.finding_rows).is_full() {
-        let i = Panel::ALL.iter().position(|p| *p == app.focus).unwrap_or(0);
+    if !layout::screen(view.size, view.focus, findings).is_full() {
+        let i = Panel::ALL
+            .iter()
+            .position(|p| *p == view.focus)
+            .unwrap_or(0);
         let next = Panel::ALL[(i + 1) % Panel::ALL.len()];
-        let findings = if app.finding_rows > 0 && app.focus != Panel::Findings {
-            format!(", {} findings", app.finding_rows)
+        let findings = if findings > 0 && view.focus != Panel::Findings {
+            format!(", {findings} findings")
         } else {
             String::new()
         };

@@ -4,10 +4,10 @@
 
 use super::{age, block};
 use crate::model::{Figure, Model, Server};
-use crate::ui::app::Panel;
 use crate::ui::dashboard::{Dashboard, LeakRow};
 use crate::ui::theme::Level;
 use crate::ui::theme::Theme;
+use crate::ui::view::Panel;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -94,7 +94,7 @@ fn process_lines<'a>(theme: &Theme, model: &Model, width: u16) -> Option<Vec<Lin
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
-    let app = &dash.app;
+    let view = &dash.view;
     let extra = format!("{} timers, {} no pong", dash.leak_total, dash.zombie_total);
     // Narrow panels (80 columns split in two) drop the kind and the fire count.
     let wide = area.width >= 60;
@@ -133,7 +133,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .leak_rows
         .iter()
         .enumerate()
-        .skip(app.leaks.offset)
+        .skip(view.leaks.offset)
         .take(visible)
         .map(|(i, r)| {
             let row = match r {
@@ -160,7 +160,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
                     Cell::from("-"),
                 ]),
             };
-            if focused && i == app.leaks.selected {
+            if focused && i == view.leaks.selected {
                 row.style(theme.selected())
             } else {
                 row

@@ -6,6 +6,7 @@
 
 use super::keymap::{self, Command};
 use super::layout;
+use crate::findings::Finding;
 use crate::model::ServerId;
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
@@ -187,8 +188,26 @@ impl ListPos {
     }
 }
 
+/// What the dashboard last derived from the model about the rows on screen. Keys read it to
+/// page, clamp and open details; the view state keeps none of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rows<'a> {
+    /// Connections that pass the filter.
+    pub conns: usize,
+    /// The connection of each Connections row on screen, from `conns.offset` on; `None`
+    /// where one closed since the order was computed.
+    pub visible_conns: &'a [Option<ConnKey>],
+    /// The connection of each Leak suspects row.
+    pub leak_conns: &'a [Option<ConnKey>],
+    /// The Findings rows, in order.
+    pub findings: &'a [Finding],
+    pub servers: usize,
+    /// How far the open detail view can scroll.
+    pub detail_max: usize,
+}
+
 #[derive(Clone, Debug)]
-pub struct App {
+pub struct ViewState {
     pub focus: Panel,
     pub overlay: Overlay,
     pub size: Rect,
@@ -205,23 +224,10 @@ pub struct App {
     pub notice: Option<&'static str>,
     /// Show only this server's connections (`f` cycles) when there are several.
     pub server_filter: Option<usize>,
-    pub server_count: usize,
     pub codes_window: CodesWindow,
     pub leaks: ListPos,
     pub findings: ListPos,
     pub detail_scroll: usize,
-    /// How far the open detail view can scroll (set by `prepare` from its content).
-    pub detail_max: usize,
-    /// Row counts after filtering, as last prepared from the model; navigation clamps to these.
-    pub conn_rows: usize,
-    pub leak_rows: usize,
-    /// The connection of each Leak suspects row, for `Enter`.
-    pub leak_conns: Vec<Option<ConnKey>>,
-    pub finding_rows: usize,
-    pub finding_ids: Vec<String>,
-    /// (server, connection id) of the Connections rows on screen, from `conns.offset` on.
-    /// `None` where a connection closed since the order was computed.
-    pub visible_conns: Vec<Option<ConnKey>>,
     /// The connection the selection is on: rows that move under it take it along.
     pub followed: Option<ConnKey>,
     /// The selection was moved by a key since the last frame: follow the row it is on now.
@@ -233,9 +239,9 @@ pub struct App {
     pub dirty: bool,
 }
 
-impl App {
-    pub fn new(replay: bool, size: Rect) -> App {
-        App {
+impl ViewState {
+    pub fn new(replay: bool, size: Rect) -> ViewState {
+        ViewState {
             focus: Panel::Connections,
             overlay: Overlay::None,
             size,
@@ -247,18 +253,10 @@ impl App {
             filter_before: String::new(),
             notice: None,
             server_filter: None,
-            server_count: 0,
             codes_window: CodesWindow::AllTime,
             leaks: ListPos::default(),
             findings: ListPos::default(),
             detail_scroll: 0,
-            detail_max: 0,
-            conn_rows: 0,
-            leak_rows: 0,
-            leak_conns: Vec::new(),
-            finding_rows: 0,
-            finding_ids: Vec::new(),
-            visible_conns: Vec::new(),
             followed: None,
             selection_moved: false,
             followed_gone: None,
@@ -267,21 +265,21 @@ impl App {
         }
     }
 
-    /// Rows of the Connections table visible at the current size.
     /// The Connections columns on screen now, in order.
-    pub fn visible_columns(&self) -> Vec<ConnColumn> {
-        let width = layout::screen(self.size, self.focus, self.finding_rows)
+    pub fn visible_columns(&self, rows: &Rows) -> Vec<ConnColumn> {
+        let width = layout::screen(self.size, self.focus, rows.findings.len())
             .rect_of(Panel::Connections)
             .map_or(self.size.width, |r| r.width);
-        crate::ui::panels::connections::columns(width, self.server_count > 1)
+        crate::ui::panels::connections::columns(width, rows.servers > 1)
     }
 
-    pub fn visible_conn_rows(&self) -> usize {
-        layout::connection_rows(self.size, self.focus, self.finding_rows)
+    /// Rows of the Connections table visible at the current size, beside `findings` findings.
+    pub fn visible_conn_rows(&self, findings: usize) -> usize {
+        layout::connection_rows(self.size, self.focus, findings)
     }
 
-    fn visible_rows(&self, panel: Panel) -> usize {
-        layout::screen(self.size, self.focus, self.finding_rows)
+    fn visible_rows(&self, panel: Panel, rows: &Rows) -> usize {
+        layout::screen(self.size, self.focus, rows.findings.len())
             .rect_of(panel)
             .map(|r| r.height.saturating_sub(3) as usize)
             .unwrap_or(1)
@@ -289,21 +287,24 @@ impl App {
     }
 
     /// Re-clamps selections after the data changed (rows vanish when connections close).
-    pub fn clamp(&mut self) {
-        self.conns = self.conns.clamped(self.conn_rows, self.visible_conn_rows());
+    pub fn clamp(&mut self, rows: &Rows) {
+        self.conns = self
+            .conns
+            .clamped(rows.conns, self.visible_conn_rows(rows.findings.len()));
         self.leaks = self
             .leaks
-            .clamped(self.leak_rows, self.visible_rows(Panel::Leaks));
-        self.findings = self
-            .findings
-            .clamped(self.finding_rows, self.visible_rows(Panel::Findings));
+            .clamped(rows.leak_conns.len(), self.visible_rows(Panel::Leaks, rows));
+        self.findings = self.findings.clamped(
+            rows.findings.len(),
+            self.visible_rows(Panel::Findings, rows),
+        );
     }
 
-    pub fn handle(&mut self, event: &TermEvent) -> Option<Action> {
+    pub fn handle(&mut self, event: &TermEvent, rows: &Rows) -> Option<Action> {
         match event {
             TermEvent::Resize(w, h) => {
                 self.size = Rect::new(0, 0, *w, *h);
-                self.clamp();
+                self.clamp(rows);
                 self.dirty = true;
                 None
             }
@@ -312,21 +313,21 @@ impl App {
                 if key.modifiers.contains(KeyModifiers::ALT) {
                     // Esc and the next key in one read reach us as Alt+key (over SSH, a
                     // quick `Esc q`): no key here means Alt, so they are the two keys.
-                    if let Some(action) = self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE))
-                    {
+                    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+                    if let Some(action) = self.key(esc, rows) {
                         return Some(action);
                     }
                     let mut key = *key;
                     key.modifiers.remove(KeyModifiers::ALT);
-                    return self.key(key);
+                    return self.key(key, rows);
                 }
-                self.key(*key)
+                self.key(*key, rows)
             }
             _ => None,
         }
     }
 
-    fn key(&mut self, key: KeyEvent) -> Option<Action> {
+    fn key(&mut self, key: KeyEvent, rows: &Rows) -> Option<Action> {
         // A notice is for the key that caused it; the next key takes it away.
         self.notice = None;
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -362,19 +363,18 @@ impl App {
             }
             Overlay::Connection { .. } | Overlay::Finding { .. } => {
                 if let Some(command) = keymap::lookup(keymap::DETAIL, &key) {
-                    self.scroll_detail(command);
+                    self.scroll_detail(command, rows.detail_max);
                     return None;
                 }
             }
             _ => {}
         }
-        self.run(keymap::lookup(keymap::MAIN, &key)?)
+        self.run(keymap::lookup(keymap::MAIN, &key)?, rows)
     }
 
     /// A detail view scrolls like `less`; `q` and Esc go back to the dashboard.
-    fn scroll_detail(&mut self, command: Command) {
+    fn scroll_detail(&mut self, command: Command, max: usize) {
         let page = self.size.height.saturating_sub(4).max(1) as usize;
-        let max = self.detail_max;
         let scroll = &mut self.detail_scroll;
         *scroll = match command {
             Command::Back => {
@@ -395,8 +395,8 @@ impl App {
     }
 
     /// What a command of the dashboard's keymap does.
-    fn run(&mut self, command: Command) -> Option<Action> {
-        let page = self.visible_rows(self.focus) as isize;
+    fn run(&mut self, command: Command, rows: &Rows) -> Option<Action> {
+        let page = self.visible_rows(self.focus, rows) as isize;
         let half = (page / 2).max(1);
         match command {
             Command::Quit => return Some(Action::Quit),
@@ -404,15 +404,15 @@ impl App {
             Command::Back => self.overlay = Overlay::None,
             Command::NextPanel => self.focus = self.focus.step(true),
             Command::PreviousPanel => self.focus = self.focus.step(false),
-            Command::Down => self.move_selection(1),
-            Command::Up => self.move_selection(-1),
-            Command::PageDown => self.move_selection(page),
-            Command::PageUp => self.move_selection(-page),
-            Command::HalfPageDown => self.move_selection(half),
-            Command::HalfPageUp => self.move_selection(-half),
-            Command::Top => self.move_selection(isize::MIN / 2),
-            Command::Bottom => self.move_selection(isize::MAX / 2),
-            Command::Open => self.open_detail_request(),
+            Command::Down => self.move_selection(1, rows),
+            Command::Up => self.move_selection(-1, rows),
+            Command::PageDown => self.move_selection(page, rows),
+            Command::PageUp => self.move_selection(-page, rows),
+            Command::HalfPageDown => self.move_selection(half, rows),
+            Command::HalfPageUp => self.move_selection(-half, rows),
+            Command::Top => self.move_selection(isize::MIN / 2, rows),
+            Command::Bottom => self.move_selection(isize::MAX / 2, rows),
+            Command::Open => self.open_detail_request(rows),
             Command::ClearFilter if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.reset_conns();
@@ -427,7 +427,7 @@ impl App {
             Command::Reverse => self.descending = !self.descending,
             // The n-th column on screen, whatever the width left out.
             Command::SortColumn(i) => {
-                if let Some(col) = self.visible_columns().get(i) {
+                if let Some(col) = self.visible_columns(rows).get(i) {
                     self.sort_by(*col);
                 }
             }
@@ -437,10 +437,10 @@ impl App {
                     CodesWindow::Last5Min => CodesWindow::AllTime,
                 }
             }
-            Command::NextServer if self.server_count > 1 => {
+            Command::NextServer if rows.servers > 1 => {
                 self.server_filter = match self.server_filter {
                     None => Some(0),
-                    Some(i) if i + 1 < self.server_count => Some(i + 1),
+                    Some(i) if i + 1 < rows.servers => Some(i + 1),
                     Some(_) => None,
                 };
                 self.reset_conns();
@@ -484,42 +484,39 @@ impl App {
         self.followed_gone = None;
     }
 
-    fn move_selection(&mut self, delta: isize) {
+    fn move_selection(&mut self, delta: isize, rows: &Rows) {
         match self.focus {
             Panel::Connections => {
-                self.conns = self
-                    .conns
-                    .moved(delta, self.conn_rows, self.visible_conn_rows());
+                let visible = self.visible_conn_rows(rows.findings.len());
+                self.conns = self.conns.moved(delta, rows.conns, visible);
                 self.selection_moved = true;
                 self.followed_gone = None;
             }
             Panel::Leaks => {
-                self.leaks =
-                    self.leaks
-                        .moved(delta, self.leak_rows, self.visible_rows(Panel::Leaks))
+                let visible = self.visible_rows(Panel::Leaks, rows);
+                self.leaks = self.leaks.moved(delta, rows.leak_conns.len(), visible)
             }
             Panel::Findings => {
-                self.findings = self.findings.moved(
-                    delta,
-                    self.finding_rows,
-                    self.visible_rows(Panel::Findings),
-                )
+                let visible = self.visible_rows(Panel::Findings, rows);
+                self.findings = self.findings.moved(delta, rows.findings.len(), visible)
             }
             Panel::CloseCodes | Panel::DisconnectRate => {}
         }
     }
 
     /// `Enter` on Connections, Leak suspects or Findings: the detail of the selected row.
-    fn open_detail_request(&mut self) {
+    fn open_detail_request(&mut self, rows: &Rows) {
         self.detail_scroll = 0;
         match self.focus {
             Panel::Findings => {
-                if let Some(id) = self.finding_ids.get(self.findings.selected) {
-                    self.overlay = Overlay::Finding { id: id.clone() };
+                if let Some(f) = rows.findings.get(self.findings.selected) {
+                    self.overlay = Overlay::Finding {
+                        id: f.id.to_string(),
+                    };
                 }
             }
             Panel::Leaks => {
-                if let Some(Some((server, conn))) = self.leak_conns.get(self.leaks.selected) {
+                if let Some(Some((server, conn))) = rows.leak_conns.get(self.leaks.selected) {
                     self.overlay = Overlay::Connection {
                         server: *server,
                         conn: conn.clone(),
@@ -528,7 +525,7 @@ impl App {
             }
             Panel::Connections => {
                 let row = self.conns.selected.saturating_sub(self.conns.offset);
-                if let Some(Some((server, conn))) = self.visible_conns.get(row) {
+                if let Some(Some((server, conn))) = rows.visible_conns.get(row) {
                     self.overlay = Overlay::Connection {
                         server: *server,
                         conn: conn.clone(),
