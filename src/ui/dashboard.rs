@@ -1,6 +1,6 @@
-//! The dashboard's state as a whole: the model, the view state (what the user chose to see), what the header shows about
-//! sources and playback, and what is derived from the model for display (findings, the
-//! Connections window, leak rows).
+//! The dashboard's state as a whole: the model, the view state (what the user chose to see),
+//! what the header shows about sources and playback, and what is derived from the model for
+//! display (findings, the Connections window, leak rows).
 //!
 //! Changes happen in `apply*` (data), `handle_input` (keys), `install` (derived state from a
 //! [`Refresh`]) and `prepare_view` (before a frame); [`Dashboard::render`] only reads.
