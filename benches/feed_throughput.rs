@@ -9,7 +9,8 @@ use futures_util::SinkExt;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use wscope::source::feed::{self, FeedOptions, SourceItem};
+use wscope::source::SourceMsg;
+use wscope::source::feed::{self, FeedOptions};
 
 const EVENTS: usize = 500_000;
 
@@ -79,15 +80,15 @@ async fn run(frames: Vec<String>, with_model: bool) -> (Duration, usize) {
     let mut started = None;
     while got < want {
         match rx.recv().await.unwrap() {
-            (i, SourceItem::Event(e)) => {
+            SourceMsg::Event { source, event, .. } => {
                 started.get_or_insert_with(Instant::now);
                 if with_model {
-                    model.apply(i, &e.event);
+                    model.apply(source, &event);
                 }
                 got += 1;
             }
-            (_, SourceItem::Invalid { error, .. }) => panic!("{error}"),
-            (_, SourceItem::Status(_)) => {}
+            SourceMsg::Skipped { why, .. } => panic!("{why}"),
+            SourceMsg::State { .. } => {}
         }
     }
     (started.unwrap().elapsed(), bytes)

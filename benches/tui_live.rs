@@ -10,11 +10,12 @@ use ratatui::layout::Rect;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use wscope::event::{Close, Dir, Event, EventKind, Heartbeat, Hello, Initiator, Message, Open, Ts};
+use wscope::source::SourceMsg;
 use wscope::source::log_index::IndexedLog;
 use wscope::ui::playback::Playback;
 use wscope::ui::player::Speed;
 use wscope::ui::view::Action;
-use wscope::ui::{self, Dashboard, SourceMsg, UiConfig};
+use wscope::ui::{self, Dashboard, UiConfig};
 
 const OPEN: usize = 100_000;
 const EVENTS: usize = 4_000_000;
@@ -117,14 +118,7 @@ fn main() {
     let (tx, mut rx) = mpsc::channel::<SourceMsg>(65_536);
     let producer = std::thread::spawn(move || {
         for event in events {
-            if tx
-                .blocking_send(SourceMsg::Event {
-                    source: 0,
-                    event,
-                    queued: Default::default(),
-                })
-                .is_err()
-            {
+            if tx.blocking_send(SourceMsg::event(0, event)).is_err() {
                 return;
             }
         }

@@ -11,7 +11,8 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async};
 use wscope::event::EventKind;
-use wscope::source::feed::{self, FeedOptions, FeedStatus, SourceItem};
+use wscope::source::feed::{self, FeedOptions};
+use wscope::source::{SourceMsg, SourceState};
 
 const TOKEN: &str = "t0ken-for-tests";
 
@@ -94,7 +95,7 @@ fn serve(listener: TcpListener, frames: Vec<Message>) -> tokio::task::JoinHandle
     })
 }
 
-async fn next(rx: &mut mpsc::Receiver<(usize, SourceItem)>) -> (usize, SourceItem) {
+async fn next(rx: &mut mpsc::Receiver<SourceMsg>) -> SourceMsg {
     timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("the feed went quiet")
@@ -103,12 +104,12 @@ async fn next(rx: &mut mpsc::Receiver<(usize, SourceItem)>) -> (usize, SourceIte
 
 /// Reads until an item matches, returning what came before it.
 async fn until(
-    rx: &mut mpsc::Receiver<(usize, SourceItem)>,
-    mut want: impl FnMut(&SourceItem) -> bool,
-) -> Vec<SourceItem> {
+    rx: &mut mpsc::Receiver<SourceMsg>,
+    mut want: impl FnMut(&SourceMsg) -> bool,
+) -> Vec<SourceMsg> {
     let mut seen = Vec::new();
     loop {
-        let (_, item) = next(rx).await;
+        let item = next(rx).await;
         if want(&item) {
             seen.push(item);
             return seen;
@@ -117,10 +118,36 @@ async fn until(
     }
 }
 
-fn event_type(item: &SourceItem) -> Option<String> {
+fn event_type(item: &SourceMsg) -> Option<String> {
+    event_of(item).map(|(e, _)| e.kind.type_name().to_string())
+}
+
+/// The event of a message and its frame as received, if it is an event.
+fn event_of(item: &SourceMsg) -> Option<(&wscope::event::Event, &str)> {
     match item {
-        SourceItem::Event(e) => Some(e.event.kind.type_name().to_string()),
+        SourceMsg::Event { event, raw, .. } => Some((event, raw.as_deref().unwrap_or(""))),
         _ => None,
+    }
+}
+
+fn state_of(item: &SourceMsg) -> Option<&SourceState> {
+    match item {
+        SourceMsg::State { state, .. } => Some(state),
+        _ => None,
+    }
+}
+
+fn is_retrying(item: &SourceMsg) -> bool {
+    matches!(state_of(item), Some(SourceState::Retrying { .. }))
+}
+
+/// The reason and the wait of a `Retrying` state.
+fn retrying(item: &SourceMsg) -> (String, Duration) {
+    match state_of(item) {
+        Some(SourceState::Retrying {
+            reason, retry_in, ..
+        }) => (reason.clone(), *retry_in),
+        other => panic!("not retrying: {other:?}"),
     }
 }
 
@@ -141,45 +168,42 @@ async fn reconnects_after_the_server_dies_and_resyncs_from_a_new_snapshot() {
     let statuses: Vec<_> = before
         .iter()
         .filter_map(|i| match i {
-            SourceItem::Status(s) => Some(s.clone()),
+            SourceMsg::State { state, .. } => Some(state.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(
         statuses,
-        [FeedStatus::Connecting { attempt: 1 }, FeedStatus::Connected]
+        [
+            SourceState::Connecting { attempt: 1 },
+            SourceState::Connected
+        ]
     );
     let types: Vec<_> = before.iter().filter_map(event_type).collect();
     assert_eq!(types, ["hello", "snapshot", "open"]);
-    if let SourceItem::Event(e) = &before[2] {
-        assert_eq!(e.raw, hello(1), "the raw frame is kept for recording");
+    if let Some((_, raw)) = event_of(&before[2]) {
+        assert_eq!(raw, hello(1), "the raw frame is kept for recording");
     }
 
     // Kill the server: listener and connections go away.
     server.abort();
     let _ = server.await;
-    let gone = until(&mut rx, |i| {
-        matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-    })
-    .await;
-    let SourceItem::Status(FeedStatus::Disconnected { reason, retry_in }) = gone.last().unwrap()
-    else {
-        unreachable!()
-    };
+    let gone = until(&mut rx, is_retrying).await;
+    let (reason, retry_in) = retrying(gone.last().unwrap());
     assert!(!reason.is_empty());
     assert!(
-        *retry_in <= Duration::from_millis(50),
+        retry_in <= Duration::from_millis(50),
         "first retry within the base"
     );
 
     // While it is down, attempts fail and back off.
-    let failed = until(&mut rx, |i| {
-        matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-    })
-    .await;
+    let failed = until(&mut rx, is_retrying).await;
     assert!(matches!(
         failed[0],
-        SourceItem::Status(FeedStatus::Connecting { attempt: 2 })
+        SourceMsg::State {
+            state: SourceState::Connecting { attempt: 2 },
+            ..
+        }
     ));
 
     // Restart on the same port: the source reconnects and the new snapshot arrives.
@@ -193,12 +217,10 @@ async fn reconnects_after_the_server_dies_and_resyncs_from_a_new_snapshot() {
     assert!(
         after
             .iter()
-            .any(|i| matches!(i, SourceItem::Status(FeedStatus::Connected)))
+            .any(|i| matches!(state_of(i), Some(SourceState::Connected)))
     );
-    let SourceItem::Event(snap) = after.last().unwrap() else {
-        unreachable!()
-    };
-    let EventKind::Snapshot(s) = &snap.event.kind else {
+    let (snap, _) = event_of(after.last().unwrap()).unwrap();
+    let EventKind::Snapshot(s) = &snap.kind else {
         panic!("not a snapshot")
     };
     let conns: Vec<_> = s.connections.iter().map(|c| c.open.conn.as_str()).collect();
@@ -212,10 +234,8 @@ async fn reconnects_after_the_server_dies_and_resyncs_from_a_new_snapshot() {
     // A resync request gets a snapshot back.
     feeds.request_resync(0);
     let resync = until(&mut rx, |i| event_type(i).as_deref() == Some("snapshot")).await;
-    let SourceItem::Event(e) = resync.last().unwrap() else {
-        unreachable!()
-    };
-    assert!(e.raw.contains("resynced"));
+    let (_, raw) = event_of(resync.last().unwrap()).unwrap();
+    assert!(raw.contains("resynced"));
 }
 
 #[tokio::test]
@@ -241,10 +261,10 @@ async fn a_refused_token_is_final_with_a_clear_message() {
         };
         let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
         let items = until(&mut rx, |i| {
-            matches!(i, SourceItem::Status(FeedStatus::Unauthorized { .. }))
+            matches!(state_of(i), Some(SourceState::Unauthorized { .. }))
         })
         .await;
-        let SourceItem::Status(FeedStatus::Unauthorized { message }) = items.last().unwrap() else {
+        let Some(SourceState::Unauthorized { message }) = state_of(items.last().unwrap()) else {
             unreachable!()
         };
         assert!(message.contains("401"), "{message}");
@@ -282,24 +302,25 @@ async fn garbage_and_huge_frames_are_counted_and_the_feed_goes_on() {
     let invalid: Vec<_> = items
         .iter()
         .filter_map(|i| match i {
-            SourceItem::Invalid { error, bytes } => Some((error.clone(), *bytes)),
+            SourceMsg::Skipped { why, .. } => Some(why.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(invalid.len(), 5, "{invalid:?}");
-    assert!(invalid[0].0.contains("JSON"), "{}", invalid[0].0);
-    assert!(invalid[1].0.contains("binary"));
-    assert!(invalid[2].0.contains("conn"), "{}", invalid[2].0);
-    assert!(invalid[3].0.contains("ts"));
-    assert!(invalid[4].1 > 2 << 20);
+    assert!(invalid[0].contains("JSON"), "{}", invalid[0]);
+    assert!(invalid[1].contains("binary"));
+    assert!(invalid[2].contains("conn"), "{}", invalid[2]);
+    assert!(invalid[3].contains("ts"));
+    let bytes: usize = invalid[4]
+        .strip_prefix("a frame of ")
+        .and_then(|w| w.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(bytes > 2 << 20, "{}", invalid[4]);
     let types: Vec<_> = items.iter().filter_map(event_type).collect();
     assert_eq!(types, ["hello", "open", "future_kind", "ping"]);
     // No disconnect happened along the way.
-    assert!(
-        !items
-            .iter()
-            .any(|i| matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. })))
-    );
+    assert!(!items.iter().any(is_retrying));
 }
 
 #[tokio::test]
@@ -319,32 +340,23 @@ async fn a_server_that_never_answers_the_upgrade_times_out_and_retries() {
     };
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
     for attempt in 1..=2 {
-        let items = until(&mut rx, |i| {
-            matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-        })
-        .await;
+        let items = until(&mut rx, is_retrying).await;
         assert!(matches!(
             items[0],
-            SourceItem::Status(FeedStatus::Connecting { attempt: a }) if a == attempt
+            SourceMsg::State { state: SourceState::Connecting { attempt: a }, .. } if a == attempt
         ));
-        let SourceItem::Status(FeedStatus::Disconnected { reason, .. }) = items.last().unwrap()
-        else {
-            unreachable!()
-        };
+        let (reason, _) = retrying(items.last().unwrap());
         assert!(reason.contains("no answer"), "{reason}");
     }
 }
 
 /// The waits before the first `n` retries.
-async fn retry_waits(rx: &mut mpsc::Receiver<(usize, SourceItem)>, n: usize) -> Vec<Duration> {
+async fn retry_waits(rx: &mut mpsc::Receiver<SourceMsg>, n: usize) -> Vec<Duration> {
     let mut waits = Vec::new();
     while waits.len() < n {
-        let items = until(rx, |i| {
-            matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-        })
-        .await;
-        if let Some(SourceItem::Status(FeedStatus::Disconnected { retry_in, .. })) = items.last() {
-            waits.push(*retry_in);
+        let items = until(rx, is_retrying).await;
+        if let Some(last) = items.last() {
+            waits.push(retrying(last).1);
         }
     }
     waits
@@ -414,7 +426,7 @@ async fn frames_waiting_for_the_consumer_stay_within_the_byte_budget() {
     let mut errors = 0;
     let mut held = Vec::new();
     while let Ok(item) = rx.try_recv() {
-        if event_type(&item.1).as_deref() == Some("error") {
+        if event_type(&item).as_deref() == Some("error") {
             held.push(item);
         }
     }
@@ -427,7 +439,7 @@ async fn frames_waiting_for_the_consumer_stay_within_the_byte_budget() {
     errors += held.len();
     drop(held);
     while errors < 40 {
-        if event_type(&next(&mut rx).await.1).as_deref() == Some("error") {
+        if event_type(&next(&mut rx).await).as_deref() == Some("error") {
             errors += 1;
         }
     }
@@ -453,18 +465,13 @@ async fn a_feed_that_goes_silent_is_dropped_after_the_read_timeout() {
     };
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
     let started = std::time::Instant::now();
-    let items = until(&mut rx, |i| {
-        matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-    })
-    .await;
+    let items = until(&mut rx, is_retrying).await;
     assert!(
         items
             .iter()
             .any(|i| event_type(i).as_deref() == Some("hello"))
     );
-    let SourceItem::Status(FeedStatus::Disconnected { reason, .. }) = items.last().unwrap() else {
-        unreachable!()
-    };
+    let (reason, _) = retrying(items.last().unwrap());
     assert!(reason.contains("nothing received"), "{reason}");
     assert!(started.elapsed() >= Duration::from_millis(700));
 }
@@ -482,9 +489,13 @@ async fn several_feeds_share_one_channel_with_their_index() {
     assert_eq!(feeds.len(), 2);
     let mut hello_from = std::collections::BTreeMap::new();
     while hello_from.len() < 2 {
-        let (index, item) = next(&mut rx).await;
-        if let SourceItem::Event(e) = item {
-            hello_from.insert(index, e.raw);
+        if let SourceMsg::Event {
+            source,
+            raw: Some(raw),
+            ..
+        } = next(&mut rx).await
+        {
+            hello_from.insert(source, raw);
         }
     }
     assert_eq!(hello_from[&0], hello(1));
@@ -559,21 +570,14 @@ async fn wss_feeds_work_with_a_trusted_certificate_and_retry_on_an_untrusted_one
     };
     let (_feeds, mut rx) = feed::spawn(std::slice::from_ref(&url), opts).unwrap();
     let items = until(&mut rx, |i| event_type(i).as_deref() == Some("hello")).await;
-    let SourceItem::Event(e) = items.last().unwrap() else {
-        unreachable!()
-    };
-    assert_eq!(e.raw, hello(7));
+    let (_, raw) = event_of(items.last().unwrap()).unwrap();
+    assert_eq!(raw, hello(7));
 
     // With the default roots the self-signed certificate is refused: a clear reason and a
     // retry, never a panic (no process-wide crypto provider is needed).
     let (_feeds, mut rx) = feed::spawn(std::slice::from_ref(&url), fast_options()).unwrap();
-    let items = until(&mut rx, |i| {
-        matches!(i, SourceItem::Status(FeedStatus::Disconnected { .. }))
-    })
-    .await;
-    let SourceItem::Status(FeedStatus::Disconnected { reason, .. }) = items.last().unwrap() else {
-        unreachable!()
-    };
+    let items = until(&mut rx, is_retrying).await;
+    let (reason, _) = retrying(items.last().unwrap());
     assert!(reason.to_lowercase().contains("certificate"), "{reason}");
 }
 
@@ -597,9 +601,9 @@ async fn a_dropped_event_asks_for_a_fresh_snapshot_at_most_once_per_interval() {
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], fast_options()).unwrap();
     let mut resynced = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
-    while let Ok(Some((_, item))) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        if let SourceItem::Event(e) = item {
-            if e.raw.contains("resynced") {
+    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if let Some((_, raw)) = event_of(&item) {
+            if raw.contains("resynced") {
                 resynced += 1;
             }
         }
@@ -629,10 +633,10 @@ async fn the_model_resyncs_from_the_snapshot_after_a_reconnect_without_double_co
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], fast_options()).unwrap();
     let mut model = wscope::findings::Rules::default().model();
     let mut apply_until = async |model: &mut Model, conn: &str| loop {
-        let (i, item) = next(&mut rx).await;
-        if let SourceItem::Event(e) = item {
-            model.apply(i, &e.event);
-            if e.event.kind.conn() == Some(conn) {
+        let item = next(&mut rx).await;
+        if let SourceMsg::Event { source, event, .. } = &item {
+            model.apply(*source, event);
+            if event.kind.conn() == Some(conn) {
                 return;
             }
         }

@@ -26,9 +26,9 @@ fn dashboard(s: &Scenario, w: u16, h: u16, color: bool, ascii: bool) -> Dashboar
     let mut d = Dashboard::new(&config, false, Rect::new(0, 0, w, h));
     d.theme = Theme { color, ascii };
     // A live feed, connected and speaking.
-    d.apply_msg(wscope::ui::SourceMsg::State {
+    d.apply_msg(wscope::source::SourceMsg::State {
         source: 0,
-        state: wscope::ui::SourceState::Connected,
+        state: wscope::source::SourceState::Connected,
     });
     for e in s.events() {
         d.apply(0, e);
@@ -413,7 +413,7 @@ fn strings_from_clients_are_inert() {
 #[test]
 fn live_header_shows_each_source_state() {
     use std::time::Duration;
-    use wscope::ui::{SourceMsg, SourceState};
+    use wscope::source::{SourceMsg, SourceState};
     let config = UiConfig {
         sources: vec![
             "ws://127.0.0.1:9001/feed".into(),
@@ -437,8 +437,9 @@ fn live_header_shows_each_source_state() {
     d.apply_msg(SourceMsg::State {
         source: 1,
         state: SourceState::Retrying {
-            retry_at: now + Duration::from_millis(4_500),
             reason: "connection refused".into(),
+            retry_in: Duration::from_millis(4_500),
+            since: now,
         },
     });
     d.apply_msg(SourceMsg::State {
@@ -803,7 +804,7 @@ fn every_panel_shows_the_same_instant() {
 /// DISCONNECTED and for how long.
 #[test]
 fn a_silent_or_lost_feed_is_not_called_live() {
-    use wscope::ui::{SourceMsg, SourceState};
+    use wscope::source::{SourceMsg, SourceState};
     let mut d = dashboard(&busy_server(), 120, 40, true, false);
     let header = |d: &Dashboard, wall: Instant| {
         let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -822,8 +823,9 @@ fn a_silent_or_lost_feed_is_not_called_live() {
     d.apply_msg(SourceMsg::State {
         source: 0,
         state: SourceState::Retrying {
-            retry_at: now + std::time::Duration::from_secs(5),
             reason: "connection refused".into(),
+            retry_in: std::time::Duration::from_secs(5),
+            since: now,
         },
     });
     let h = header(&d, Instant::now() + std::time::Duration::from_secs(12));

@@ -4,15 +4,15 @@
 //! report; `--record FILE` writes what it received as a log. The dashboard consumes the same
 //! channel from [`crate::source::feed`].
 
+use super::forward::{Recording, forward};
 use super::parse_duration;
-use crate::event::{EventKind, to_json_line};
 use crate::findings::Rules;
 use crate::model::Model;
 use crate::report::render;
 use crate::sanitize::inert;
-use crate::source::feed::{self, FeedEvent, FeedOptions, FeedStatus, SourceItem};
-use crate::source::record::{Recorder, frame_with_server};
-use crate::ui::{self, SourceMsg, UiConfig};
+use crate::source::feed::{self, FeedOptions};
+use crate::source::{SourceMsg, SourceState};
+use crate::ui::{self, UiConfig};
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
@@ -94,77 +94,11 @@ fn sends_token_in_clear(url: &str) -> bool {
     !loopback
 }
 
-/// `--record`: writes what the feeds sent, frame by frame.
-struct FeedRecorder {
-    recorder: Option<Recorder>,
-    /// Per source: the server name to stamp on recorded events when several feeds share a file.
-    names: Vec<String>,
-}
-
-impl FeedRecorder {
-    fn new(urls: &[String], recorder: Option<Recorder>) -> FeedRecorder {
-        FeedRecorder {
-            recorder,
-            names: urls.iter().map(|u| inert(u).into_owned()).collect(),
-        }
-    }
-
-    fn write(&mut self, index: usize, fe: &FeedEvent) -> Result<()> {
-        let event = &fe.event;
-        if let EventKind::Hello(_) = &event.kind
-            && let Some(name) = &event.server
-        {
-            self.names[index] = name.to_string();
-        }
-        let several = self.names.len() > 1;
-        let Some(rec) = self.recorder.as_mut() else {
-            return Ok(());
-        };
-        // One feed: the frame as received. Several in one file: every event names its
-        // server, since "the latest hello" no longer tells which feed it came from.
-        let written = if several && event.server.is_none() {
-            let name = &self.names[index];
-            match frame_with_server(&fe.raw, name) {
-                Some(frame) => rec.write_frame(&frame),
-                None => {
-                    let mut stamped = event.clone();
-                    stamped.server = Some(name.as_str().into());
-                    rec.write_frame(&to_json_line(&stamped))
-                }
-            }
-        } else {
-            rec.write_frame(&fe.raw)
-        };
-        written.wrap_err_with(|| format!("cannot write {}", rec.path().display()))
-    }
-
-    fn tick(&mut self) -> Result<()> {
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.tick()
-                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.finish()
-                .wrap_err_with(|| format!("cannot write {}", rec.path().display()))?;
-            eprintln!(
-                "wscope: recorded {} events to {}",
-                rec.lines(),
-                rec.path().display()
-            );
-        }
-        Ok(())
-    }
-}
-
 /// What the headless run collects.
 struct Collector {
     urls: Vec<String>,
     model: Model,
-    recorder: FeedRecorder,
+    recording: Recording,
     invalid: u64,
     ever_connected: bool,
     last_problem: Option<String>,
@@ -174,9 +108,9 @@ struct Collector {
 const INVALID_SHOWN: u64 = 5;
 
 impl Collector {
-    fn new(urls: Vec<String>, recorder: Option<Recorder>, rules: &Rules) -> Collector {
+    fn new(urls: Vec<String>, recording: Recording, rules: &Rules) -> Collector {
         Collector {
-            recorder: FeedRecorder::new(&urls, recorder),
+            recording,
             urls,
             model: rules.model(),
             invalid: 0,
@@ -185,61 +119,66 @@ impl Collector {
         }
     }
 
-    fn handle(&mut self, index: usize, item: SourceItem) -> Result<()> {
-        let url = inert(&self.urls[index]).into_owned();
-        match item {
-            SourceItem::Event(ev) => self.event(index, *ev)?,
-            SourceItem::Invalid { error, bytes } => {
-                self.invalid += 1;
+    fn handle(&mut self, msg: SourceMsg) -> Result<()> {
+        match msg {
+            SourceMsg::Event {
+                source, event, raw, ..
+            } => {
+                self.recording.write_event(source, &event, raw.as_deref())?;
+                self.model.apply(source, &event);
+            }
+            SourceMsg::Skipped { source, count, why } => {
+                self.invalid += count;
+                let url = self.url(source);
                 if self.invalid <= INVALID_SHOWN {
-                    eprintln!("wscope: {url}: skipped a frame of {bytes} bytes: {error}");
+                    eprintln!("wscope: {url}: skipped {why}");
                 }
                 if self.invalid == INVALID_SHOWN {
                     eprintln!("wscope: further invalid frames are only counted");
                 }
             }
-            SourceItem::Status(status) => match status {
-                FeedStatus::Connecting { attempt: 1 } => {
-                    eprintln!("wscope: {url}: connecting")
+            SourceMsg::State { source, state } => {
+                let url = self.url(source);
+                match state {
+                    SourceState::Connecting { attempt: 1 } => {
+                        eprintln!("wscope: {url}: connecting")
+                    }
+                    SourceState::Connected => {
+                        self.ever_connected = true;
+                        eprintln!("wscope: {url}: connected");
+                    }
+                    SourceState::Retrying {
+                        reason, retry_in, ..
+                    } => {
+                        eprintln!(
+                            "wscope: {url}: {reason}; retrying in {:.1} s",
+                            retry_in.as_secs_f64()
+                        );
+                        self.last_problem = Some(reason);
+                    }
+                    SourceState::Unauthorized { message } => {
+                        bail!("{url}: {message} (check --token or WSCOPE_TOKEN)");
+                    }
+                    _ => {}
                 }
-                FeedStatus::Connecting { .. } => {}
-                FeedStatus::Connected => {
-                    self.ever_connected = true;
-                    eprintln!("wscope: {url}: connected");
-                }
-                FeedStatus::Disconnected { reason, retry_in } => {
-                    eprintln!(
-                        "wscope: {url}: {reason}; retrying in {:.1} s",
-                        retry_in.as_secs_f64()
-                    );
-                    self.last_problem = Some(reason);
-                }
-                FeedStatus::Unauthorized { message } => {
-                    bail!("{url}: {message} (check --token or WSCOPE_TOKEN)");
-                }
-            },
+            }
         }
         Ok(())
     }
 
-    fn event(&mut self, index: usize, fe: FeedEvent) -> Result<()> {
-        self.recorder.write(index, &fe)?;
-        self.model.apply(index, &fe.event);
-        Ok(())
+    fn url(&self, source: usize) -> String {
+        self.urls
+            .get(source)
+            .map_or_else(String::new, |u| inert(u).into_owned())
     }
 
     fn tick(&mut self) -> Result<()> {
-        self.recorder.tick()
+        self.recording.tick()
     }
 
     fn finish_recording(&mut self) -> Result<()> {
-        self.recorder.finish()
+        self.recording.finish()
     }
-}
-
-fn open_recorder(path: Option<&PathBuf>) -> Result<Option<Recorder>> {
-    path.map(|p| Recorder::create(p).wrap_err("--record"))
-        .transpose()
 }
 
 /// The dashboard on live feeds. A forwarding task records every frame (before the dashboard
@@ -247,33 +186,14 @@ fn open_recorder(path: Option<&PathBuf>) -> Result<Option<Recorder>> {
 /// when the dashboard ends (q, a signal, a dead terminal), the feeds stop and the task
 /// writes what was already received and closes the file.
 async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
-    let mut recorder = FeedRecorder::new(&args.urls, open_recorder(args.record.as_ref())?);
+    let recording = Recording::create(args.record.as_ref(), &args.urls)?;
     let options = FeedOptions {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
-    let (feeds, mut items) = feed::spawn(&args.urls, options)?;
+    let (feeds, items) = feed::spawn(&args.urls, options)?;
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
-    let forward = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let mut dashboard_open = true;
-        loop {
-            tokio::select! {
-                item = items.recv() => {
-                    let Some((index, item)) = item else { break };
-                    if let SourceItem::Event(fe) = &item {
-                        recorder.write(index, fe)?;
-                    }
-                    if dashboard_open {
-                        let msg = dashboard_msg(index, item, std::time::Instant::now());
-                        dashboard_open = tx.send(msg).await.is_ok();
-                    }
-                }
-                _ = tick.tick() => recorder.tick()?,
-            }
-        }
-        recorder.finish()
-    });
+    let forward = tokio::spawn(forward(items, tx, recording));
     let labels = args.urls.iter().map(|u| inert(u).into_owned()).collect();
     let shown = ui::run_live(
         UiConfig {
@@ -294,13 +214,13 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
 }
 
 async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
-    let recorder = open_recorder(args.record.as_ref())?;
+    let recording = Recording::create(args.record.as_ref(), &args.urls)?;
     let options = FeedOptions {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
     let (feeds, mut rx) = feed::spawn(&args.urls, options)?;
-    let mut c = Collector::new(args.urls.clone(), recorder, &rules);
+    let mut c = Collector::new(args.urls.clone(), recording, &rules);
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("cannot watch Ctrl-C")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
     let mut sighup = signal(SignalKind::hangup()).wrap_err("cannot watch SIGHUP")?;
@@ -311,8 +231,8 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let outcome: Result<()> = loop {
         tokio::select! {
             item = rx.recv() => match item {
-                Some((index, item)) => {
-                    if let Err(e) = c.handle(index, item) {
+                Some(msg) => {
+                    if let Err(e) = c.handle(msg) {
                         break Err(e);
                     }
                 }
@@ -338,7 +258,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let mut outcome = outcome;
     while outcome.is_ok() {
         match rx.try_recv() {
-            Ok((index, item)) => outcome = c.handle(index, item),
+            Ok(msg) => outcome = c.handle(msg),
             Err(_) => break,
         }
     }
@@ -356,37 +276,6 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a live admin feed (`source::feed`) reports, as the dashboard takes it: a
-/// `Disconnected` becomes a countdown to `retry_in` from `now`; an invalid frame counts as
-/// skipped.
-fn dashboard_msg(source: usize, item: feed::SourceItem, now: std::time::Instant) -> SourceMsg {
-    use feed::{FeedStatus, SourceItem};
-    use ui::SourceState;
-    let state = match item {
-        SourceItem::Event(e) => {
-            let e = *e;
-            return SourceMsg::Event {
-                source,
-                event: e.event,
-                queued: e.queued,
-            };
-        }
-        SourceItem::Invalid { .. } => return SourceMsg::Skipped { source, count: 1 },
-        SourceItem::Status(FeedStatus::Connecting { .. }) => SourceState::Connecting,
-        SourceItem::Status(FeedStatus::Connected) => SourceState::Connected,
-        SourceItem::Status(FeedStatus::Disconnected { reason, retry_in }) => {
-            SourceState::Retrying {
-                retry_at: now + retry_in,
-                reason,
-            }
-        }
-        SourceItem::Status(FeedStatus::Unauthorized { message }) => {
-            SourceState::Unauthorized { message }
-        }
-    };
-    SourceMsg::State { source, state }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,63 +288,5 @@ mod tests {
         assert!(!sends_token_in_clear("wss://feed.example.net/"));
         assert!(sends_token_in_clear("ws://10.1.2.3:9750/"));
         assert!(sends_token_in_clear("ws://feed.example.net/x?y"));
-    }
-
-    #[test]
-    fn feed_items_become_dashboard_messages() {
-        use crate::event::{Event, EventKind, Ts};
-        use crate::ui::SourceState;
-        use feed::{FeedEvent, FeedStatus, SourceItem};
-        use std::time::{Duration, Instant};
-        let now = Instant::now();
-        let retry = dashboard_msg(
-            2,
-            SourceItem::Status(FeedStatus::Disconnected {
-                reason: "refused".into(),
-                retry_in: Duration::from_secs(4),
-            }),
-            now,
-        );
-        match retry {
-            SourceMsg::State {
-                source: 2,
-                state: SourceState::Retrying { retry_at, reason },
-            } => {
-                assert_eq!(retry_at, now + Duration::from_secs(4));
-                assert_eq!(reason, "refused");
-            }
-            other => panic!("{other:?}"),
-        }
-        let event = Event::new(Ts(1), EventKind::Dropped { count: 3 });
-        let item = SourceItem::Event(Box::new(FeedEvent {
-            event: event.clone(),
-            raw: String::new(),
-            queued: Default::default(),
-        }));
-        assert!(matches!(
-            dashboard_msg(0, item, now),
-            SourceMsg::Event { source: 0, event: e, .. } if e == event
-        ));
-        let bad = SourceItem::Invalid {
-            error: "x".into(),
-            bytes: 1,
-        };
-        assert!(matches!(
-            dashboard_msg(1, bad, now),
-            SourceMsg::Skipped {
-                source: 1,
-                count: 1
-            }
-        ));
-        let denied = SourceItem::Status(FeedStatus::Unauthorized {
-            message: "401".into(),
-        });
-        assert!(matches!(
-            dashboard_msg(1, denied, now),
-            SourceMsg::State {
-                state: SourceState::Unauthorized { .. },
-                ..
-            }
-        ));
     }
 }

@@ -6,14 +6,15 @@
 //! report take the same events. Packets the kernel dropped are asked of tcpdump every two
 //! seconds (SIGUSR1 makes it print its counts) and shown as `dropped`.
 
+use super::forward::{Recording, forward};
 use super::parse_duration;
-use crate::event::{Event, to_json_line};
+use crate::event::Event;
 use crate::findings::Rules;
 use crate::report::render;
 use crate::sanitize::inert;
 use crate::source::capture::{Decoder, PacketSink, packets};
-use crate::source::record::Recorder;
-use crate::ui::{self, SourceMsg, SourceState, UiConfig};
+use crate::source::{SourceMsg, SourceState};
+use crate::ui::{self, UiConfig};
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail, eyre},
@@ -57,12 +58,8 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
     if args.show.headless {
         super::check_stdout()?;
     }
-    let mut recorder = args
-        .record
-        .as_deref()
-        .map(|p| Recorder::create(p).wrap_err_with(|| format!("cannot write {}", p.display())))
-        .transpose()?;
     let (input, tcpdump, label) = open_stream(&args)?;
+    let recording = Recording::create(args.record.as_ref(), std::slice::from_ref(&label))?;
     let drops = tcpdump.as_ref().map(|t| t.drops.clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Pumped>(256);
     let ports = args.port.clone();
@@ -71,15 +68,12 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
         .spawn(move || pump(input, ports, drops, tx))?;
     let runtime = super::runtime(super::Threads::One)?;
     let outcome = if args.show.headless {
-        runtime.block_on(headless(&args, &rules, &mut rx, recorder.as_mut()))
+        runtime.block_on(headless(&args, &rules, &mut rx, recording))
     } else {
-        runtime.block_on(dashboard(&args, rules, label, rx, recorder.as_mut()))
+        runtime.block_on(dashboard(&args, rules, label, rx, recording))
     };
     let why = tcpdump.map(Tcpdump::stop);
     drop(pump);
-    if let Some(r) = &mut recorder {
-        r.finish().wrap_err("cannot finish the recording")?;
-    }
     match outcome {
         Err(e) => match why.flatten() {
             Some(why) => Err(e.wrap_err(why)),
@@ -151,61 +145,54 @@ async fn dashboard(
     rules: Rules,
     label: String,
     mut rx: tokio::sync::mpsc::Receiver<Pumped>,
-    mut recorder: Option<&mut Recorder>,
+    recording: Recording,
 ) -> Result<()> {
+    let (to_forward, from_capture) = tokio::sync::mpsc::channel(4096);
+    let capture = tokio::spawn(async move {
+        let state = |state| SourceMsg::State { source: 0, state };
+        let _ = to_forward.send(state(SourceState::Connected)).await;
+        while let Some(pumped) = rx.recv().await {
+            match pumped {
+                Pumped::Events(events) => {
+                    for event in events {
+                        if to_forward.send(SourceMsg::event(0, event)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Pumped::End(said) => {
+                    let message = match said {
+                        Ok(summary) => format!("capture ended ({summary})"),
+                        Err(e) => format!("capture failed: {e}"),
+                    };
+                    let _ = to_forward
+                        .send(state(SourceState::Unreadable { message }))
+                        .await;
+                }
+            }
+        }
+    });
     let (to_ui, ui_rx) = tokio::sync::mpsc::channel(4096);
+    let forward = tokio::spawn(forward(from_capture, to_ui, recording));
     let config = UiConfig {
         sources: vec![label],
         ascii: args.show.ascii,
         rules,
         about: Vec::new(),
     };
-    let forward = async move {
-        let state = |state| SourceMsg::State { source: 0, state };
-        let _ = to_ui.send(state(SourceState::Connected)).await;
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                pumped = rx.recv() => match pumped {
-                    Some(Pumped::Events(events)) => {
-                        for event in events {
-                            if let Some(r) = recorder.as_deref_mut() {
-                                r.write_frame(&to_json_line(&event))?;
-                            }
-                            let msg = SourceMsg::Event { source: 0, event, queued: Default::default() };
-                            if to_ui.send(msg).await.is_err() {
-                                return Ok::<(), color_eyre::Report>(());
-                            }
-                        }
-                    }
-                    Some(Pumped::End(said)) => {
-                        let message = match said {
-                            Ok(summary) => format!("capture ended ({summary})"),
-                            Err(e) => format!("capture failed: {e}"),
-                        };
-                        let _ = to_ui.send(state(SourceState::Unreadable { message })).await;
-                    }
-                    None => std::future::pending().await,
-                },
-                _ = tick.tick() => {
-                    if let Some(r) = recorder.as_deref_mut() {
-                        r.tick()?;
-                    }
-                }
-            }
-        }
-    };
-    tokio::select! {
-        shown = ui::run_live(config, ui_rx) => shown,
-        recorded = forward => recorded,
-    }
+    let shown = ui::run_live(config, ui_rx).await;
+    // The capture's events stop here, which ends the forwarding and closes the recording.
+    capture.abort();
+    let recorded = forward.await.wrap_err("the recorder stopped")?;
+    shown?;
+    recorded
 }
 
 async fn headless(
     args: &CaptureArgs,
     rules: &Rules,
     rx: &mut tokio::sync::mpsc::Receiver<Pumped>,
-    mut recorder: Option<&mut Recorder>,
+    mut recording: Recording,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut model = rules.model();
@@ -218,9 +205,7 @@ async fn headless(
             pumped = rx.recv() => match pumped {
                 Some(Pumped::Events(events)) => {
                     for ev in &events {
-                        if let Some(r) = recorder.as_deref_mut() {
-                            r.write_frame(&to_json_line(ev))?;
-                        }
+                        recording.write_event(0, ev, None)?;
                         model.apply(0, ev);
                     }
                 }
@@ -236,9 +221,12 @@ async fn headless(
             _ = sigterm.recv() => break,
         }
     }
+    // What was decoded is in the file, whatever ended the capture.
+    let recorded = recording.finish();
     if let Some(Err(e)) = &end {
         bail!("{}", inert(e));
     }
+    recorded?;
     model.finish();
     super::print_out(&render(&model, rules, args.show.format.into()), false)?;
     if let Some(Ok(summary)) = end {

@@ -1,12 +1,12 @@
 //! `wscope demo`: a real instrumented server with misbehaving clients on loopback.
 
+use super::forward::{Recording, forward};
 use crate::demo::{DemoConfig, start};
-use crate::event::to_json_line;
 use crate::findings::Rules;
 use crate::model::Model;
-use crate::source::record::Recorder;
+use crate::source::{SourceMsg, SourceState};
 use crate::tap::{AdminConfig, Subscription};
-use crate::ui::{self, SourceMsg, SourceState, UiConfig};
+use crate::ui::{self, UiConfig};
 use color_eyre::{
     Result,
     eyre::{WrapErr, bail},
@@ -66,11 +66,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     if !args.show.headless && !std::io::stdout().is_terminal() {
         bail!("the dashboard needs a terminal; without one use `wscope demo --headless`");
     }
-    let recorder = args
-        .record
-        .as_ref()
-        .map(|p| Recorder::create(p).wrap_err_with(|| format!("cannot create {}", p.display())))
-        .transpose()?;
+    let recording = Recording::create(args.record.as_ref(), &["demo".to_string()])?;
     let admin = args
         .admin
         .map(|addr| -> Result<AdminConfig> {
@@ -107,13 +103,13 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         }
         eprintln!("{banner}");
         let result = if args.show.headless {
-            headless(feed, recorder, args.duration, &rules)
+            headless(feed, recording, args.duration, &rules)
                 .await
                 .map(Some)
         } else {
             dashboard(
                 feed,
-                recorder,
+                recording,
                 &demo.server_addr().to_string(),
                 args.show.ascii,
                 rules.clone(),
@@ -137,25 +133,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn record(recorder: &mut Option<Recorder>, ev: &crate::event::Event) -> Result<()> {
-    if let Some(rec) = recorder.as_mut() {
-        rec.write_frame(&to_json_line(ev))
-            .wrap_err("cannot write the recording")?;
-    }
-    Ok(())
-}
-
-fn finish(recorder: &mut Option<Recorder>) -> Result<()> {
-    if let Some(rec) = recorder.as_mut() {
-        rec.finish().wrap_err("cannot write the recording")?;
-    }
-    Ok(())
-}
-
 /// Runs for `duration` (or until Ctrl-C) and returns the model built from the tap's events.
 async fn headless(
     mut feed: Subscription,
-    mut recorder: Option<Recorder>,
+    mut recording: Recording,
     duration: Duration,
     rules: &Rules,
 ) -> Result<Model> {
@@ -166,9 +147,7 @@ async fn headless(
         let ev = tokio::select! {
             ev = feed.recv() => ev,
             _ = tick.tick() => {
-                if let Some(rec) = recorder.as_mut() {
-                    rec.tick().wrap_err("cannot write the recording")?;
-                }
+                recording.tick()?;
                 continue;
             }
             _ = tokio::time::sleep_until(deadline) => None,
@@ -176,9 +155,9 @@ async fn headless(
         };
         let Some(ev) = ev else { break };
         model.apply(0, &ev);
-        record(&mut recorder, &ev)?;
+        recording.write_event(0, &ev, None)?;
     }
-    finish(&mut recorder)?;
+    recording.finish()?;
     Ok(model)
 }
 
@@ -186,39 +165,26 @@ async fn headless(
 /// the dashboard sees them; when it ends, the recording is closed.
 async fn dashboard(
     mut feed: Subscription,
-    mut recorder: Option<Recorder>,
+    recording: Recording,
     server: &str,
     ascii: bool,
     rules: Rules,
     about: Vec<String>,
 ) -> Result<()> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4096);
-    let _ = tx.try_send(SourceMsg::State {
+    let (events, from_tap) = tokio::sync::mpsc::channel(4096);
+    let _ = events.try_send(SourceMsg::State {
         source: 0,
         state: SourceState::Connected,
     });
-    let forward = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                ev = feed.recv() => {
-                    let Some(event) = ev else { break };
-                    record(&mut recorder, &event)?;
-                    if tx.send(SourceMsg::Event { source: 0, event, queued: Default::default() }).await.is_err() {
-                        break;
-                    }
-                }
-                _ = tick.tick() => {
-                    if let Some(rec) = recorder.as_mut() {
-                        rec.tick().wrap_err("cannot write the recording")?;
-                    }
-                }
-                // The dashboard ended.
-                _ = tx.closed() => break,
+    let tap = tokio::spawn(async move {
+        while let Some(event) = feed.recv().await {
+            if events.send(SourceMsg::event(0, event)).await.is_err() {
+                break;
             }
         }
-        finish(&mut recorder)
     });
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
+    let forward = tokio::spawn(forward(from_tap, tx, recording));
     let config = UiConfig {
         sources: vec![format!("demo ws://{server} (in-process)")],
         ascii,
@@ -226,6 +192,8 @@ async fn dashboard(
         about,
     };
     let shown = ui::run_live(config, rx).await;
+    // The tap ends here, which ends the forwarding and closes the recording.
+    tap.abort();
     let recorded = forward.await.wrap_err("the recorder stopped")?;
     shown?;
     recorded

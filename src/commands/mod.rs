@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod capture;
 pub mod demo;
+mod forward;
 pub mod probe;
 pub mod replay;
 pub mod report;

@@ -1,13 +1,14 @@
 //! Live admin feeds (feed-protocol.md, "The live admin feed"): connect, authenticate, read
 //! events, and reconnect with backoff, one task per feed, all into one channel.
 //!
-//! The consumer (headless attach, the TUI, a recorder) reads `(source_index, SourceItem)` from
-//! one bounded channel. When it falls behind, the feed tasks stop reading their sockets, and the
+//! The consumer (headless attach, the TUI, a recorder) reads [`SourceMsg`]s from one bounded
+//! channel. When it falls behind, the feed tasks stop reading their sockets, and the
 //! server, not wscope, drops events for this slow subscriber and says so with `dropped`. After a
 //! reconnect the server sends `hello` and `snapshot` again; the model replaces that server's
 //! state on `snapshot`, so nothing is counted twice.
 
-use crate::event::{Event, EventKind, parse_event};
+use super::{SourceMsg, SourceState};
+use crate::event::{EventKind, parse_event};
 use crate::sanitize::inert;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -22,28 +23,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, connect_async_tls_with_config};
 
-/// What a feed task tells its consumer.
-#[derive(Debug)]
-pub enum SourceItem {
-    /// A valid event, with the frame as received (for `--record`).
-    Event(Box<FeedEvent>),
-    /// A frame that is not a valid event: counted and skipped, never fatal.
-    Invalid {
-        error: String,
-        bytes: usize,
-    },
-    Status(FeedStatus),
-}
-
-#[derive(Debug)]
-pub struct FeedEvent {
-    pub event: Event,
-    /// The text frame exactly as the server sent it.
-    pub raw: String,
-    /// Its share of [`FeedOptions::queue_bytes`], given back when it is dropped (applied).
-    pub queued: QueuedBytes,
-}
-
 /// Bytes of received frames not yet applied, held by the frame on its way to the consumer
 /// and given back when it is dropped. While the budget is spent the feed stops reading its
 /// socket: the server's queue for this viewer fills and drops events (counted), and memory
@@ -51,24 +30,6 @@ pub struct FeedEvent {
 #[derive(Debug, Default)]
 pub struct QueuedBytes {
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FeedStatus {
-    Connecting {
-        attempt: u32,
-    },
-    /// The upgrade succeeded; `hello` and `snapshot` follow.
-    Connected,
-    /// The connection failed or ended; the next attempt starts after `retry_in`.
-    Disconnected {
-        reason: String,
-        retry_in: Duration,
-    },
-    /// HTTP 401 or 403: final, since retrying with the same token cannot succeed.
-    Unauthorized {
-        message: String,
-    },
 }
 
 /// How feeds connect and when they give up on a silent server.
@@ -226,7 +187,7 @@ pub fn default_tls() -> Result<Arc<rustls::ClientConfig>, FeedError> {
 pub fn spawn(
     urls: &[String],
     options: FeedOptions,
-) -> Result<(Feeds, mpsc::Receiver<(usize, SourceItem)>), FeedError> {
+) -> Result<(Feeds, mpsc::Receiver<SourceMsg>), FeedError> {
     if urls.is_empty() {
         return Err(FeedError("no feed URL given".into()));
     }
@@ -314,7 +275,7 @@ struct Feed {
     request: Request,
     options: Arc<FeedOptions>,
     tls: Arc<rustls::ClientConfig>,
-    tx: mpsc::Sender<(usize, SourceItem)>,
+    tx: mpsc::Sender<SourceMsg>,
     resync: Arc<Notify>,
     /// Shared by the feeds of one consumer: see [`QueuedBytes`].
     budget: Arc<Semaphore>,
@@ -335,15 +296,19 @@ impl Feed {
         }
     }
 
-    async fn send(&self, item: SourceItem) -> Result<(), ConsumerGone> {
-        self.tx
-            .send((self.index, item))
-            .await
-            .map_err(|_| ConsumerGone)
+    async fn send(&self, msg: SourceMsg) -> Result<(), ConsumerGone> {
+        self.tx.send(msg).await.map_err(|_| ConsumerGone)
     }
 
-    async fn status(&self, status: FeedStatus) -> Result<(), ConsumerGone> {
-        self.send(SourceItem::Status(status)).await
+    async fn status(&self, state: SourceState) -> Result<(), ConsumerGone> {
+        let source = self.index;
+        self.send(SourceMsg::State { source, state }).await
+    }
+
+    /// A frame that is not an event: counted and skipped.
+    async fn skipped(&self, why: String) -> Result<(), ConsumerGone> {
+        let (source, count) = (self.index, 1);
+        self.send(SourceMsg::Skipped { source, count, why }).await
     }
 
     async fn run(self) {
@@ -356,7 +321,7 @@ impl Feed {
         let mut attempt = 0u32;
         loop {
             attempt = attempt.saturating_add(1);
-            self.status(FeedStatus::Connecting { attempt }).await?;
+            self.status(SourceState::Connecting { attempt }).await?;
             let config = WebSocketConfig::default()
                 .max_message_size(Some(opts.max_frame_bytes))
                 .max_frame_size(Some(opts.max_frame_bytes));
@@ -387,12 +352,12 @@ impl Feed {
                         None => format!("HTTP {status}: the feed needs a token and none was given"),
                         Some(_) => format!("HTTP {status}: the feed refused the token"),
                     };
-                    self.status(FeedStatus::Unauthorized { message }).await?;
+                    self.status(SourceState::Unauthorized { message }).await?;
                     return Ok(());
                 }
                 Ok(Err(e)) => (describe_error(&e), Duration::ZERO),
                 Ok(Ok((ws, _response))) => {
-                    self.status(FeedStatus::Connected).await?;
+                    self.status(SourceState::Connected).await?;
                     self.read(ws).await?
                 }
             };
@@ -400,8 +365,13 @@ impl Feed {
                 backoff.reset();
             }
             let retry_in = backoff.next_delay();
-            self.status(FeedStatus::Disconnected { reason, retry_in })
-                .await?;
+            let since = std::time::Instant::now();
+            self.status(SourceState::Retrying {
+                reason,
+                retry_in,
+                since,
+            })
+            .await?;
             sleep(retry_in).await;
         }
     }
@@ -497,22 +467,29 @@ impl Feed {
                         // Reserved before reading on: a consumer that falls behind slows
                         // this socket, not memory.
                         let queued = self.reserve(bytes).await;
-                        let raw = text.as_str().to_owned();
-                        let item = FeedEvent { event, raw, queued };
-                        self.send(SourceItem::Event(Box::new(item))).await?;
+                        let raw = Some(text.as_str().to_owned());
+                        let source = self.index;
+                        let msg = SourceMsg::Event {
+                            source,
+                            event,
+                            raw,
+                            queued,
+                        };
+                        self.send(msg).await?;
                         return Ok(Frame::Read { resync });
                     }
                     Err(e) => {
                         let error = inert(&e.to_string()).into_owned();
-                        self.send(SourceItem::Invalid { error, bytes }).await?;
+                        self.skipped(format!("a frame of {bytes} bytes: {error}"))
+                            .await?;
                     }
                 }
             }
             Message::Binary(b) => {
-                self.send(SourceItem::Invalid {
-                    error: "a binary frame (events are text frames)".into(),
-                    bytes: b.len(),
-                })
+                let bytes = b.len();
+                self.skipped(format!(
+                    "a binary frame of {bytes} bytes (events are text frames)"
+                ))
                 .await?;
             }
             Message::Close(frame) => {

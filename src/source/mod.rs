@@ -8,8 +8,75 @@ pub mod log_index;
 mod parallel;
 pub mod record;
 
+use crate::event::Event;
 use std::io::{self, Read};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What a live source (an admin feed, the in-process tap, a capture) tells its consumer: the
+/// dashboard, a headless run, a recorder. `source` is the source's index in the command line.
+#[derive(Debug)]
+pub enum SourceMsg {
+    Event {
+        source: usize,
+        event: Event,
+        /// The line as received, when the source had one (a feed's text frame): recorded as
+        /// is. Without it the event is written out again.
+        raw: Option<String>,
+        /// A live feed's budget for frames not yet applied, given back once this is.
+        queued: feed::QueuedBytes,
+    },
+    State {
+        source: usize,
+        state: SourceState,
+    },
+    /// Frames or lines that were not valid events: counted (shown as skipped), never fatal.
+    Skipped {
+        source: usize,
+        count: u64,
+        /// What was wrong with the last of them, already made inert.
+        why: String,
+    },
+}
+
+impl SourceMsg {
+    /// An event with no line of its own and no queue budget (the tap, a capture).
+    pub fn event(source: usize, event: Event) -> SourceMsg {
+        SourceMsg::Event {
+            source,
+            event,
+            raw: None,
+            queued: feed::QueuedBytes::default(),
+        }
+    }
+}
+
+/// The connection state of one source, as the header shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceState {
+    /// A feed's attempt `attempt` (from 1) is under way.
+    Connecting {
+        attempt: u32,
+    },
+    Connected,
+    /// Lost: the next attempt starts `retry_in` after `since` (the header counts down).
+    Retrying {
+        reason: String,
+        retry_in: Duration,
+        since: Instant,
+    },
+    /// The feed answered 401 or 403: the token is wrong or missing; no retry.
+    Unauthorized {
+        message: String,
+    },
+    /// A recorded log being replayed.
+    Log,
+    /// A source that can no longer be read (a replayed log changed or removed, a capture
+    /// that ended): nothing more comes from it.
+    Unreadable {
+        message: String,
+    },
+}
 
 /// A file (or `-`, standard input) as its first bytes say it is.
 pub enum Input {

@@ -11,10 +11,11 @@ use super::recent::RecentEvents;
 use super::refresh::{Refresh, Refreshed};
 use super::theme::Theme;
 use super::view::{Action, ConnKey, Overlay, Panel, Rows, ViewState};
-use super::{SourceInfo, SourceMsg, SourceState, UiConfig, layout, panels};
+use super::{SourceInfo, UiConfig, layout, panels};
 use crate::event::{Event, Ts};
 use crate::findings::{Finding, Rules};
 use crate::model::{Model, ServerId};
+use crate::source::{SourceMsg, SourceState};
 use ratatui::Frame;
 use ratatui::crossterm::event::Event as TermEvent;
 use ratatui::layout::Rect;
@@ -99,7 +100,7 @@ impl Dashboard {
         let state = if replay {
             SourceState::Log
         } else {
-            SourceState::Connecting
+            SourceState::Connecting { attempt: 1 }
         };
         let sources = config
             .sources

@@ -9,19 +9,12 @@
 //! a key, when a refresh is in (they start at most [`FRAME_INTERVAL`] apart) and at least
 //! once a second.
 //!
-//! Wiring a live source (what `attach` and `demo` do):
+//! Wiring a live source (what `attach`, `demo` and `capture` do, with a recorder between):
+//! every live source sends [`SourceMsg`]s, which go to the dashboard unchanged.
 //!
 //! ```ignore
-//! let (feeds, mut items) = feed::spawn(&urls, options)?;
-//! let (tx, rx) = tokio::sync::mpsc::channel(4096);
-//! tokio::spawn(async move {
-//!     while let Some((source, item)) = items.recv().await {
-//!         // (--record: write the raw frame here first)
-//!         let msg = dashboard_msg(source, item, std::time::Instant::now());
-//!         if tx.send(msg).await.is_err() { break }
-//!     }
-//! });
-//! ui::run_live(UiConfig { sources: urls, ascii }, rx).await?;
+//! let (feeds, messages) = feed::spawn(&urls, options)?;
+//! ui::run_live(UiConfig { sources: urls, ..config }, messages).await?;
 //! feeds.stop();
 //! ```
 
@@ -38,8 +31,7 @@ pub mod terminal;
 pub mod theme;
 pub mod view;
 
-use crate::event::Event;
-use crate::source::feed;
+use crate::source::{SourceMsg, SourceState};
 use color_eyre::{Result, eyre::eyre};
 use futures_util::StreamExt;
 use ratatui::crossterm::event::EventStream;
@@ -57,48 +49,6 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(250);
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// The most source messages applied in one go before input is looked at again.
 const DRAIN_BUDGET: Duration = Duration::from_millis(5);
-
-/// What a live source sends to the dashboard.
-#[derive(Debug)]
-pub enum SourceMsg {
-    Event {
-        source: usize,
-        event: Event,
-        /// A live feed's budget for frames not yet applied, given back once this is.
-        queued: feed::QueuedBytes,
-    },
-    State {
-        source: usize,
-        state: SourceState,
-    },
-    /// Frames or lines that were not valid events (counted, shown as skipped in the header).
-    Skipped {
-        source: usize,
-        count: u64,
-    },
-}
-
-/// The connection state of one source, shown in the header.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SourceState {
-    Connecting,
-    Connected,
-    /// Lost; the next attempt is at `retry_at` (the header counts down).
-    Retrying {
-        retry_at: Instant,
-        reason: String,
-    },
-    /// The feed answered 401: the token is wrong or missing; no retry.
-    Unauthorized {
-        message: String,
-    },
-    /// A recorded log being replayed.
-    Log,
-    /// A replayed log that could no longer be read (changed or removed): playback stops there.
-    Unreadable {
-        message: String,
-    },
-}
 
 /// One source as the header shows it: a label (server URL or log file) and its state.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,10 +8,10 @@ use super::dashboard::{Dashboard, PlayStatus};
 use super::player::{Player, Speed};
 use super::recent::SHARED_CAPACITY;
 use super::view::Action;
-use super::{SourceMsg, SourceState};
 use crate::event::{Event, Ts};
 use crate::model::Model;
 use crate::source::log_index::IndexedLog;
+use crate::source::{SourceMsg, SourceState};
 use std::time::{Duration, Instant};
 
 /// How long one step may apply events before input and drawing get a turn (a fast replay

@@ -3,9 +3,10 @@
 
 use crate::event::Ts;
 use crate::sanitize::inert;
+use crate::source::SourceState;
 use crate::ui::dashboard::Dashboard;
 use crate::ui::theme::Level;
-use crate::ui::{SILENT_AFTER, SourceInfo, SourceState};
+use crate::ui::{SILENT_AFTER, SourceInfo};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -103,14 +104,18 @@ fn sources(dash: &Dashboard, wall: Instant) -> Vec<Span<'static>> {
             sources.push(Span::raw("  "));
         }
         let (text, level) = match &s.state {
-            SourceState::Connecting => ("connecting".to_string(), Level::Warn),
+            SourceState::Connecting { .. } => ("connecting".to_string(), Level::Warn),
             SourceState::Connected => ("live".to_string(), Level::Ok),
             SourceState::Log => ("log".to_string(), Level::Ok),
             SourceState::Unreadable { message } => {
                 (format!("unreadable: {}", inert(message)), Level::Bad)
             }
-            SourceState::Retrying { retry_at, reason } => {
-                let secs = retry_at
+            SourceState::Retrying {
+                reason,
+                retry_in,
+                since,
+            } => {
+                let secs = (*since + *retry_in)
                     .saturating_duration_since(wall)
                     .as_secs_f64()
                     .ceil();
@@ -212,7 +217,7 @@ fn live_mode(sources: &[SourceInfo], wall: Instant) -> (String, Level) {
     if connected.is_empty() {
         let connecting = sources
             .iter()
-            .any(|s| matches!(s.state, SourceState::Connecting));
+            .any(|s| matches!(s.state, SourceState::Connecting { .. }));
         let since = sources.iter().filter_map(|s| s.since).min();
         return if connecting && since.is_none() {
             ("CONNECTING".into(), Level::Warn)
