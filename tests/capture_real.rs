@@ -289,9 +289,8 @@ fn the_live_dashboard_shows_captured_traffic_and_records_it() {
         record.display()
     );
     let t = common::tmux::Tmux::start(&cmd, 120, 40);
+    // The dashboard opens once tcpdump said it is listening: from here it sees every packet.
     t.wait_for("the capture running", |s| s.contains("capture: lo"));
-    // tcpdump needs a moment after starting before it sees packets.
-    std::thread::sleep(std::time::Duration::from_millis(500));
     let truth = run_peer(port);
     let screen = t.wait_for("the close codes of the peer", |s| {
         s.contains("4001") && s.contains("1006") && s.contains("1000")

@@ -253,8 +253,26 @@ async fn a_late_subscribers_snapshot_equals_what_an_early_one_built_and_resync_a
     first.close(None).await.unwrap();
     while let Some(Ok(_)) = first.next().await {}
     drop(clients.remove(0));
-    // Quiet: counts flushed, leaked timers done firing (40 x 50 ms).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Until all is quiet, as the early subscriber sees it: both closes in, the four left
+    // with their message counts flushed (clients 2 to 5 sent i + 1 and got i back), and
+    // every fire seen: 40 from each of the three leaked timers, one from each `timer`.
+    let mut fires = 0;
+    loop {
+        let ev = next_event(&mut early).await;
+        if let EventKind::Timer(t) = &ev.kind
+            && t.op == TimerOp::Fire
+        {
+            fires += 1;
+        }
+        folded.apply(&ev);
+        let (sent, got) = folded
+            .conns
+            .values()
+            .fold((0, 0), |(i, o), c| (i + c.msgs_in, o + c.msgs_out));
+        if fires == 3 * 40 + 3 && folded.conns.len() == 4 && (sent, got) == (18, 14) {
+            break;
+        }
+    }
     let mut late = attach(&admin).await;
     let (hello, late_snap) = (next_event(&mut late).await, next_event(&mut late).await);
     assert!(matches!(hello.kind, EventKind::Hello(_)));

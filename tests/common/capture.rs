@@ -36,6 +36,7 @@ pub fn tools_available() -> Option<()> {
 /// A capture in progress; stopped (and its file complete) by [`Capturer::stop`].
 pub struct Capturer {
     child: Child,
+    file: PathBuf,
 }
 
 impl Capturer {
@@ -51,7 +52,7 @@ impl Capturer {
             file.to_str().unwrap(),
             &format!("tcp port {port}"),
         ];
-        Capturer::start("tcpdump", &args.map(String::from), "listening on")
+        Capturer::start("tcpdump", &args.map(String::from), "listening on", file)
     }
 
     /// `dumpcap -i lo` on `port`, writing pcapng to `file`.
@@ -65,10 +66,10 @@ impl Capturer {
             "-w",
             file.to_str().unwrap(),
         ];
-        Capturer::start("dumpcap", &args.map(String::from), "Capturing on")
+        Capturer::start("dumpcap", &args.map(String::from), "Capturing on", file)
     }
 
-    fn start(tool: &str, args: &[String], ready: &str) -> Capturer {
+    fn start(tool: &str, args: &[String], ready: &str, file: &Path) -> Capturer {
         let mut child = Command::new(tool)
             .args(args)
             .stdout(Stdio::null())
@@ -91,13 +92,25 @@ impl Capturer {
         }
         // Keep draining stderr so the capturer never blocks on it.
         std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-        Capturer { child }
+        Capturer {
+            child,
+            file: file.to_path_buf(),
+        }
     }
 
     /// Ends the capture as Ctrl-C would, so the file is whole.
     pub fn stop(mut self) {
-        // The last packets are written once the capturer has seen them.
-        std::thread::sleep(Duration::from_millis(300));
+        // The last packets are in the file once the capturer has read them: its size stays
+        // the same for longer than the capturer waits before handing on what it holds.
+        let size = || std::fs::metadata(&self.file).map_or(0, |m| m.len());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (mut last, mut same) = (size(), 0);
+        while same < 10 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = size();
+            same = if now == last { same + 1 } else { 0 };
+            last = now;
+        }
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
