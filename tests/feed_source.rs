@@ -420,7 +420,8 @@ async fn frames_waiting_for_the_consumer_stay_within_the_byte_budget() {
         ..fast_options()
     };
     let (_feeds, mut rx) = feed::spawn(&[format!("ws://{addr}/")], opts).unwrap();
-    // The consumer looks away while the server sends 24 MB.
+    // The consumer looks away (the scenario itself, not a wait for something) while the
+    // server sends 24 MB.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let waiting = rx.len();
     let mut errors = 0;

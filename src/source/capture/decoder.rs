@@ -682,6 +682,14 @@ fn hello(heartbeat: Option<Heartbeat>) -> EventKind {
     })
 }
 
+/// Where a piece of stream was seen: its connection's ends and its time.
+#[derive(Clone, Copy)]
+struct At {
+    client: SocketAddr,
+    server: SocketAddr,
+    ts: Ts,
+}
+
 /// Takes a piece of one direction's stream, by what the connection is so far.
 fn feed(
     phase: &mut Phase,
@@ -703,94 +711,116 @@ fn feed(
         *phase = Phase::Ignored;
         return;
     };
+    let at = At { client, server, ts };
     *phase = match std::mem::replace(phase, Phase::Ignored) {
-        Phase::Unknown => {
-            if http::looks_like_tls(data) {
-                cx.tls(server, ts);
-                Phase::Ignored
-            } else if dir == Dir::In && http::looks_like_request(data) {
-                let mut next = Phase::Request(Vec::new());
-                feed(&mut next, client, server, dir, Piece::Data(data), ts, cx);
-                next
-            } else if data.starts_with(b"HTTP/") {
-                Phase::Ignored
-            } else {
-                let mut conn = Box::new(WsConn::joined(cx.new_open(client, None), ts));
-                conn.piece(dir, Piece::Data(data), ts, &mut cx.said);
-                Phase::Ws(conn)
-            }
-        }
-        Phase::Request(mut buf) if dir == Dir::In => {
-            if buf.is_empty() && http::looks_like_tls(data) {
-                cx.tls(server, ts);
-                return;
-            }
-            if buf.is_empty() && !http::looks_like_request(data) {
-                return;
-            }
-            buf.extend_from_slice(data);
-            match http::parse_request(&buf) {
-                Head::Complete(request, n) if request.wants_websocket => Phase::Response {
-                    request,
-                    early: buf[n..].to_vec(),
-                    head: Vec::new(),
-                },
-                Head::Partial => Phase::Request(buf),
-                _ => Phase::Ignored,
-            }
-        }
+        Phase::Unknown => first_bytes(at, dir, data, cx),
+        Phase::Request(buf) if dir == Dir::In => request_bytes(at, buf, data, cx),
         Phase::Response {
             request,
-            mut head,
-            mut early,
-        } => {
-            if dir == Dir::In {
-                if early.len() + data.len() > http::MAX_HEAD {
-                    return;
-                }
-                early.extend_from_slice(data);
-                return *phase = Phase::Response {
-                    request,
-                    head,
-                    early,
-                };
-            }
-            head.extend_from_slice(data);
-            match http::parse_response(&head) {
-                Head::Partial => Phase::Response {
-                    request,
-                    head,
-                    early,
-                },
-                Head::Invalid => Phase::Ignored,
-                Head::Complete(resp, _) if resp.status != 101 => {
-                    cx.stats.rejected += 1;
-                    let text = |v: Option<String>| v.map(Str::from);
-                    let rejected = UpgradeRejected {
-                        remote: Some(Str::from(client.to_string())),
-                        user_agent: text(request.user_agent),
-                        path: text(request.path),
-                        status: Some(resp.status),
-                        reason: Some(Str::from(resp.reason)),
-                    };
-                    cx.emit(server, ts, EventKind::UpgradeRejected(Box::new(rejected)));
-                    Phase::Ignored
-                }
-                Head::Complete(resp, n) => {
-                    cx.stats.websockets += 1;
-                    cx.server(server).listening = true;
-                    let mut open = cx.new_open(client, Some(&request));
-                    open.subprotocol = resp.subprotocol.map(Str::from);
-                    let mut conn = Box::new(WsConn::upgraded(open, ts));
-                    conn.announced = true;
-                    cx.emit(server, ts, EventKind::Open(Box::new(conn.open.clone())));
-                    conn.piece(Dir::Out, Piece::Data(&head[n..]), ts, &mut cx.said);
-                    conn.piece(Dir::In, Piece::Data(&early), ts, &mut cx.said);
-                    Phase::Ws(conn)
-                }
-            }
-        }
+            head,
+            early,
+        } => response_bytes(at, request, head, early, dir, data, cx),
         // The server speaking before the request, or anything after a refusal.
         Phase::Request(_) | Phase::Ignored | Phase::Ws(_) => Phase::Ignored,
     };
+}
+
+/// A connection's first bytes: a request, TLS, or frames of a WebSocket already open.
+fn first_bytes(at: At, dir: Dir, data: &[u8], cx: &mut Context) -> Phase {
+    if http::looks_like_tls(data) {
+        cx.tls(at.server, at.ts);
+        Phase::Ignored
+    } else if dir == Dir::In && http::looks_like_request(data) {
+        request_bytes(at, Vec::new(), data, cx)
+    } else if data.starts_with(b"HTTP/") {
+        Phase::Ignored
+    } else {
+        let mut conn = Box::new(WsConn::joined(cx.new_open(at.client, None), at.ts));
+        conn.piece(dir, Piece::Data(data), at.ts, &mut cx.said);
+        Phase::Ws(conn)
+    }
+}
+
+/// More of the client's request head, `buf` so far.
+fn request_bytes(at: At, mut buf: Vec<u8>, data: &[u8], cx: &mut Context) -> Phase {
+    if buf.is_empty() && http::looks_like_tls(data) {
+        cx.tls(at.server, at.ts);
+        return Phase::Ignored;
+    }
+    if buf.is_empty() && !http::looks_like_request(data) {
+        return Phase::Ignored;
+    }
+    buf.extend_from_slice(data);
+    match http::parse_request(&buf) {
+        Head::Complete(request, n) if request.wants_websocket => Phase::Response {
+            request,
+            early: buf[n..].to_vec(),
+            head: Vec::new(),
+        },
+        Head::Partial => Phase::Request(buf),
+        _ => Phase::Ignored,
+    }
+}
+
+/// Bytes while the upgrade's answer is awaited: the server's go to its response head
+/// (`head` so far), the client's are kept (`early`) for when it is upgraded.
+fn response_bytes(
+    at: At,
+    request: http::Request,
+    mut head: Vec<u8>,
+    mut early: Vec<u8>,
+    dir: Dir,
+    data: &[u8],
+    cx: &mut Context,
+) -> Phase {
+    if dir == Dir::In {
+        if early.len() + data.len() > http::MAX_HEAD {
+            return Phase::Ignored;
+        }
+        early.extend_from_slice(data);
+        return Phase::Response {
+            request,
+            head,
+            early,
+        };
+    }
+    head.extend_from_slice(data);
+    let ts = at.ts;
+    match http::parse_response(&head) {
+        Head::Partial => Phase::Response {
+            request,
+            head,
+            early,
+        },
+        Head::Invalid => Phase::Ignored,
+        Head::Complete(resp, _) if resp.status != 101 => {
+            cx.stats.rejected += 1;
+            let text = |v: Option<String>| v.map(Str::from);
+            let rejected = UpgradeRejected {
+                remote: Some(Str::from(at.client.to_string())),
+                user_agent: text(request.user_agent),
+                path: text(request.path),
+                status: Some(resp.status),
+                reason: Some(Str::from(resp.reason)),
+            };
+            cx.emit(
+                at.server,
+                ts,
+                EventKind::UpgradeRejected(Box::new(rejected)),
+            );
+            Phase::Ignored
+        }
+        Head::Complete(resp, n) => {
+            cx.stats.websockets += 1;
+            cx.server(at.server).listening = true;
+            let mut open = cx.new_open(at.client, Some(&request));
+            open.subprotocol = resp.subprotocol.map(Str::from);
+            let mut conn = Box::new(WsConn::upgraded(open, ts));
+            conn.announced = true;
+            cx.emit(at.server, ts, EventKind::Open(Box::new(conn.open.clone())));
+            conn.piece(Dir::Out, Piece::Data(&head[n..]), ts, &mut cx.said);
+            conn.piece(Dir::In, Piece::Data(&early), ts, &mut cx.said);
+            Phase::Ws(conn)
+        }
+    }
 }

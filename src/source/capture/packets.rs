@@ -73,77 +73,13 @@ pub fn read_packets(
         Err(e) => return Err(format!("cannot read the capture ({})", describe(&e))),
     };
     let mut end = ReadEnd::default();
-    let mut legacy_link = Linktype::ETHERNET;
-    let mut nanos = false;
-    let mut interfaces: Vec<Interface> = Vec::new();
-    let mut last_ts = Ts::default();
+    let mut stream = StreamState::default();
     let mut consumed: u64 = 0;
     let mut next_progress: u64 = 0;
     loop {
         match reader.next() {
             Ok((size, block)) => {
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        legacy_link = h.network;
-                        nanos = h.is_nanosecond_precision();
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        let frac = b.ts_usec as i64 * if nanos { 1 } else { 1000 };
-                        last_ts = Ts(b.ts_sec as i64 * SECOND + frac);
-                        end.packets += 1;
-                        sink.packet(Packet {
-                            ts: last_ts,
-                            link: legacy_link,
-                            data: b.data,
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        interfaces.push(Interface {
-                            link: idb.linktype,
-                            resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
-                            offset_secs: idb.ts_offset(),
-                            drops: 0,
-                        })
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        if let Some(i) = interfaces.get(epb.if_id as usize) {
-                            let units = (epb.ts_high as u64) << 32 | epb.ts_low as u64;
-                            last_ts = ng_time(units, i);
-                            end.packets += 1;
-                            sink.packet(Packet {
-                                ts: last_ts,
-                                link: i.link,
-                                data: epb.data,
-                            });
-                        }
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                        if let Some(i) = interfaces.first() {
-                            end.packets += 1;
-                            sink.packet(Packet {
-                                ts: last_ts,
-                                link: i.link,
-                                data: spb.data,
-                            });
-                        }
-                    }
-                    PcapBlockOwned::NG(Block::InterfaceStatistics(isb)) => {
-                        let drops = isb.isb_ifdrop().and_then(Result::ok);
-                        if let (Some(drops), Some(i)) =
-                            (drops, interfaces.get_mut(isb.if_id as usize))
-                        {
-                            let units = (isb.ts_high as u64) << 32 | isb.ts_low as u64;
-                            let ts = ng_time(units, i);
-                            if drops > i.drops {
-                                i.drops = drops;
-                                let total = interfaces.iter().map(|i| i.drops).sum();
-                                sink.kernel_drops(ts, total);
-                            }
-                        }
-                    }
-                    PcapBlockOwned::NG(_) => {}
-                }
+                stream.block(block, &mut end, sink);
                 reader.consume(size);
                 consumed += size as u64;
                 end.bytes = consumed;
@@ -194,6 +130,84 @@ pub fn read_packets(
     }
     sink.progress(consumed);
     Ok(end)
+}
+
+/// What a stream's blocks said so far that its packets need: their link type and clock.
+struct StreamState {
+    /// A pcap file's link type and timestamp unit.
+    legacy_link: Linktype,
+    nanos: bool,
+    /// A pcapng section's interfaces, in order.
+    interfaces: Vec<Interface>,
+    /// The latest packet's time (a simple packet block carries none).
+    last_ts: Ts,
+}
+
+impl Default for StreamState {
+    fn default() -> Self {
+        StreamState {
+            legacy_link: Linktype::ETHERNET,
+            nanos: false,
+            interfaces: Vec::new(),
+            last_ts: Ts::default(),
+        }
+    }
+}
+
+impl StreamState {
+    /// Takes one block: a packet goes to `sink`, anything else updates the state.
+    fn block(&mut self, block: PcapBlockOwned, end: &mut ReadEnd, sink: &mut impl PacketSink) {
+        let mut packet = |ts, link, data| {
+            end.packets += 1;
+            sink.packet(Packet { ts, link, data });
+        };
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy_link = h.network;
+                self.nanos = h.is_nanosecond_precision();
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let frac = b.ts_usec as i64 * if self.nanos { 1 } else { 1000 };
+                self.last_ts = Ts(b.ts_sec as i64 * SECOND + frac);
+                packet(self.last_ts, self.legacy_link, b.data);
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.interfaces.push(Interface {
+                    link: idb.linktype,
+                    resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                    offset_secs: idb.ts_offset(),
+                    drops: 0,
+                })
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                if let Some(i) = self.interfaces.get(epb.if_id as usize) {
+                    let units = (epb.ts_high as u64) << 32 | epb.ts_low as u64;
+                    self.last_ts = ng_time(units, i);
+                    packet(self.last_ts, i.link, epb.data);
+                }
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                if let Some(i) = self.interfaces.first() {
+                    packet(self.last_ts, i.link, spb.data);
+                }
+            }
+            PcapBlockOwned::NG(Block::InterfaceStatistics(isb)) => {
+                let drops = isb.isb_ifdrop().and_then(Result::ok);
+                if let (Some(drops), Some(i)) = (drops, self.interfaces.get_mut(isb.if_id as usize))
+                {
+                    let units = (isb.ts_high as u64) << 32 | isb.ts_low as u64;
+                    let ts = ng_time(units, i);
+                    if drops > i.drops {
+                        i.drops = drops;
+                        let total = self.interfaces.iter().map(|i| i.drops).sum();
+                        sink.kernel_drops(ts, total);
+                    }
+                }
+            }
+            PcapBlockOwned::NG(_) => {}
+        }
+    }
 }
 
 /// Hands out the file's first header whole on the first read: pcap-parser recognises the
