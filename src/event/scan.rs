@@ -180,96 +180,133 @@ fn nested<T>(v: Scalar<'_>) -> Option<Option<T>> {
     matches!(v, Scalar::Null).then_some(None)
 }
 
+/// The head every writer of the protocol puts first, `{"type":"…","ts":"…","conn":"…"`, read
+/// as fixed text around three strings: it spares the key scanning and dispatch of the fields
+/// nearly every line starts with. Returns how far it got; `w` and `seen` hold what it read.
+/// A line written otherwise (another order, spaces) is read by the general loop, from the
+/// start, with nothing skipped.
+fn head<'a>(c: &mut Cursor<'a>, w: &mut WireIn<'a>, seen: &mut u64) -> bool {
+    const HEAD: [(&[u8], Field); 3] = [
+        (b"{\"type\":\"", Field::ty),
+        (b",\"ts\":\"", Field::ts),
+        (b",\"conn\":\"", Field::conn),
+    ];
+    let mut read = false;
+    for (text, field) in HEAD {
+        if !c.bytes()[c.at..].starts_with(text) {
+            break;
+        }
+        let at = c.at;
+        c.at += text.len();
+        let Some(value) = c.string() else {
+            c.at = at;
+            break;
+        };
+        let slot = match field {
+            Field::ty => &mut w.ty,
+            Field::ts => &mut w.ts,
+            _ => &mut w.conn,
+        };
+        *slot = Some(Cow::Borrowed(value));
+        *seen |= 1 << field as u32;
+        read = true;
+    }
+    read
+}
+
 /// Scans one line into `w` (fresh), or `None` when serde_json must decide.
 pub(super) fn scan<'a>(text: &'a str, w: &mut WireIn<'a>) -> Option<()> {
     let mut c = Cursor { text, at: 0 };
     // serde rejects a field given twice: so does this, by sending the line to serde.
     let mut seen = 0u64;
-    c.eat(b'{')?;
-    c.skip_ws();
-    if c.peek() == Some(b'}') {
-        c.at += 1;
-    } else {
-        loop {
-            c.eat(b'"')?;
-            let key = c.string()?;
-            c.eat(b':')?;
-            let v = c.scalar()?;
-            let field = set(w, key, v)?;
-            if let Some(bit) = field {
-                let mask = 1u64 << bit;
-                (seen & mask == 0).then_some(())?;
-                seen |= mask;
+    // After the head, a `,` or the `}` comes next; otherwise the `{` and a key or the `}`.
+    let mut after_value = head(&mut c, w, &mut seen);
+    if !after_value {
+        c.eat(b'{')?;
+    }
+    loop {
+        c.skip_ws();
+        match c.peek()? {
+            b'}' => {
+                c.at += 1;
+                break;
             }
-            c.skip_ws();
-            match c.peek()? {
-                b',' => c.at += 1,
-                b'}' => {
-                    c.at += 1;
-                    break;
-                }
-                _ => return None,
-            }
+            b',' if after_value => c.at += 1,
+            _ if !after_value => {}
+            _ => return None,
         }
+        c.eat(b'"')?;
+        let key = c.string()?;
+        c.eat(b':')?;
+        let v = c.scalar()?;
+        if let Some(bit) = set(w, key, v)? {
+            let mask = 1u64 << bit;
+            (seen & mask == 0).then_some(())?;
+            seen |= mask;
+        }
+        after_value = true;
     }
     c.skip_ws();
     (c.at == text.len()).then_some(())
 }
 
-/// Stores `v` in the field named `key`; returns the field's number (for the duplicate check),
-/// `Some(None)` for a key the struct does not have (ignored, as serde ignores it), and `None`
-/// when the value's type is not the field's.
-fn set<'a>(w: &mut WireIn<'a>, key: &str, v: Scalar<'a>) -> Option<Option<u32>> {
-    // One `match` on the key: the compiler dispatches on its length first, so a key costs
-    // one or two comparisons, not one per field before it.
-    macro_rules! fields {
-        ($($name:literal => $field:ident : $how:ident,)*) => {{
-            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-            #[repr(u32)]
-            enum Field { $($field,)* }
+// One `match` on the key: the compiler dispatches on its length first, so a key costs one or
+// two comparisons, not one per field before it.
+macro_rules! fields {
+    ($($name:literal => $field:ident : $how:ident,)*) => {
+        /// The fields of [`WireIn`] the scanner fills, numbered for the duplicate check.
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy)]
+        #[repr(u32)]
+        enum Field { $($field,)* }
+
+        /// Stores `v` in the field named `key`; returns the field's number (for the
+        /// duplicate check), `Some(None)` for a key the struct does not have (ignored, as
+        /// serde ignores it), and `None` when the value's type is not the field's.
+        fn set<'a>(w: &mut WireIn<'a>, key: &str, v: Scalar<'a>) -> Option<Option<u32>> {
             match key {
                 $($name => {
                     w.$field = $how(v)?;
-                    return Some(Some(Field::$field as u32));
+                    Some(Some(Field::$field as u32))
                 })*
-                _ => {}
+                _ => Some(None),
             }
-        }};
-    }
-    fields! {
-        "type" => ty: string,
-        "ts" => ts: string,
-        "conn" => conn: string,
-        "server" => server: string,
-        "dir" => dir: string,
-        "count" => count: unsigned,
-        "bytes" => bytes: unsigned,
-        "rtt_ms" => rtt_ms: float,
-        "code" => code: unsigned,
-        "reason" => reason: string,
-        "initiator" => initiator: string,
-        "remote" => remote: string,
-        "user_agent" => user_agent: string,
-        "path" => path: string,
-        "forwarded_for" => forwarded_for: string,
-        "client" => client: string,
-        "subprotocol" => subprotocol: string,
-        "protocol" => protocol: unsigned,
-        "software" => software: string,
-        "heartbeat" => heartbeat: nested,
-        "connections" => connections: nested,
-        "timers" => timers: nested,
-        "status" => status: unsigned,
-        "message" => message: string,
-        "timer" => timer: string,
-        "op" => op: string,
-        "kind" => kind: string,
-        "interval_ms" => interval_ms: unsigned,
-        "state" => state: string,
-        "rss_bytes" => rss_bytes: unsigned,
-        "open_fds" => open_fds: unsigned,
-    }
-    Some(None)
+        }
+    };
+}
+
+fields! {
+    "type" => ty: string,
+    "ts" => ts: string,
+    "conn" => conn: string,
+    "server" => server: string,
+    "dir" => dir: string,
+    "count" => count: unsigned,
+    "bytes" => bytes: unsigned,
+    "rtt_ms" => rtt_ms: float,
+    "code" => code: unsigned,
+    "reason" => reason: string,
+    "initiator" => initiator: string,
+    "remote" => remote: string,
+    "user_agent" => user_agent: string,
+    "path" => path: string,
+    "forwarded_for" => forwarded_for: string,
+    "client" => client: string,
+    "subprotocol" => subprotocol: string,
+    "protocol" => protocol: unsigned,
+    "software" => software: string,
+    "heartbeat" => heartbeat: nested,
+    "connections" => connections: nested,
+    "timers" => timers: nested,
+    "status" => status: unsigned,
+    "message" => message: string,
+    "timer" => timer: string,
+    "op" => op: string,
+    "kind" => kind: string,
+    "interval_ms" => interval_ms: unsigned,
+    "state" => state: string,
+    "rss_bytes" => rss_bytes: unsigned,
+    "open_fds" => open_fds: unsigned,
 }
 
 #[cfg(test)]
@@ -294,6 +331,8 @@ mod tests {
             r#"{"type":"pong","ts":"2026-11-30T01:00:30.020Z","conn":"c18","rtt_ms":20.5}"#,
             r#"{"type":"message","ts":"2026-11-30T01:00:30Z","conn":"c1","dir":"in","count":3,"bytes":400}"#,
             r#"{"type":"close","ts":"2026-11-30T01:00:30Z","conn":"c1","code":1006,"reason":"","initiator":"none"}"#,
+            r#"{"type":"ping" , "ts":"2026-11-30T01:00:30Z" ,"conn":"c1" }"#,
+            r#"{"ts":"2026-11-30T01:00:30Z","type":"ping","conn":"c1"}"#,
             r#" { "type" : "open" , "ts":"2026-11-30T01:00:30Z","conn":"c1","remote":"203.0.113.9:4000","user_agent":"Mozilla/5.0 (X11)","path":"/ws","extra":[] } "#,
         ] {
             let is_open = line.contains("open");
@@ -311,6 +350,10 @@ mod tests {
         for line in [
             r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","conn":"c\u0031"}"#,
             r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","conn":"c1","conn":"c2"}"#,
+            r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","conn":"c1","type":"pong"}"#,
+            r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","ts":"2026-11-30T01:00:31Z"}"#,
+            r#"{"type":"ping","ts":"2026-11-30T01:00:30\u005a","conn":"c1"}"#,
+            r#"{"type":"ping""ts":"2026-11-30T01:00:30Z","conn":"c1"}"#,
             r#"{"type":"ping","ts":"2026-11-30T01:00:30Z","conn":"c1"} x"#,
             r#"{"type":"close","ts":"2026-11-30T01:00:30Z","conn":"c1","code":70000}"#,
             r#"{"type":"close","ts":"2026-11-30T01:00:30Z","conn":"c1","code":1000.0}"#,

@@ -376,45 +376,54 @@ pub(super) fn parse_chunk_into(chunk: Chunk, mut events: Vec<Event>) -> Parsed {
     // and fault in fresh pages several times per chunk.
     events.reserve(chunk.bytes.len() / 64);
     let mut skipped = chunk.skipped;
-    let n_lines =
-        memchr::memchr_iter(b'\n', &chunk.bytes).count() + chunk.span.unterminated as usize;
-    let mut handle = |i: usize, line: &[u8], parse: &dyn Fn() -> Result<Event, ParseError>| {
-        let line_no = chunk.span.first_line + i as u64;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
-        }
-        if line.len() > MAX_LINE && line.len() > line_limit(line) {
-            let limit = line_limit(line);
-            skipped.add(line_no, || format!("line longer than {limit} bytes"));
-            return;
-        }
-        match parse() {
-            Ok(ev) => events.push(ev),
-            Err(e) => {
-                let last = chunk.span.unterminated && i + 1 == n_lines;
-                skipped.add(line_no, || describe(&e, last))
+    // The last line of an unterminated chunk is the log's last, which may be cut short.
+    let unterminated = chunk.span.unterminated;
+    let mut handle =
+        |i: usize, line: &[u8], last: bool, parse: &dyn Fn() -> Result<Event, ParseError>| {
+            let line_no = chunk.span.first_line + i as u64;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return;
             }
-        }
-    };
+            if line.len() > MAX_LINE && line.len() > line_limit(line) {
+                let limit = line_limit(line);
+                skipped.add(line_no, || format!("line longer than {limit} bytes"));
+                return;
+            }
+            match parse() {
+                Ok(ev) => events.push(ev),
+                Err(e) => skipped.add(line_no, || describe(&e, last && unterminated)),
+            }
+        };
     // One UTF-8 check for the whole chunk (cheap) spares serde_json checking every string;
     // only a chunk holding invalid bytes is checked line by line.
     match std::str::from_utf8(&chunk.bytes) {
         Ok(text) => {
-            let mut start = 0;
-            for i in 0..n_lines {
-                let end = memchr::memchr(b'\n', &text.as_bytes()[start..])
-                    .map_or(text.len(), |n| start + n);
+            let (mut start, mut i) = (0, 0);
+            while start < text.len() {
+                let newline = memchr::memchr(b'\n', &text.as_bytes()[start..]);
+                let end = newline.map_or(text.len(), |n| start + n);
                 // Cut at ASCII newlines, so on char boundaries.
                 let line = &text[start..end];
-                start = end + 1;
                 let line = line.strip_suffix('\r').unwrap_or(line);
-                handle(i, line.as_bytes(), &|| parse_event_str(line));
+                handle(i, line.as_bytes(), newline.is_none(), &|| {
+                    parse_event_str(line)
+                });
+                (start, i) = (end + 1, i + 1);
             }
         }
         Err(_) => {
-            for (i, line) in chunk.bytes.split(|&b| b == b'\n').take(n_lines).enumerate() {
+            // A chunk ends with its last line's newline unless unterminated: the piece after
+            // that newline is empty, not a line.
+            let mut lines = chunk.bytes.split(|&b| b == b'\n').peekable();
+            let mut i = 0;
+            while let Some(line) = lines.next() {
+                let last = lines.peek().is_none();
+                if last && !unterminated {
+                    break;
+                }
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                handle(i, line, &|| parse_event(line));
+                handle(i, line, last, &|| parse_event(line));
+                i += 1;
             }
         }
     }
