@@ -5,6 +5,16 @@ use std::fmt::Write;
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
+    heading(&mut out, r);
+    out.push('\n');
+    findings(&mut out, r);
+    out.push('\n');
+    connections(&mut out, r);
+    out
+}
+
+/// What was read: the time span, the counts, the servers.
+fn heading(out: &mut String, r: &Report) {
     let span = r
         .span_text()
         .map(|(from, to)| format!("{from} → {to} ({})", r.duration_text()))
@@ -26,8 +36,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "  {s}");
         }
     }
-    out.push('\n');
+}
 
+fn findings(out: &mut String, r: &Report) {
     if r.findings.is_empty() {
         out.push_str("FINDINGS  none: nothing explains disconnects in this data\n");
     } else {
@@ -49,8 +60,10 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "           remedy:   {}", f.remedy);
         }
     }
-    out.push('\n');
+}
 
+/// Connections, close codes, refused upgrades and what did not fit the state.
+fn connections(out: &mut String, r: &Report) {
     let c = &r.connections;
     let from_snapshot = if c.open_from_snapshot > 0 {
         format!(
@@ -95,5 +108,4 @@ pub fn render(r: &Report) -> String {
             r.unknown_types, r.contradictions
         );
     }
-    out
 }

@@ -33,20 +33,20 @@ pub fn read_log(
     )
 }
 
+/// A parsed chunk, or the read error that took its place.
+type Done = io::Result<(Span, Parsed)>;
+
 /// Reads a whole log with `threads` threads parsing (this one among them), calling
 /// `on_chunk` with each chunk's span and events, in log order; returns what was skipped.
 pub fn read_chunks(
-    mut reader: LogReader,
+    reader: LogReader,
     threads: usize,
     on_chunk: &mut dyn FnMut(&Span, &[Event]),
     progress: Progress<'_>,
 ) -> io::Result<Skipped> {
     let threads = threads.max(1);
-    // This thread parses too whenever the chunk it needs next is not ready: on two cores,
-    // one helper and this thread keep both busy without a third thread competing for them.
-    let helpers = threads - 1;
     let (work_tx, work_rx) = channel::bounded::<(u64, Chunk)>(threads);
-    let (done_tx, done_rx) = channel::bounded::<(u64, io::Result<(Span, Parsed)>)>(threads);
+    let (done_tx, done_rx) = channel::bounded::<(u64, Done)>(threads);
     // Spent byte buffers go back to the reader, spent event vectors back to the parsers:
     // reusing them spares a page fault per 4 KiB of every chunk.
     let (bytes_back, bytes_returned) = channel::unbounded::<Vec<u8>>();
@@ -58,8 +58,10 @@ pub fn read_chunks(
         let _ = bytes_back.send(std::mem::take(&mut parsed.spent));
         (span, parsed)
     };
+    // This thread parses too whenever the chunk it needs next is not ready: on two cores,
+    // one helper and this thread keep both busy without a third thread competing for them.
     let mut handles = Vec::new();
-    for _ in 0..helpers {
+    for _ in 1..threads {
         let (work_rx, done_tx, parse) = (work_rx.clone(), done_tx.clone(), parse.clone());
         let parser = std::thread::Builder::new().name("wscope-parse".into());
         handles.push(parser.spawn(move || {
@@ -70,50 +72,72 @@ pub fn read_chunks(
             }
         })?);
     }
-    let reader_done = done_tx;
+    handles.push(spawn_cutter(reader, work_tx, done_tx, bytes_returned)?);
+
+    let mut skipped = Skipped::default();
+    let mut deliver = |span: &Span, parsed: Parsed| {
+        on_chunk(span, &parsed.events);
+        skipped.merge(parsed.skipped);
+        let _ = events_back.send(parsed.events);
+    };
+    let result = in_order(&work_rx, &done_rx, &parse, &mut deliver, progress);
+    drop((done_rx, work_rx));
+    for h in handles {
+        let _ = h.join();
+    }
+    result.map(|_| skipped)
+}
+
+/// The reader's thread: cuts the log into numbered chunks for the parsers. A read error is
+/// sent in place of the chunk it stopped.
+fn spawn_cutter(
+    mut reader: LogReader,
+    work: channel::Sender<(u64, Chunk)>,
+    done: channel::Sender<(u64, Done)>,
+    spent: channel::Receiver<Vec<u8>>,
+) -> io::Result<std::thread::JoinHandle<()>> {
     let cutter = std::thread::Builder::new().name("wscope-read".into());
-    handles.push(cutter.spawn(move || {
+    cutter.spawn(move || {
         let mut seq = 0;
         loop {
-            for buf in bytes_returned.try_iter() {
+            for buf in spent.try_iter() {
                 reader.recycle(buf);
             }
             match reader.next_chunk() {
                 Ok(Some(chunk)) => {
-                    if work_tx.send((seq, chunk)).is_err() {
+                    if work.send((seq, chunk)).is_err() {
                         return;
                     }
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    let _ = reader_done.send((seq, Err(e)));
+                    let _ = done.send((seq, Err(e)));
                     return;
                 }
             }
             seq += 1;
         }
-    })?);
+    })
+}
 
-    let mut skipped = Skipped::default();
-    let mut result = Ok(());
-    // Chunks come back in any order: each waits here for those before it. A read error
-    // takes the place of the chunk it stopped, so every chunk before it is still delivered.
-    let mut waiting: BTreeMap<u64, io::Result<(Span, Parsed)>> = BTreeMap::new();
+/// Hands every chunk to `deliver` in log order, parsing on this thread whenever the next one
+/// is not ready; stops at the first read error, after every chunk before it.
+fn in_order(
+    work_rx: &channel::Receiver<(u64, Chunk)>,
+    done_rx: &channel::Receiver<(u64, Done)>,
+    parse: &dyn Fn(Chunk) -> (Span, Parsed),
+    deliver: &mut dyn FnMut(&Span, Parsed),
+    progress: Progress<'_>,
+) -> io::Result<()> {
+    // Chunks come back in any order: each waits here for those before it.
+    let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
     let (mut next, mut bytes_done) = (0u64, 0u64);
     let (mut work_open, mut done_open) = (true, true);
-    'chunks: loop {
+    loop {
         while let Some(parsed) = waiting.remove(&next) {
-            let (span, parsed) = match parsed {
-                Ok(p) => p,
-                Err(e) => {
-                    result = Err(e);
-                    break 'chunks;
-                }
-            };
+            let (span, parsed) = parsed?;
             bytes_done += span.len;
-            on_chunk(&span, &parsed.events);
-            skipped.merge(parsed.skipped);
-            let _ = events_back.send(parsed.events);
+            deliver(&span, parsed);
             next += 1;
             progress(bytes_done);
         }
@@ -123,13 +147,13 @@ pub fn read_chunks(
             waiting.insert(seq, parsed);
             continue;
         }
+        if !work_open && !done_open {
+            return Ok(());
+        }
         // A closed channel is swapped for one that never delivers, so `select!` skips it.
         let (no_work, none_finished) = (channel::never(), channel::never());
-        let work = if work_open { &work_rx } else { &no_work };
-        let finished = if done_open { &done_rx } else { &none_finished };
-        if !work_open && !done_open {
-            break;
-        }
+        let work = if work_open { work_rx } else { &no_work };
+        let finished = if done_open { done_rx } else { &none_finished };
         channel::select! {
             recv(finished) -> msg => match msg {
                 Ok((seq, parsed)) => { waiting.insert(seq, parsed); }
@@ -141,9 +165,4 @@ pub fn read_chunks(
             },
         }
     }
-    drop((waiting, done_rx, work_rx));
-    for h in handles {
-        let _ = h.join();
-    }
-    result.map(|_| skipped)
 }

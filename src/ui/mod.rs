@@ -132,26 +132,7 @@ async fn run_loop(
             }
         }
         let now = Instant::now();
-        if let (Driver::Replay(p), None) = (&mut driver, &refreshing) {
-            p.advance(now, dash);
-        }
-        if refreshing.is_none() && pace.refresh_due(now).is_zero() {
-            if let Some(job) = dash.refresh() {
-                refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
-                pace.last_refresh = Some(now);
-            }
-        }
-        if pace.frame_due(now, dash, refreshing.is_some()) {
-            if pace.last_draw.is_none() {
-                dash.prepare();
-                debug_panic_hook_check();
-            } else {
-                dash.prepare_view();
-            }
-            term.draw(|frame| dash.render(frame, now))?;
-            dash.view.dirty = false;
-            pace.drawn(now);
-        }
+        step(term, dash, &mut driver, &mut pace, &mut refreshing, now)?;
         let mut wait = pace.wait(now, dash, refreshing.is_some());
         if let (Driver::Replay(p), None) = (&mut driver, &refreshing) {
             wait = wait.min(p.next_wake(now));
@@ -195,6 +176,39 @@ async fn run_loop(
             _ = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// What the loop does between waits: plays a replay forward, starts a refresh that is due,
+/// and draws a frame that is due.
+fn step(
+    term: &mut terminal::Tui,
+    dash: &mut Dashboard,
+    driver: &mut Driver,
+    pace: &mut Pacing,
+    refreshing: &mut Option<tokio::task::JoinHandle<refresh::Refreshed>>,
+    now: Instant,
+) -> Result<()> {
+    if let (Driver::Replay(p), None) = (driver, &*refreshing) {
+        p.advance(now, dash);
+    }
+    if refreshing.is_none() && pace.refresh_due(now).is_zero() {
+        if let Some(job) = dash.refresh() {
+            *refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
+            pace.last_refresh = Some(now);
+        }
+    }
+    if pace.frame_due(now, dash, refreshing.is_some()) {
+        if pace.last_draw.is_none() {
+            dash.prepare();
+            debug_panic_hook_check();
+        } else {
+            dash.prepare_view();
+        }
+        term.draw(|frame| dash.render(frame, now))?;
+        dash.view.dirty = false;
+        pace.drawn(now);
+    }
+    Ok(())
 }
 
 /// When the event loop draws: at once after a key or a refresh, for other changes at most

@@ -98,16 +98,13 @@ impl Widget for Spark<'_> {
     }
 }
 
+/// Columns left of the chart for the scale.
+const AXIS: u16 = 5;
+
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let model = &dash.model;
     let alarm_pct = dash.rules.high_disconnect_rate.alarm_pct;
-    let len = model.closes.buckets().len();
-    let (closes, now_pct) = if len > 0 {
-        model.closes.window(len.saturating_sub(PER_MINUTE))
-    } else {
-        (0, 0.0)
-    };
     let b = block(
         theme,
         Panel::DisconnectRate.title(),
@@ -119,25 +116,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     if inner.height == 0 {
         return;
     }
-    const AXIS: u16 = 5;
     let RateColumns { values, step_secs } =
         rate_columns(model, inner.width.saturating_sub(AXIS) as usize);
     let peak = values.iter().copied().fold(0.0, f64::max);
-    let level = if now_pct > alarm_pct {
-        Level::Bad
-    } else {
-        Level::Ok
-    };
-    let rest = if inner.width >= 56 {
-        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {alarm_pct:.0} %")
-    } else {
-        format!("  peak {peak:.1} %")
-    };
-    let head = Line::from(vec![
-        Span::raw("now "),
-        Span::styled(format!("{now_pct:.1} %/min"), theme.level(level)),
-        Span::styled(rest, theme.dim()),
-    ]);
+    let head = headline(model, theme, peak, alarm_pct, inner.width);
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
     let mut chart = Rect {
         y: inner.y.saturating_add(1),
@@ -156,11 +138,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
             width: inner.width.saturating_sub(AXIS),
             height: 1,
         };
-        // The newest column at the right edge: the left edge is `width` columns back,
-        // whether or not the data reaches that far.
-        let left = span_label(row.width as u64, step_secs);
-        let gap = (row.width as usize).saturating_sub(left.len() + 3);
-        let axis = format!("{left}{}now", " ".repeat(gap));
+        let axis = time_axis(row.width, step_secs);
         frame.render_widget(Paragraph::new(Span::styled(axis, theme.dim())), row);
     }
     // The alarm line sits at a fixed height unless the peak is off the scale.
@@ -174,20 +152,8 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         width: chart.width.saturating_sub(AXIS),
         ..chart
     };
-    let mut axis_lines = vec![Line::default(); chart.height as usize];
-    axis_lines[0] = Line::from(Span::styled(format!("{scale:>3.0}%"), theme.dim()));
-    let levels = theme.spark_levels().len().saturating_sub(1).max(1);
-    let h = chart.height as usize;
-    let alarm_units = ((alarm_pct / scale) * (h * levels) as f64).round() as usize;
-    let alarm_row = (alarm_units / levels).min(h - 1);
-    let alarm_line = h - 1 - alarm_row;
-    if alarm_line != 0 {
-        axis_lines[alarm_line] = Line::from(Span::styled(
-            format!("{alarm_pct:>3.0}%"),
-            theme.alarm_mark().1,
-        ));
-    }
-    frame.render_widget(Paragraph::new(axis_lines), axis);
+    let scale_lines = scale_axis(theme, scale, alarm_pct, chart.height as usize);
+    frame.render_widget(Paragraph::new(scale_lines), axis);
     frame.render_widget(
         Spark {
             values: &values,
@@ -197,6 +163,56 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         },
         plot,
     );
+}
+
+/// The rate over the last minute, against the peak and the alarm.
+fn headline(model: &Model, theme: &Theme, peak: f64, alarm_pct: f64, width: u16) -> Line<'static> {
+    let len = model.closes.buckets().len();
+    let (closes, now_pct) = if len > 0 {
+        model.closes.window(len.saturating_sub(PER_MINUTE))
+    } else {
+        (0, 0.0)
+    };
+    let level = if now_pct > alarm_pct {
+        Level::Bad
+    } else {
+        Level::Ok
+    };
+    let rest = if width >= 56 {
+        format!(" ({closes} closes/60s)  peak {peak:.1} %  alarm {alarm_pct:.0} %")
+    } else {
+        format!("  peak {peak:.1} %")
+    };
+    Line::from(vec![
+        Span::raw("now "),
+        Span::styled(format!("{now_pct:.1} %/min"), theme.level(level)),
+        Span::styled(rest, theme.dim()),
+    ])
+}
+
+/// The row under the columns: the newest column is at the right edge, so the left edge is
+/// `width` columns back, whether or not the data reaches that far.
+fn time_axis(width: u16, step_secs: u64) -> String {
+    let left = span_label(width as u64, step_secs);
+    let gap = (width as usize).saturating_sub(left.len() + 3);
+    format!("{left}{}now", " ".repeat(gap))
+}
+
+/// The scale at the top of the chart and the alarm's level at its row.
+fn scale_axis(theme: &Theme, scale: f64, alarm_pct: f64, h: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::default(); h];
+    lines[0] = Line::from(Span::styled(format!("{scale:>3.0}%"), theme.dim()));
+    let levels = theme.spark_levels().len().saturating_sub(1).max(1);
+    let alarm_units = ((alarm_pct / scale) * (h * levels) as f64).round() as usize;
+    let alarm_row = (alarm_units / levels).min(h - 1);
+    let alarm_line = h - 1 - alarm_row;
+    if alarm_line != 0 {
+        lines[alarm_line] = Line::from(Span::styled(
+            format!("{alarm_pct:>3.0}%"),
+            theme.alarm_mark().1,
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -136,30 +136,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .skip(view.leaks.offset)
         .take(visible)
         .map(|(i, r)| {
-            let row = match r {
-                LeakRow::Timer {
-                    timer,
-                    kind,
-                    conn,
-                    closed_for,
-                    fires,
-                } => pick([
-                    Cell::from(Span::styled("timer", theme.level(Level::Warn))),
-                    Cell::from(timer.clone()),
-                    Cell::from(kind.clone()),
-                    Cell::from(conn.clone()),
-                    Cell::from(age(*closed_for)),
-                    Cell::from(fires.to_string()),
-                ]),
-                LeakRow::Zombie { conn, pong_age } => pick([
-                    Cell::from(Span::styled("no pong", theme.level(Level::Bad))),
-                    Cell::from("-"),
-                    Cell::from("open"),
-                    Cell::from(conn.clone()),
-                    Cell::from(format!("pong {}", age(*pong_age))),
-                    Cell::from("-"),
-                ]),
-            };
+            let row = pick(cells(theme, r));
             if focused && i == view.leaks.selected {
                 row.style(theme.selected())
             } else {
@@ -183,4 +160,32 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .collect();
     let table = Table::new(rows, widths).header(header);
     frame.render_widget(table, table_area);
+}
+
+/// A suspect's cells: what, timer, kind, conn, closed for, fires.
+fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 6] {
+    match row {
+        LeakRow::Timer {
+            timer,
+            kind,
+            conn,
+            closed_for,
+            fires,
+        } => [
+            Cell::from(Span::styled("timer", theme.level(Level::Warn))),
+            Cell::from(timer.clone()),
+            Cell::from(kind.clone()),
+            Cell::from(conn.clone()),
+            Cell::from(age(*closed_for)),
+            Cell::from(fires.to_string()),
+        ],
+        LeakRow::Zombie { conn, pong_age } => [
+            Cell::from(Span::styled("no pong", theme.level(Level::Bad))),
+            Cell::from("-"),
+            Cell::from("open"),
+            Cell::from(conn.clone()),
+            Cell::from(format!("pong {}", age(*pong_age))),
+            Cell::from("-"),
+        ],
+    }
 }
