@@ -308,3 +308,121 @@ fn connections_listed_by_a_snapshot_are_said() {
         serde_json::from_slice(&wscope(&["report", "-f", "json", &path], None).stdout).unwrap();
     assert_eq!(json["connections"].as_object().unwrap().len(), 4);
 }
+
+/// Two servers' logs: `chat-1` names itself and has scattered cuts, the other is named after
+/// its file and its proxy cuts every idle connection at 60 s.
+fn two_servers(dir: &std::path::Path) -> (String, String) {
+    use wscope::event::{EventKind, Hello};
+    let mut a = Scenario::new();
+    a.push_on(
+        "chat-1",
+        EventKind::Hello(Hello {
+            protocol: Some(1),
+            software: Some("chat/2".into()),
+            heartbeat: Some(wscope::event::Heartbeat {
+                ping_interval_ms: 30_000,
+                pong_timeout_ms: 5_000,
+            }),
+        }),
+    );
+    for i in 0..60u32 {
+        let id = format!("a{i}");
+        a.at(i as f64 * 2.0).open(&id);
+        a.at(i as f64 * 2.0 + 3.0 + (i * i * 7 % 400) as f64)
+            .cut(&id);
+    }
+    let mut b = Scenario::new();
+    b.hello(Some((90_000, 5_000)));
+    for i in 0..20 {
+        let id = format!("b{i}");
+        b.at(i as f64 * 3.0).open(&id);
+        b.at(i as f64 * 3.0 + 60.0).cut(&id);
+    }
+    let a_path = dir.join("a.jsonl");
+    let b_path = dir.join("edge-b.jsonl.zst");
+    std::fs::write(&a_path, a.to_jsonl()).unwrap();
+    std::fs::write(
+        &b_path,
+        zstd::encode_all(b.to_jsonl().as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    (s(a_path), s(b_path))
+}
+
+#[test]
+fn several_logs_merge_in_time_and_each_server_is_judged_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_servers(dir.path());
+    let logs = dir.path().to_string_lossy().into_owned();
+    let out = wscope(&["report", &logs, "--format", "json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"], 1 + 120 + 1 + 40);
+    assert_eq!(v["connections"]["opened"], 80);
+    let servers = v["servers"].as_object().unwrap();
+    assert_eq!(servers.keys().collect::<Vec<_>>(), ["chat-1", "edge-b"]);
+    let (chat, edge) = (&servers["chat-1"], &servers["edge-b"]);
+    assert_eq!(chat["software"], "chat/2");
+    assert_eq!(chat["ping_interval_ms"], 30_000);
+    assert_eq!(chat["connections"]["opened"], 60);
+    assert_eq!(edge["connections"]["opened"], 20);
+    assert_eq!(edge["close_codes"]["1006"], 20);
+    assert_eq!(edge["events"], 41);
+    let ids = |s: &serde_json::Value| -> Vec<String> {
+        s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(ids(edge).contains(&"idle-timeout".to_string()), "{edge}");
+    assert!(!ids(chat).contains(&"idle-timeout".to_string()), "{chat}");
+    // The 60 scattered cuts of chat-1 hide edge-b's 20 in the sum: the finding is edge-b's,
+    // and says so.
+    let idle = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "idle-timeout");
+    let idle = idle.expect("idle-timeout of one server is the report's finding");
+    assert!(
+        idle["summary"].as_str().unwrap().starts_with("edge-b: "),
+        "{idle}"
+    );
+
+    // The files named one by one give the same report, byte for byte.
+    let named = wscope(&["report", &a, &b, "--format", "json"], None);
+    assert_eq!(named.stdout, out.stdout);
+    let text = wscope(&["report", &a, &b], None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("SERVERS"), "{text}");
+    assert!(text.contains("where:    on 1 of 2 servers"), "{text}");
+}
+
+#[test]
+fn among_several_logs_a_missing_one_fails_before_any_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = two_servers(dir.path());
+    let missing = dir.path().join("nope.jsonl").to_string_lossy().into_owned();
+    let out = wscope(&["report", &a, &missing], None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read") && err.contains("nope.jsonl"),
+        "{err}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = wscope(&["report", &empty.path().to_string_lossy()], None);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no files in this directory"), "{err}");
+}

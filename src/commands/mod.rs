@@ -7,6 +7,7 @@ mod forward;
 pub mod probe;
 pub mod replay;
 pub mod report;
+mod report_many;
 
 use clap::{Parser, Subcommand};
 use color_eyre::Result;

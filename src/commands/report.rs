@@ -1,12 +1,13 @@
 //! `wscope report FILE`: analyse a recorded log headless and print its findings.
 
+use crate::model::fleet::Fleet;
 use crate::report::{Format, Report};
 use crate::source::capture::read_capture;
 use crate::source::log::{default_threads, read_chunks};
 use crate::source::{Input, open_input};
 use color_eyre::{Result, eyre::WrapErr, eyre::eyre};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -30,9 +31,12 @@ impl From<FormatArg> for Format {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// The event log (JSON Lines, optionally .zst) or a packet capture (pcap, pcapng), told
-    /// apart by their first bytes; `-` reads standard input.
-    pub file: PathBuf,
+    /// Event logs (JSON Lines, optionally .zst) or packet captures (pcap, pcapng), told
+    /// apart by their first bytes; `-` reads standard input; a directory means the files in
+    /// it. Several are merged in event time, each its own server unless its events name
+    /// theirs.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Output format: text for a person, json for scripts, markdown for an incident document.
     #[arg(long, short, value_enum, default_value_t)]
     pub format: FormatArg,
@@ -47,7 +51,7 @@ pub struct ReportArgs {
 }
 
 /// Shows how far reading has come on stderr, once reading takes more than a second.
-struct ProgressLine {
+pub(super) struct ProgressLine {
     started: Instant,
     last: Instant,
     total: Option<u64>,
@@ -56,7 +60,7 @@ struct ProgressLine {
 }
 
 impl ProgressLine {
-    fn new(total: Option<u64>) -> ProgressLine {
+    pub(super) fn new(total: Option<u64>) -> ProgressLine {
         let now = Instant::now();
         ProgressLine {
             started: now,
@@ -67,7 +71,7 @@ impl ProgressLine {
         }
     }
 
-    fn update(&mut self, bytes: u64) {
+    pub(super) fn update(&mut self, bytes: u64) {
         let now = Instant::now();
         if !self.enabled
             || now - self.started < Duration::from_secs(1)
@@ -87,7 +91,7 @@ impl ProgressLine {
         let _ = std::io::stderr().flush();
     }
 
-    fn finish(&self) {
+    pub(super) fn finish(&self) {
         if self.shown {
             eprint!("\r\x1b[2K");
         }
@@ -99,41 +103,74 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     super::check_stdout()?;
-    let shown = args.file.display().to_string();
-    let reader = match open_input(&args.file).wrap_err_with(|| format!("cannot read {shown}"))? {
+    let files = expand_dirs(&args.files)?;
+    if let [file] = &files[..] {
+        return report_one(&args, &rules, file);
+    }
+    super::report_many::run(&args, &rules, &files)
+}
+
+/// The files named, a directory standing for the files in it (not hidden ones), by name.
+fn expand_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" || !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let shown = crate::sanitize::inert(&path.display().to_string()).into_owned();
+        let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+            .wrap_err_with(|| format!("cannot read the directory {shown}"))?
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        if inside.is_empty() {
+            return Err(eyre!("{shown}: no files in this directory"));
+        }
+        inside.sort();
+        files.extend(inside);
+    }
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(eyre!("standard input (-) can be read only once"));
+    }
+    Ok(files)
+}
+
+fn report_one(args: &ReportArgs, rules: &crate::findings::Rules, file: &Path) -> Result<ExitCode> {
+    let shown = file.display().to_string();
+    let reader = match open_input(file).wrap_err_with(|| format!("cannot read {shown}"))? {
         Input::Log(reader) => reader,
-        Input::Capture(input) => return report_capture(&args, &rules, input),
+        Input::Capture(input) => return report_capture(args, rules, file, input),
     };
-    let size = std::fs::metadata(&args.file)
+    let size = std::fs::metadata(file)
         .ok()
         .filter(|m| m.is_file() && !shown.ends_with(".zst"))
         .map(|m| m.len());
     let mut progress = ProgressLine::new(size);
-    let mut model = rules.model();
+    let mut fleet = Fleet::new(rules.model());
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let skipped = read_chunks(
         reader,
         threads,
-        &mut |_, events| events.iter().for_each(|ev| model.apply(0, ev)),
+        &mut |_, events| events.iter().for_each(|ev| fleet.apply(0, ev)),
         &mut |bytes| progress.update(bytes),
     )
     .wrap_err_with(|| format!("cannot read {shown}"));
     progress.finish();
     let skipped = skipped?;
-    model.finish();
-    model.note_skipped(skipped.count);
+    fleet.finish();
+    fleet.note_skipped(skipped.count);
     let examples: Vec<(u64, String)> = skipped
         .first
         .iter()
         .map(|s| (s.line, s.reason.clone()))
         .collect();
-    let report = Report::with_skipped(&model, &rules, if args.verbose { &examples } else { &[] });
+    let report = Report::from_fleet(&fleet, rules, if args.verbose { &examples } else { &[] });
     print_report(&report, args.format)?;
-    if args.verbose && args.format != FormatArg::Json && !examples.is_empty() {
-        eprintln!("skipped lines (first {}):", examples.len());
-        for (line, reason) in &examples {
-            eprintln!("  line {line}: {}", crate::sanitize::inert(reason));
-        }
+    if args.verbose && args.format != FormatArg::Json {
+        print_skipped(&examples);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -143,25 +180,26 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
 fn report_capture(
     args: &ReportArgs,
     rules: &crate::findings::Rules,
+    file: &Path,
     input: Box<dyn std::io::Read + Send>,
 ) -> Result<ExitCode> {
-    let shown = args.file.display().to_string();
-    let size = std::fs::metadata(&args.file)
+    let shown = file.display().to_string();
+    let size = std::fs::metadata(file)
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
     let mut progress = ProgressLine::new(size);
-    let mut model = rules.model();
+    let mut fleet = Fleet::new(rules.model());
     let read = read_capture(
         input,
         Vec::new(),
-        &mut |events| events.iter().for_each(|ev| model.apply(0, ev)),
+        &mut |events| events.iter().for_each(|ev| fleet.apply(0, ev)),
         &mut |bytes| progress.update(bytes),
     );
     progress.finish();
     let (stats, end) = read.map_err(|e| eyre!("cannot read {shown}: {e}"))?;
-    model.finish();
-    let report = Report::with_skipped(&model, rules, &[]);
+    fleet.finish();
+    let report = Report::from_fleet(&fleet, rules, &[]);
     print_report(&report, args.format)?;
     eprintln!("{}", crate::sanitize::inert(&stats.summary()));
     if let Some(problem) = &end.problem {
@@ -170,6 +208,17 @@ fn report_capture(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(report: &Report, format: FormatArg) -> Result<()> {
+/// The first skipped lines, for `--verbose`, on stderr.
+pub(super) fn print_skipped(examples: &[(u64, String)]) {
+    if examples.is_empty() {
+        return;
+    }
+    eprintln!("skipped lines (first {}):", examples.len());
+    for (line, reason) in examples {
+        eprintln!("  line {line}: {}", crate::sanitize::inert(reason));
+    }
+}
+
+pub(super) fn print_report(report: &Report, format: FormatArg) -> Result<()> {
     super::print_out(&report.render(format.into()), false)
 }

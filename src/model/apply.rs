@@ -172,6 +172,9 @@ impl Model {
         let name: Str = match (&ev.server, self.source_server[source]) {
             (Some(name), _) => name.clone(),
             (None, Some(id)) => return id,
+            (None, None) if self.source_names.get(source).is_some_and(|n| !n.is_empty()) => {
+                self.source_names[source].clone()
+            }
             (None, None) if source == 0 => Str::default(),
             (None, None) => Str::from(format!("source-{source}")),
         };

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod close_ages;
 pub mod closes;
 pub mod conns;
+pub mod fleet;
 pub mod histogram;
 pub mod interner;
 pub mod params;
@@ -107,6 +108,8 @@ pub struct Model {
     server_ids: HashMap<(usize, Str), ServerId>,
     /// Per source: the server of its latest `hello`.
     source_server: Vec<Option<ServerId>>,
+    /// Per source: the name of its server until the events name one (a log's file name).
+    source_names: Vec<Str>,
     pub conns: ConnTable,
     pub strings: Interner,
     pub timers: Timers,
@@ -142,6 +145,7 @@ impl Model {
             servers: Vec::new(),
             server_ids: HashMap::new(),
             source_server: Vec::new(),
+            source_names: Vec::new(),
             conns: ConnTable::default(),
             strings: Interner::with_cap(INTERN_CAP),
             timers: Timers::with_min_grace(params::nanos(params.timer_grace_secs)),
@@ -161,6 +165,16 @@ impl Model {
             early_closes: reorder::EarlyCloses::default(),
             clocks: Vec::new(),
         }
+    }
+
+    /// Names the server of `source` for its events that name none before a `hello` does
+    /// (a log read with others is named after its file). Unnamed sources are `source-N`,
+    /// the first one "".
+    pub fn name_source(&mut self, source: usize, name: &str) {
+        if self.source_names.len() <= source {
+            self.source_names.resize(source + 1, Str::default());
+        }
+        self.source_names[source] = Str::from(name);
     }
 
     /// The current event time: the latest `ts` seen.

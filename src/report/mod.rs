@@ -3,10 +3,14 @@
 //! [`Report::from_model`] gathers everything once; the three formats only print it.
 
 mod markdown;
+mod servers;
 mod text;
+
+pub use servers::ServerReport;
 
 use crate::event::{Ts, codes::close_code_name};
 use crate::findings::{Finding, Rules};
+use crate::model::fleet::Fleet;
 use crate::model::{CloseStats, Model};
 use crate::sanitize::inert;
 use serde::Serialize;
@@ -38,13 +42,24 @@ pub struct Connections {
     pub open_from_snapshot: usize,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct ServerInfo {
-    pub name: String,
-    pub software: Option<String>,
-    pub ping_interval_ms: Option<u64>,
-    pub pong_timeout_ms: Option<u64>,
-    pub dropped_events: u64,
+impl Connections {
+    fn of(model: &Model) -> Connections {
+        Connections {
+            opened: model.opened,
+            closed: model.closed(),
+            open_at_end: model.open_count(),
+            peak_open: model.peak_open,
+            open_from_snapshot: model.conns.iter().filter(|c| !c.counted_open).count(),
+        }
+    }
+}
+
+/// Closes by code, the codes as strings (findings.md).
+fn close_codes_of(model: &Model) -> Map<String, Value> {
+    CloseStats::by_code(&model.closes.all_time)
+        .iter()
+        .map(|(code, n)| (code.to_string(), json!(n)))
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -70,7 +85,8 @@ pub struct Report {
     pub unknown_types: u64,
     /// Events that contradicted the state (a close for an unknown conn, a second open...).
     pub contradictions: u64,
-    pub servers: Vec<ServerInfo>,
+    /// Extra: per server, by name (see [`ServerReport`]).
+    pub servers: BTreeMap<String, ServerReport>,
     /// The first skipped lines with their line numbers and reasons.
     pub skipped: Vec<SkippedExample>,
 }
@@ -82,11 +98,7 @@ impl Report {
 
     /// `skipped` lists the first invalid lines a log reader met (line number, reason).
     pub fn with_skipped(model: &Model, rules: &Rules, skipped: &[(u64, String)]) -> Report {
-        let by_code = CloseStats::by_code(&model.closes.all_time);
-        let close_codes = by_code
-            .iter()
-            .map(|(code, n)| (code.to_string(), json!(n)))
-            .collect();
+        let close_codes = close_codes_of(model);
         let mut by_init: BTreeMap<u16, Map<String, Value>> = BTreeMap::new();
         for ((code, init), n) in &model.closes.all_time {
             let who = init.map_or("unknown", |i| i.as_str());
@@ -107,13 +119,7 @@ impl Report {
             }),
             events: model.counters.events,
             skipped_lines: model.counters.skipped_lines,
-            connections: Connections {
-                opened: model.opened,
-                closed: model.closed(),
-                open_at_end: model.open_count(),
-                peak_open: model.peak_open,
-                open_from_snapshot: model.conns.iter().filter(|c| !c.counted_open).count(),
-            },
+            connections: Connections::of(model),
             close_codes,
             upgrade_rejected: model
                 .rejected
@@ -125,17 +131,7 @@ impl Report {
             dropped_events: model.dropped(),
             unknown_types: model.counters.unknown_types,
             contradictions: model.counters.contradictions,
-            servers: model
-                .servers
-                .iter()
-                .map(|s| ServerInfo {
-                    name: inert(&s.name).into_owned(),
-                    software: s.software.as_deref().map(|v| inert(v).into_owned()),
-                    ping_interval_ms: s.heartbeat.map(|h| h.ping_interval_ms),
-                    pong_timeout_ms: s.heartbeat.map(|h| h.pong_timeout_ms),
-                    dropped_events: s.dropped,
-                })
-                .collect(),
+            servers: servers::announced(model),
             skipped: skipped
                 .iter()
                 .map(|(line, reason)| SkippedExample {
@@ -144,6 +140,21 @@ impl Report {
                 })
                 .collect(),
         }
+    }
+
+    /// The report of a [`Fleet`]: the whole, and each server judged on its own events.
+    pub fn from_fleet(fleet: &Fleet, rules: &Rules, skipped: &[(u64, String)]) -> Report {
+        let mut report = Report::with_skipped(fleet.whole(), rules, skipped);
+        let (servers, local) = servers::judged(fleet, rules);
+        report.servers = servers;
+        // A finding of a few servers that the whole's averages hide is still the report's.
+        for f in local {
+            if !report.findings.iter().any(|g| g.id == f.id) {
+                report.findings.push(f);
+            }
+        }
+        crate::findings::sort(&mut report.findings);
+        report
     }
 
     pub fn render(&self, format: Format) -> String {
@@ -199,28 +210,6 @@ impl Report {
                 .unwrap_or_else(|| t.to_string())
         };
         Some((ms(&span.from), ms(&span.to)))
-    }
-
-    /// One line per server: its name, software and heartbeat as announced.
-    pub(crate) fn server_lines(&self) -> Vec<String> {
-        self.servers
-            .iter()
-            .map(|s| {
-                let name = if s.name.is_empty() {
-                    "(unnamed)"
-                } else {
-                    &s.name
-                };
-                let heartbeat = match (s.ping_interval_ms, s.pong_timeout_ms) {
-                    (Some(p), Some(t)) => {
-                        format!("ping every {}, pong within {}", ms_text(p), ms_text(t))
-                    }
-                    _ => "no heartbeat announced".to_string(),
-                };
-                let software = s.software.as_deref().unwrap_or("software unknown");
-                format!("{name}  {software}  {heartbeat}")
-            })
-            .collect()
     }
 
     pub(crate) fn duration_text(&self) -> String {

@@ -51,6 +51,9 @@ fn findings(out: &mut String, r: &Report) {
                 f.id,
                 f.summary
             );
+            if let Some(holds) = r.where_it_holds(f.id) {
+                let _ = writeln!(out, "           where:    {holds}");
+            }
             let evidence = evidence_pairs(f)
                 .into_iter()
                 .map(|(k, v)| format!("{k}={v}"))

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod feed;
 pub mod log;
 pub mod log_index;
+pub mod merge;
 mod parallel;
 pub mod record;
 
