@@ -135,3 +135,64 @@ fn bad_demo_arguments_are_one_line_errors() {
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+/// A fleet on one machine: two demos named apart, recorded, then one report over both logs
+/// with each server under its name.
+#[test]
+fn named_demos_are_servers_of_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos: Vec<_> = ["edge-1", "edge-2"]
+        .iter()
+        .map(|name| {
+            let record = dir.path().join(format!("rec-{name}.jsonl"));
+            let child = Command::new(env!("CARGO_BIN_EXE_wscope"))
+                .args(["demo", "--headless", "--duration", "4s", "--format", "json"])
+                .args(["--name", name, "--record"])
+                .arg(&record)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (name, record, child)
+        })
+        .collect();
+    let mut logs = Vec::new();
+    for (name, record, child) in demos {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let own: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let servers = own["servers"].as_object().unwrap();
+        assert_eq!(servers.keys().collect::<Vec<_>>(), [name], "{servers:?}");
+        logs.push(record);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args(["report", "--format", "json"])
+        .args(&logs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let both: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let servers = both["servers"].as_object().unwrap();
+    assert_eq!(servers.keys().collect::<Vec<_>>(), ["edge-1", "edge-2"]);
+    let opened = |s: &str| servers[s]["connections"]["opened"].as_u64().unwrap();
+    assert!(opened("edge-1") > 0 && opened("edge-2") > 0, "{servers:?}");
+    assert_eq!(
+        both["connections"]["opened"].as_u64().unwrap(),
+        opened("edge-1") + opened("edge-2")
+    );
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args(["demo", "--headless", "--name", "evil\u{1b}[2J"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("without control characters"));
+}

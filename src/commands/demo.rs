@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// Record the feed to FILE as JSON Lines (replay it later with `wscope replay FILE`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// The demo server's name in its feed: several demos (`--headless --admin`) simulate a
+    /// fleet on one machine.
+    #[arg(long, value_name = "NAME", default_value = crate::demo::DEFAULT_NAME, value_parser = parse_name)]
+    pub name: String,
     /// How long a headless demo runs.
     #[arg(long, value_parser = super::parse_duration, default_value = "40s")]
     pub duration: Duration,
@@ -36,6 +40,17 @@ pub struct DemoArgs {
     pub show: super::ShowArgs,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
+}
+
+/// A server name: printable, at most 128 characters (it reaches every viewer's screen).
+fn parse_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().count() > 128 {
+        return Err("a name of 1 to 128 characters".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("a name without control characters".into());
+    }
+    Ok(s.to_string())
 }
 
 fn random_token() -> Result<String> {
@@ -81,6 +96,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let outcome = runtime.block_on(async {
         let config = DemoConfig {
             admin: admin.clone(),
+            name: args.name.clone(),
             ..DemoConfig::default()
         };
         let mut demo = start(config).await.wrap_err("cannot start the demo")?;

@@ -30,12 +30,17 @@ use tokio::task::JoinSet;
 /// The idle timeout of the demo's proxy.
 pub const PROXY_IDLE: Duration = Duration::from_secs(3);
 
+/// The demo server's name unless told otherwise.
+pub const DEFAULT_NAME: &str = "demo-1";
+
 #[derive(Clone, Debug)]
 pub struct DemoConfig {
     /// Also serve the feed (and /metrics) here.
     pub admin: Option<AdminConfig>,
     /// When the server "restarts" (closes everything with 1001); `None`: never.
     pub restart_after: Option<Duration>,
+    /// The server's name in its `hello` (several demos simulate a fleet).
+    pub name: String,
 }
 
 impl Default for DemoConfig {
@@ -43,6 +48,7 @@ impl Default for DemoConfig {
         DemoConfig {
             admin: None,
             restart_after: Some(Duration::from_secs(15)),
+            name: DEFAULT_NAME.to_string(),
         }
     }
 }
@@ -86,7 +92,7 @@ impl DemoHandle {
 /// Starts the demo on the current tokio runtime. Subscribe right away to see every event.
 pub async fn start(config: DemoConfig) -> io::Result<DemoHandle> {
     let tap = Tap::new(TapConfig {
-        server: Some("demo-1".into()),
+        server: Some(config.name.as_str().into()),
         software: Some(concat!("wscope-demo/", env!("CARGO_PKG_VERSION")).into()),
         heartbeat: Some(HeartbeatConfig::new(
             Duration::from_secs(2),
