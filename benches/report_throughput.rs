@@ -61,7 +61,7 @@ fn write_busy_log(path: &Path, events: usize) -> u64 {
             .unwrap();
         } else {
             let id = open[rng.usize(0..open.len())];
-            let dir = if r % 2 == 0 { "in" } else { "out" };
+            let dir = if r.is_multiple_of(2) { "in" } else { "out" };
             writeln!(w, r#"{{"type":"message","ts":"{}","conn":"c{id}","dir":"{dir}","count":{},"bytes":{}}}"#, ts(ms), rng.u32(1..9), rng.u32(20..4000)).unwrap();
         }
     }

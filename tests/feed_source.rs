@@ -84,10 +84,10 @@ fn serve(listener: TcpListener, frames: Vec<Message>) -> tokio::task::JoinHandle
                     }
                 }
                 while let Some(Ok(msg)) = ws.next().await {
-                    if let Message::Text(t) = msg {
-                        if t.as_str() == r#"{"type":"resync"}"# {
-                            let _ = ws.send(Message::text(snapshot(&["resynced"]))).await;
-                        }
+                    if let Message::Text(t) = msg
+                        && t.as_str() == r#"{"type":"resync"}"#
+                    {
+                        let _ = ws.send(Message::text(snapshot(&["resynced"]))).await;
                     }
                 }
             });
@@ -603,10 +603,10 @@ async fn a_dropped_event_asks_for_a_fresh_snapshot_at_most_once_per_interval() {
     let mut resynced = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
     while let Ok(Some(item)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        if let Some((_, raw)) = event_of(&item) {
-            if raw.contains("resynced") {
-                resynced += 1;
-            }
+        if let Some((_, raw)) = event_of(&item)
+            && raw.contains("resynced")
+        {
+            resynced += 1;
         }
     }
     assert_eq!(resynced, 1, "one resync for two dropped events in a row");

@@ -374,10 +374,10 @@ async fn a_stalled_subscriber_loses_events_gets_dropped_and_does_not_slow_the_se
             .unwrap()
             .unwrap()
             .unwrap();
-        if let Message::Text(t) = msg {
-            if let EventKind::Dropped { count } = parse_event(t.as_bytes()).unwrap().kind {
-                dropped = count;
-            }
+        if let Message::Text(t) = msg
+            && let EventKind::Dropped { count } = parse_event(t.as_bytes()).unwrap().kind
+        {
+            dropped = count;
         }
     }
     assert!(dropped > 1000, "{dropped}");

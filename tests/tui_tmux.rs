@@ -234,10 +234,10 @@ fn signals_restore_the_terminal() {
 fn sgr_params(s: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for part in s.split("\u{1b}[").skip(1) {
-        if let Some(end) = part.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
-            if part[end..].starts_with('m') {
-                out.extend(part[..end].split(';').filter_map(|p| p.parse::<u32>().ok()));
-            }
+        if let Some(end) = part.find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            && part[end..].starts_with('m')
+        {
+            out.extend(part[..end].split(';').filter_map(|p| p.parse::<u32>().ok()));
         }
     }
     out

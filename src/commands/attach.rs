@@ -7,10 +7,11 @@
 use super::forward::{Recording, forward};
 use super::parse_duration;
 use crate::findings::Rules;
-use crate::model::Model;
-use crate::report::render;
+use crate::model::fleet::Fleet;
+use crate::report::Report;
 use crate::sanitize::inert;
 use crate::source::feed::{self, FeedOptions};
+use crate::source::nats;
 use crate::source::{SourceMsg, SourceState};
 use crate::ui::{self, UiConfig};
 use color_eyre::{
@@ -26,7 +27,8 @@ use tokio::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct AttachArgs {
-    /// Admin feed URLs (ws:// or wss://), one per server, e.g. ws://127.0.0.1:9750/
+    /// Admin feed URLs (ws:// or wss://), one per server, e.g. ws://127.0.0.1:9750/; or one
+    /// NATS subject that relays publish to, e.g. nats://127.0.0.1:4222/wscope.prod.>
     #[arg(required = true, value_name = "URL")]
     pub urls: Vec<String>,
     /// The feed's token, sent as `Authorization: Bearer`. Prefer the environment variable:
@@ -40,17 +42,64 @@ pub struct AttachArgs {
     #[arg(long, value_parser = parse_duration, requires = "headless")]
     pub duration: Option<Duration>,
     #[command(flatten)]
+    pub nats: super::relay::NatsAuthArgs,
+    #[command(flatten)]
     pub show: super::ShowArgs,
     #[command(flatten)]
     pub thresholds: super::ThresholdArgs,
+}
+
+/// Where an attach's events come from.
+enum Sources {
+    Feeds(feed::Feeds),
+    /// One NATS subscription (a fleet's relays), source 0.
+    Nats(tokio::task::JoinHandle<()>),
+}
+
+impl Sources {
+    fn stop(self) {
+        match self {
+            Sources::Feeds(feeds) => feeds.stop(),
+            Sources::Nats(task) => task.abort(),
+        }
+    }
+}
+
+/// The NATS target when the URLs are one `nats://` URL; an error when they mix kinds.
+fn nats_target(urls: &[String]) -> Result<Option<nats::NatsTarget>> {
+    match urls {
+        [url] if nats::is_nats_url(url) => nats::parse_target(url, "wscope.default.>")
+            .map(Some)
+            .map_err(|e| color_eyre::eyre::eyre!(e)),
+        _ if urls.iter().any(|u| nats::is_nats_url(u)) => {
+            bail!("attach takes admin feed URLs, or one nats:// URL, not both")
+        }
+        _ => Ok(None),
+    }
+}
+
+fn spawn_sources(args: &AttachArgs) -> Result<(Sources, tokio::sync::mpsc::Receiver<SourceMsg>)> {
+    if let Some(target) = nats_target(&args.urls)? {
+        let (tx, rx) = tokio::sync::mpsc::channel(4096);
+        let task = tokio::spawn(nats::subscribe(target, args.nats.auth(), 0, tx));
+        return Ok((Sources::Nats(task), rx));
+    }
+    let options = FeedOptions {
+        token: args.token.clone(),
+        ..FeedOptions::default()
+    };
+    let (feeds, rx) = feed::spawn(&args.urls, options)?;
+    Ok((Sources::Feeds(feeds), rx))
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
     let Some(rules) = args.thresholds.rules()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    for url in &args.urls {
-        feed::check_url(url)?;
+    if nats_target(&args.urls)?.is_none() {
+        for url in &args.urls {
+            feed::check_url(url)?;
+        }
     }
     if args.token.is_some() {
         for url in args.urls.iter().filter(|u| sends_token_in_clear(u)) {
@@ -97,7 +146,7 @@ fn sends_token_in_clear(url: &str) -> bool {
 /// What the headless run collects.
 struct Collector {
     urls: Vec<String>,
-    model: Model,
+    model: Fleet,
     recording: Recording,
     invalid: u64,
     ever_connected: bool,
@@ -112,7 +161,7 @@ impl Collector {
         Collector {
             recording,
             urls,
-            model: rules.model(),
+            model: Fleet::new(rules.model()),
             invalid: 0,
             ever_connected: false,
             last_problem: None,
@@ -187,11 +236,7 @@ impl Collector {
 /// writes what was already received and closes the file.
 async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let recording = Recording::create(args.record.as_ref(), &args.urls)?;
-    let options = FeedOptions {
-        token: args.token.clone(),
-        ..FeedOptions::default()
-    };
-    let (feeds, items) = feed::spawn(&args.urls, options)?;
+    let (feeds, items) = spawn_sources(&args)?;
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let forward = tokio::spawn(forward(items, tx, recording));
     let labels = args.urls.iter().map(|u| inert(u).into_owned()).collect();
@@ -206,7 +251,6 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     )
     .await;
     feeds.stop();
-    drop(feeds);
     let recorded = forward.await.wrap_err("the recorder stopped")?;
     shown?;
     recorded?;
@@ -215,11 +259,7 @@ async fn live(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
 
 async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     let recording = Recording::create(args.record.as_ref(), &args.urls)?;
-    let options = FeedOptions {
-        token: args.token.clone(),
-        ..FeedOptions::default()
-    };
-    let (feeds, mut rx) = feed::spawn(&args.urls, options)?;
+    let (feeds, mut rx) = spawn_sources(&args)?;
     let mut c = Collector::new(args.urls.clone(), recording, &rules);
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("cannot watch Ctrl-C")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
@@ -271,7 +311,7 @@ async fn headless(args: AttachArgs, rules: Rules) -> Result<ExitCode> {
     }
     c.model.finish();
     c.model.note_skipped(c.invalid);
-    let report = render(&c.model, &rules, args.show.format.into());
+    let report = Report::from_fleet(&c.model, &rules, &[]).render(args.show.format.into());
     super::print_out(&report, hung_up)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod demo;
 mod forward;
 pub mod probe;
+pub mod relay;
 pub mod replay;
 pub mod report;
 mod report_many;
@@ -38,6 +39,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Check an endpoint through its proxies: the handshake, and how long idle connections live.
     Probe(probe::ProbeArgs),
+    /// Publish servers' admin feeds to NATS, so one `attach nats://…` watches a fleet.
+    Relay(relay::RelayArgs),
 }
 
 static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay(a) => replay::run(a),
         Command::Report(a) => report::run(a),
         Command::Probe(a) => probe::run(a),
+        Command::Relay(a) => relay::run(a),
     }
 }
 

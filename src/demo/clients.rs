@@ -174,10 +174,10 @@ fn frozen_clients(t: Targets, tasks: &mut JoinSet<()>) {
             let path = if n % 2 == 0 { "/legacy" } else { "/chat" };
             let xff = format!("192.0.2.{}", n % 250 + 1);
             frozen.spawn(async move {
-                if let Some(mut ws) = connect(t.backend, path, DESKTOP, &xff).await {
-                    if !chat(&mut ws, Duration::from_secs(3)).await {
-                        sleep(Duration::from_secs(40)).await;
-                    }
+                if let Some(mut ws) = connect(t.backend, path, DESKTOP, &xff).await
+                    && !chat(&mut ws, Duration::from_secs(3)).await
+                {
+                    sleep(Duration::from_secs(40)).await;
                 }
             });
             while frozen.try_join_next().is_some() {}
@@ -234,13 +234,13 @@ fn phones(t: Targets, tasks: &mut JoinSet<()>) {
             let ua = if i % 2 == 0 { IPHONE } else { ANDROID };
             let xff = format!("100.64.0.{}", i + 1);
             loop {
-                if let Some(mut ws) = connect(t.backend, "/mobile", ua, &xff).await {
-                    if !chat(&mut ws, jitter(Duration::from_secs(3), 0.3)).await {
-                        let _ = ws.send(Message::text("background")).await;
-                        sleep(jitter(Duration::from_secs(2), 0.3)).await;
-                        // Suspended: the socket goes away without a close frame.
-                        drop(ws);
-                    }
+                if let Some(mut ws) = connect(t.backend, "/mobile", ua, &xff).await
+                    && !chat(&mut ws, jitter(Duration::from_secs(3), 0.3)).await
+                {
+                    let _ = ws.send(Message::text("background")).await;
+                    sleep(jitter(Duration::from_secs(2), 0.3)).await;
+                    // Suspended: the socket goes away without a close frame.
+                    drop(ws);
                 }
                 sleep(jitter(Duration::from_secs(6), 0.3)).await;
             }

@@ -36,7 +36,7 @@ impl Figure {
             self.last = Some(r);
         }
         let stride = self.stride.max(1);
-        if self.seen % stride == 0 {
+        if self.seen.is_multiple_of(stride) {
             if self.points.len() >= MAX_POINTS {
                 let mut keep = false;
                 self.points.retain(|_| {
@@ -45,7 +45,7 @@ impl Figure {
                 });
                 self.stride = stride * 2;
             }
-            if self.seen % self.stride.max(1) == 0 {
+            if self.seen.is_multiple_of(self.stride.max(1)) {
                 self.points.push(r);
             }
         }

@@ -314,10 +314,10 @@ pub fn check(response: &Response, key: &str, offered: &[String]) -> Result<(), F
             got: got.map(str::to_string),
         });
     }
-    if let Some(chosen) = response.header("sec-websocket-protocol") {
-        if !offered.iter().any(|p| p == chosen) {
-            return Err(Failure::BadSubprotocol(chosen.to_string()));
-        }
+    if let Some(chosen) = response.header("sec-websocket-protocol")
+        && !offered.iter().any(|p| p == chosen)
+    {
+        return Err(Failure::BadSubprotocol(chosen.to_string()));
     }
     Ok(())
 }

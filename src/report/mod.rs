@@ -229,7 +229,7 @@ pub(crate) fn count_of(n: u64, one: &str, many: &str) -> String {
 }
 
 fn ms_text(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)

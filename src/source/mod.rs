@@ -6,6 +6,7 @@ pub mod feed;
 pub mod log;
 pub mod log_index;
 pub mod merge;
+pub mod nats;
 mod parallel;
 pub mod record;
 

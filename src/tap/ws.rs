@@ -358,14 +358,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TappedWebSocket<S> {
 
     fn on_pong(&mut self, payload: &[u8]) {
         let mut rtt = None;
-        if let Some(hb) = self.heartbeat.as_mut() {
-            if hb.awaiting.is_some() && payload == hb.seq.to_be_bytes() {
-                rtt = Some(hb.last_sent.elapsed());
-                hb.awaiting = None;
-                if hb.policy.terminate {
-                    let next = hb.last_sent + hb.policy.interval;
-                    hb.reset(next);
-                }
+        if let Some(hb) = self.heartbeat.as_mut()
+            && hb.awaiting.is_some()
+            && payload == hb.seq.to_be_bytes()
+        {
+            rtt = Some(hb.last_sent.elapsed());
+            hb.awaiting = None;
+            if hb.policy.terminate {
+                let next = hb.last_sent + hb.policy.interval;
+                hb.reset(next);
             }
         }
         self.conn.pong_received(rtt);

@@ -191,11 +191,12 @@ fn step(
     if let (Driver::Replay(p), None) = (driver, &*refreshing) {
         p.advance(now, dash);
     }
-    if refreshing.is_none() && pace.refresh_due(now).is_zero() {
-        if let Some(job) = dash.refresh() {
-            *refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
-            pace.last_refresh = Some(now);
-        }
+    if refreshing.is_none()
+        && pace.refresh_due(now).is_zero()
+        && let Some(job) = dash.refresh()
+    {
+        *refreshing = Some(tokio::task::spawn_blocking(move || job.run()));
+        pace.last_refresh = Some(now);
     }
     if pace.frame_due(now, dash, refreshing.is_some()) {
         if pace.last_draw.is_none() {

@@ -202,10 +202,10 @@ impl Playback {
             self.cursor = cursor;
             self.applied = ts;
             applied_any = true;
-            if self.cursor % self.checkpoint_every == 0 {
+            if self.cursor.is_multiple_of(self.checkpoint_every) {
                 self.checkpoint(dash);
             }
-            if self.cursor % 1024 == 0 && started.elapsed() >= STEP_SLICE {
+            if self.cursor.is_multiple_of(1024) && started.elapsed() >= STEP_SLICE {
                 out_of_time = true;
                 break;
             }

@@ -27,13 +27,14 @@ impl RecentEvents {
         if event.kind.conn().is_none() {
             return;
         }
-        if let Some((s, conn, ring)) = self.watched.as_mut() {
-            if *s == server && event.kind.conn() == Some(conn.as_str()) {
-                if ring.len() == WATCHED_CAPACITY {
-                    ring.pop_front();
-                }
-                ring.push_back(event.clone());
+        if let Some((s, conn, ring)) = self.watched.as_mut()
+            && *s == server
+            && event.kind.conn() == Some(conn.as_str())
+        {
+            if ring.len() == WATCHED_CAPACITY {
+                ring.pop_front();
             }
+            ring.push_back(event.clone());
         }
         if self.shared.len() == SHARED_CAPACITY {
             self.shared.pop_front();

@@ -175,10 +175,10 @@ pub fn check_feed(frames: &[String]) -> Result<Summary, Vec<String>> {
             errors.push(format!("{at}: hello only comes first"));
         }
         // Small reordering is tolerated by readers; an emitter stays within it.
-        if let Some(prev) = latest {
-            if event.ts.secs_since(prev) < -1.0 {
-                errors.push(format!("{at}: more than 1 s older than an earlier event"));
-            }
+        if let Some(prev) = latest
+            && event.ts.secs_since(prev) < -1.0
+        {
+            errors.push(format!("{at}: more than 1 s older than an earlier event"));
         }
         latest = Some(latest.map_or(event.ts, |l| l.max(event.ts)));
 
@@ -329,12 +329,11 @@ pub fn check_feed(frames: &[String]) -> Result<Summary, Vec<String>> {
                 c.one_of("op", &["start", "fire", "clear"]);
                 c.string("kind", false);
                 c.uint("interval_ms", false);
-                if obj.get("op").and_then(Value::as_str) == Some("start") {
-                    if let Some(id) = obj.get("conn").and_then(Value::as_str) {
-                        if !ever.contains(id) {
-                            c.fail(format!("timer start for unknown conn {id}"));
-                        }
-                    }
+                if obj.get("op").and_then(Value::as_str) == Some("start")
+                    && let Some(id) = obj.get("conn").and_then(Value::as_str)
+                    && !ever.contains(id)
+                {
+                    c.fail(format!("timer start for unknown conn {id}"));
                 }
             }
             "dropped" => {

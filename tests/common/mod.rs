@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod conformance;
+pub mod nats;
 pub mod nginx;
 pub mod node;
 pub mod probe;

@@ -135,10 +135,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     if !view.filter.is_empty() {
         extra.push_str(&format!("  filter /{}", inert(&view.filter)));
     }
-    if let Some(i) = view.server_filter {
-        if let Some(s) = dash.model.servers.get(i) {
-            extra.push_str(&format!("  server {}", inert(&s.name)));
-        }
+    if let Some(i) = view.server_filter
+        && let Some(s) = dash.model.servers.get(i)
+    {
+        extra.push_str(&format!("  server {}", inert(&s.name)));
     }
     if let Some(id) = &view.followed_gone {
         extra.push_str(&format!("  {} closed", inert(id)));

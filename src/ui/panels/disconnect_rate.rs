@@ -48,7 +48,7 @@ fn span_label(columns: u64, step_secs: u64) -> String {
     let secs = columns * step_secs;
     if secs < 120 {
         format!("-{secs}s")
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("-{}m", secs / 60)
     } else {
         format!("-{}m{}s", secs / 60, secs % 60)

@@ -135,12 +135,12 @@ fn wrap_words(text: &str, width: usize, rows: usize, ellipsis: &str) -> Vec<Stri
     }
     let cut = lines.len() > rows;
     lines.truncate(rows);
-    if let Some(last) = lines.last_mut() {
-        if cut || last.chars().count() > width {
-            let room = width.saturating_sub(ellipsis.chars().count());
-            let kept: String = last.chars().take(room).collect();
-            *last = format!("{}{ellipsis}", kept.trim_end());
-        }
+    if let Some(last) = lines.last_mut()
+        && (cut || last.chars().count() > width)
+    {
+        let room = width.saturating_sub(ellipsis.chars().count());
+        let kept: String = last.chars().take(room).collect();
+        *last = format!("{}{ellipsis}", kept.trim_end());
     }
     lines
 }

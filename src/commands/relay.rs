@@ -1,0 +1,246 @@
+//! `wscope relay URL... --to nats://HOST:PORT`: a sidecar that publishes servers' admin feeds
+//! to NATS, one subject per server, so one `attach nats://…` watches a fleet (see
+//! [`crate::source::nats`] for what the messages carry).
+
+use crate::event::{Event, EventKind, Str, to_json_line};
+use crate::sanitize::inert;
+use crate::source::feed::{self, FeedOptions};
+use crate::source::nats::{
+    self, HELLO_EVERY, NatsAuth, headers, parse_target, resync_subject, split_snapshot,
+    subject_token,
+};
+use crate::source::{SourceMsg, SourceState};
+use color_eyre::{Result, eyre::eyre};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How to log in to NATS (shared by `relay` and `attach nats://`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NatsAuthArgs {
+    /// NATS token. Prefer the environment variable: a command line shows in `ps`.
+    #[arg(
+        long,
+        env = "WSCOPE_NATS_TOKEN",
+        hide_env_values = true,
+        value_name = "T"
+    )]
+    pub nats_token: Option<String>,
+    #[arg(long, value_name = "USER", requires = "nats_password")]
+    pub nats_user: Option<String>,
+    #[arg(
+        long,
+        env = "WSCOPE_NATS_PASSWORD",
+        hide_env_values = true,
+        value_name = "P"
+    )]
+    pub nats_password: Option<String>,
+    /// A NATS credentials file (.creds: JWT and NKey seed).
+    #[arg(long, value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// CA certificates (PEM) for a tls:// NATS server with a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+}
+
+impl NatsAuthArgs {
+    pub fn auth(&self) -> NatsAuth {
+        NatsAuth {
+            token: self.nats_token.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            creds: self.nats_creds.clone(),
+            ca: self.nats_ca.clone(),
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RelayArgs {
+    /// Admin feed URLs (ws:// or wss://) of the servers to relay.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// The NATS server: nats://HOST:PORT (or tls://HOST:PORT).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Events of server S go to SUBJECT.S (S escaped into one subject token).
+    #[arg(long, value_name = "SUBJECT", default_value = "wscope.default")]
+    pub subject: String,
+    /// The admin feeds' token, sent as `Authorization: Bearer`.
+    #[arg(long, env = "WSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Stop after this long (default: until Ctrl-C, SIGTERM or SIGHUP).
+    #[arg(long, value_parser = super::parse_duration)]
+    pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub nats: NatsAuthArgs,
+}
+
+/// One server as the relay publishes it.
+struct Server {
+    token: String,
+    /// The feed it came from, to ask for a snapshot.
+    feed: usize,
+    seq: u64,
+    hello: Option<Event>,
+    last_ts: crate::event::Ts,
+}
+
+pub fn run(args: RelayArgs) -> Result<ExitCode> {
+    for url in &args.urls {
+        feed::check_url(url)?;
+    }
+    if args.subject.contains(['*', '>']) {
+        return Err(eyre!("--subject is where events go: no wildcards"));
+    }
+    let target = parse_target(
+        &format!("{}/{}", args.to.trim_end_matches('/'), args.subject),
+        "",
+    )
+    .map_err(|e| eyre!(e))?;
+    let runtime = super::runtime(super::Threads::Two)?;
+    runtime.block_on(relay(args, target))
+}
+
+async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
+    let shown = inert(&target.server).into_owned();
+    let on_event = {
+        let shown = shown.clone();
+        // Reconnecting fails every few hundred milliseconds while NATS is away: the first
+        // failure is said, the rest until the next connection are not.
+        let said_error = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        move |event: async_nats::Event| {
+            use std::sync::atomic::Ordering::Relaxed;
+            match event {
+                async_nats::Event::Connected => {
+                    said_error.store(false, Relaxed);
+                    eprintln!("wscope relay: {shown}: connected")
+                }
+                async_nats::Event::Disconnected => {
+                    eprintln!("wscope relay: {shown}: lost; reconnecting")
+                }
+                async_nats::Event::ClientError(_) if said_error.swap(true, Relaxed) => {}
+                other => eprintln!("wscope relay: {shown}: {}", inert(&other.to_string())),
+            }
+        }
+    };
+    let client = nats::connect(&target, &args.nats.auth(), "wscope relay", on_event)
+        .await
+        .map_err(|e| eyre!(e))?;
+    let options = FeedOptions {
+        token: args.token.clone(),
+        ..FeedOptions::default()
+    };
+    let (feeds, mut items) = feed::spawn(&args.urls, options)?;
+    let mut resyncs = client
+        .subscribe(resync_subject(&target.subject, "*"))
+        .await
+        .map_err(|e| eyre!("{shown}: cannot subscribe: {e}"))?;
+
+    let mut servers: HashMap<Str, Server> = HashMap::new();
+    // Per feed: the server its latest `hello` named.
+    let mut current: Vec<Option<Str>> = vec![None; args.urls.len()];
+    let mut hello_tick = tokio::time::interval(HELLO_EVERY);
+    let (mut hangup, mut terminate, mut interrupt) = (
+        signal(SignalKind::hangup())?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    );
+    let deadline = tokio::time::sleep(args.duration.unwrap_or(Duration::from_secs(u64::MAX / 4)));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            _ = hangup.recv() => break,
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            item = items.recv() => match item {
+                Some(SourceMsg::Event { source, mut event, .. }) => {
+                    let name = event
+                        .server
+                        .clone()
+                        .or_else(|| current[source].clone())
+                        .unwrap_or_else(|| format!("feed-{}", source + 1).into());
+                    if let EventKind::Hello(_) = event.kind {
+                        current[source] = Some(name.clone());
+                    }
+                    event.server = Some(name.clone());
+                    let server = servers.entry(name.clone()).or_insert_with(|| Server {
+                        token: subject_token(&name),
+                        feed: source,
+                        seq: 0,
+                        hello: None,
+                        last_ts: event.ts,
+                    });
+                    server.feed = source;
+                    server.last_ts = server.last_ts.max(event.ts);
+                    if let EventKind::Hello(_) = event.kind {
+                        server.hello = Some(event.clone());
+                    }
+                    publish(&client, &target.subject, server, &event).await;
+                }
+                Some(SourceMsg::State { source, state }) => {
+                    let url = inert(&args.urls[source]).into_owned();
+                    match state {
+                        SourceState::Connected => eprintln!("wscope relay: {url}: connected"),
+                        SourceState::Retrying { reason, .. } => {
+                            eprintln!("wscope relay: {url}: {}", inert(&reason))
+                        }
+                        SourceState::Unauthorized { message } => {
+                            return Err(eyre!("{url}: {message} (check --token or WSCOPE_TOKEN)"));
+                        }
+                        _ => {}
+                    }
+                }
+                Some(SourceMsg::Skipped { .. }) => {}
+                None => break,
+            },
+            _ = hello_tick.tick() => {
+                // Every server's `hello` again, at its latest event time: an attach that
+                // joins late learns each server, and one whose hellos stop has gone quiet.
+                for server in servers.values_mut() {
+                    if let Some(mut hello) = server.hello.clone() {
+                        hello.ts = server.last_ts;
+                        publish(&client, &target.subject, server, &hello).await;
+                    }
+                }
+            }
+            Some(request) = resyncs.next() => {
+                let token = request.subject.rsplit('.').next().unwrap_or_default().to_string();
+                if let Some(server) = servers.values().find(|s| s.token == token) {
+                    feeds.request_resync(server.feed);
+                }
+            }
+        }
+    }
+    let _ = client.flush().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Publishes one event of `server`, cut into parts when it is a snapshot over the NATS
+/// server's `max_payload`. Publishing waits only for room in the client's buffer; while NATS
+/// is away the relay's feeds back up and their servers drop events (counted), never wait.
+async fn publish(client: &async_nats::Client, subject: &str, server: &mut Server, ev: &Event) {
+    let line = to_json_line(ev);
+    let max = match client.server_info().max_payload {
+        0 => 1 << 20,
+        n => n,
+    };
+    // Room for the headers and the protocol's framing.
+    let lines = match &ev.kind {
+        EventKind::Snapshot(snap) => split_snapshot(ev, snap, line, max.saturating_sub(4096)),
+        _ => vec![line],
+    };
+    let n = lines.len();
+    let subject = format!("{subject}.{}", server.token);
+    for (i, line) in lines.into_iter().enumerate() {
+        server.seq += 1;
+        let part = (n > 1).then_some((i + 1, n));
+        let _ = client
+            .publish_with_headers(subject.clone(), headers(server.seq, part), line.into())
+            .await;
+    }
+}

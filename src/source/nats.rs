@@ -1,0 +1,438 @@
+//! NATS as the bus of a fleet. A relay (`wscope relay`) publishes each server's events, one
+//! feed-protocol line a message, to `SUBJECT.<server>`; `attach nats://HOST:PORT/SUBJECT.>`
+//! subscribes to a wildcard and gets every server's stream.
+//!
+//! What NATS does not give, the messages carry in headers (the payload stays a protocol line):
+//! - `Wscope-Seq`: a per-server count from 1. Core NATS is at-most-once: a gap in it is
+//!   events lost (a slow consumer, a NATS restart), counted as `dropped` for that server,
+//!   and the attach asks that server's relay for a snapshot.
+//! - `Wscope-Part: K/N`: a snapshot larger than the server's `max_payload` is cut into `N`
+//!   snapshots of some connections each; the attach joins them before the model sees one.
+//!
+//! Snapshots are asked for on `_WSCOPE.resync.SUBJECT.<server>` (outside the events'
+//! wildcard); the relay passes the request to the server's admin feed as a `resync`.
+
+use super::{SourceMsg, SourceState};
+use crate::event::{Event, EventKind, Snapshot, parse_event};
+use crate::sanitize::inert;
+use async_nats::{ConnectOptions, HeaderMap};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub const SEQ_HEADER: &str = "Wscope-Seq";
+pub const PART_HEADER: &str = "Wscope-Part";
+/// How often a relay repeats each server's `hello`: an attach that joins late learns every
+/// server within this time, and one whose `hello`s stop has gone quiet.
+pub const HELLO_EVERY: Duration = Duration::from_secs(5);
+/// At most one snapshot request per server in this time.
+const RESYNC_EVERY: Duration = Duration::from_secs(5);
+
+/// The subject a relay listens on for snapshot requests for the servers under `subject`.
+pub fn resync_subject(subject: &str, token: &str) -> String {
+    format!("_WSCOPE.resync.{subject}.{token}")
+}
+
+/// A server name as one subject token: bytes other than ASCII letters, digits, `-` and `_`
+/// become `%XX` (a `.` would split the token, `*` and `>` are wildcards, spaces end it).
+pub fn subject_token(name: &str) -> String {
+    if name.is_empty() {
+        return "%".into();
+    }
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How to reach and log in to a NATS server.
+#[derive(Clone, Debug, Default)]
+pub struct NatsAuth {
+    pub token: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// A `.creds` file (JWT and NKey seed).
+    pub creds: Option<PathBuf>,
+    /// CA certificates (PEM) to trust beyond the system's, for `tls://` servers.
+    pub ca: Option<PathBuf>,
+}
+
+/// `nats://HOST:PORT/SUBJECT` (or `tls://`) split into the server and the subject.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NatsTarget {
+    pub server: String,
+    pub subject: String,
+}
+
+pub fn is_nats_url(url: &str) -> bool {
+    url.starts_with("nats://") || url.starts_with("tls://")
+}
+
+/// Parses `nats://HOST[:PORT][/SUBJECT]`; `default_subject` when no subject is given.
+pub fn parse_target(url: &str, default_subject: &str) -> Result<NatsTarget, String> {
+    let shown = inert(url);
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| matches!(*s, "nats" | "tls"))
+        .ok_or_else(|| format!("{shown}: not a NATS URL (nats://HOST:PORT/SUBJECT)"))?;
+    let (authority, subject) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!(
+            "{shown}: give HOST:PORT (credentials go in --nats-user, --nats-password, \
+             --nats-token or --nats-creds, not in the URL)"
+        ));
+    }
+    let subject = if subject.is_empty() {
+        default_subject
+    } else {
+        subject
+    };
+    check_subject(subject).map_err(|e| format!("{shown}: {e}"))?;
+    let port = if authority.contains(':') { "" } else { ":4222" };
+    Ok(NatsTarget {
+        server: format!("{scheme}://{authority}{port}"),
+        subject: subject.to_string(),
+    })
+}
+
+fn check_subject(subject: &str) -> Result<(), String> {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let bad = tokens.iter().enumerate().any(|(i, t)| {
+        t.is_empty()
+            || t.chars().any(|c| c.is_whitespace() || c.is_control())
+            || (*t == ">" && i + 1 != tokens.len())
+            || (t.len() > 1 && t.contains(['*', '>']))
+    });
+    if bad {
+        Err(format!(
+            "`{}` is not a NATS subject (tokens separated by dots, `>` only last)",
+            inert(subject)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Connects (and keeps reconnecting, as async-nats does), reporting its state changes to
+/// `on_event`. A NATS server not up yet is waited for, like a feed that is not up.
+pub async fn connect(
+    target: &NatsTarget,
+    auth: &NatsAuth,
+    name: &str,
+    on_event: impl Fn(async_nats::Event) + Send + Sync + Clone + 'static,
+) -> Result<async_nats::Client, String> {
+    let mut options = match &auth.creds {
+        Some(path) => ConnectOptions::new()
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", inert(&path.display().to_string())))?,
+        None => ConnectOptions::new(),
+    };
+    if let Some(token) = &auth.token {
+        options = options.token(token.clone());
+    }
+    if let (Some(user), Some(password)) = (&auth.user, &auth.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(ca) = &auth.ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if target.server.starts_with("tls://") {
+        options = options.require_tls(true);
+    }
+    options
+        .name(name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .subscription_capacity(65_536)
+        .event_callback(move |event| {
+            let on_event = on_event.clone();
+            async move { on_event(event) }
+        })
+        .connect(target.server.as_str())
+        .await
+        .map_err(|e| format!("{}: {e}", inert(&target.server)))
+}
+
+/// The headers of one message of a server's stream.
+pub fn headers(seq: u64, part: Option<(usize, usize)>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(SEQ_HEADER, seq.to_string().as_str());
+    if let Some((k, n)) = part {
+        h.insert(PART_HEADER, format!("{k}/{n}").as_str());
+    }
+    h
+}
+
+/// A snapshot's line cut into lines of at most `max` bytes, each a snapshot of some of its
+/// connections (the timers ride with the first). One line when it fits.
+pub fn split_snapshot(ev: &Event, snap: &Snapshot, line: String, max: usize) -> Vec<String> {
+    if line.len() <= max {
+        return vec![line];
+    }
+    let (mut conns, mut timers) = (Vec::new(), Vec::new());
+    snap.each_entry(&mut |c| conns.push(c.clone()), &mut |t| {
+        timers.push(t.clone())
+    });
+    let mut parts = line.len().div_ceil(max.max(1)) + 1;
+    loop {
+        let per = conns.len().div_ceil(parts).max(1);
+        let lines: Vec<String> = conns
+            .chunks(per)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let part = Snapshot {
+                    connections: chunk.to_vec(),
+                    timers: if i == 0 { timers.clone() } else { Vec::new() },
+                    raw: None,
+                };
+                let mut e = ev.clone();
+                e.kind = EventKind::Snapshot(part);
+                crate::event::to_json_line(&e)
+            })
+            .collect();
+        // One entry larger than `max` cannot be cut: it goes as it is.
+        if per == 1 || lines.iter().all(|l| l.len() <= max) {
+            return lines;
+        }
+        parts *= 2;
+    }
+}
+
+/// What the attach knows of one server's stream.
+#[derive(Default)]
+struct Stream {
+    last_seq: u64,
+    parts: Vec<Snapshot>,
+    last_resync: Option<Instant>,
+}
+
+/// Subscribes to `target` and sends its events, as source `source`, down `tx`; the server
+/// states (connected, lost) as the source's state. Ends when `tx` closes.
+pub async fn subscribe(
+    target: NatsTarget,
+    auth: NatsAuth,
+    source: usize,
+    tx: mpsc::Sender<SourceMsg>,
+) {
+    let state_tx = tx.clone();
+    let on_event = move |event: async_nats::Event| {
+        let state = match event {
+            async_nats::Event::Connected => SourceState::Connected,
+            async_nats::Event::Disconnected => SourceState::Retrying {
+                reason: "lost the NATS server".into(),
+                retry_in: Duration::from_secs(1),
+                since: Instant::now(),
+            },
+            async_nats::Event::ServerError(e) if e.to_string().contains("uthorization") => {
+                SourceState::Unauthorized {
+                    message: inert(&e.to_string()).into_owned(),
+                }
+            }
+            _ => return,
+        };
+        let _ = state_tx.try_send(SourceMsg::State { source, state });
+    };
+    let _ = tx
+        .send(SourceMsg::State {
+            source,
+            state: SourceState::Connecting { attempt: 1 },
+        })
+        .await;
+    let client = match connect(&target, &auth, "wscope attach", on_event).await {
+        Ok(c) => c,
+        Err(message) => {
+            let state = SourceState::Unreadable { message };
+            let _ = tx.send(SourceMsg::State { source, state }).await;
+            return;
+        }
+    };
+    let mut sub = match client.subscribe(target.subject.clone()).await {
+        Ok(sub) => sub,
+        Err(e) => {
+            let message = format!("cannot subscribe to {}: {e}", inert(&target.subject));
+            let state = SourceState::Unreadable { message };
+            let _ = tx.send(SourceMsg::State { source, state }).await;
+            return;
+        }
+    };
+    let resync_root = target.subject.trim_end_matches(".>").trim_end_matches(".*");
+    let mut streams: HashMap<String, Stream> = HashMap::new();
+    while let Some(msg) = sub.next().await {
+        let subject = msg.subject.to_string();
+        let stream = streams.entry(subject.clone()).or_default();
+        let header = |name: &str| {
+            msg.headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_string())
+        };
+        let seq: Option<u64> = header(SEQ_HEADER).and_then(|v| v.parse().ok());
+        let part = header(PART_HEADER).and_then(|v| {
+            let (k, n) = v.split_once('/')?;
+            Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?))
+        });
+        let event = match parse_event(&msg.payload) {
+            Ok(ev) => ev,
+            Err(e) => {
+                let why = inert(&format!("{subject}: {e}")).into_owned();
+                if tx
+                    .send(SourceMsg::Skipped {
+                        source,
+                        count: 1,
+                        why,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(seq) = seq {
+            // Joining a stream already under way: what came before is asked for as a
+            // snapshot, not counted as lost.
+            let late = stream.last_seq == 0 && seq > 1;
+            let lost = match stream.last_seq {
+                0 => 0,
+                last if seq > last + 1 => seq - last - 1,
+                // A relay that started again counts from 1: a new stream, nothing lost.
+                last if seq <= last => {
+                    stream.parts.clear();
+                    0
+                }
+                _ => 0,
+            };
+            stream.last_seq = seq;
+            if lost > 0 {
+                stream.parts.clear();
+                let mut dropped = Event::new(event.ts, EventKind::Dropped { count: lost });
+                dropped.server.clone_from(&event.server);
+                out.push(dropped);
+            }
+            if (lost > 0 || late)
+                && stream
+                    .last_resync
+                    .is_none_or(|t| t.elapsed() >= RESYNC_EVERY)
+            {
+                stream.last_resync = Some(Instant::now());
+                let token = subject.rsplit('.').next().unwrap_or_default();
+                let _ = client
+                    .publish(resync_subject(resync_root, token), "resync".into())
+                    .await;
+            }
+        }
+        match (part, event.kind) {
+            (Some((k, n)), EventKind::Snapshot(snap)) if n > 1 => {
+                if k == 1 {
+                    stream.parts.clear();
+                }
+                if stream.parts.len() + 1 == k {
+                    stream.parts.push(snap);
+                }
+                if k == n && stream.parts.len() == n {
+                    let whole = join_parts(std::mem::take(&mut stream.parts));
+                    out.push(Event {
+                        ts: event.ts,
+                        server: event.server,
+                        kind: EventKind::Snapshot(whole),
+                    });
+                }
+            }
+            (_, kind) => out.push(Event {
+                ts: event.ts,
+                server: event.server,
+                kind,
+            }),
+        }
+        for ev in out {
+            if tx.send(SourceMsg::event(source, ev)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn join_parts(parts: Vec<Snapshot>) -> Snapshot {
+    let mut whole = Snapshot::default();
+    for part in &parts {
+        part.each_entry(&mut |c| whole.connections.push(c.clone()), &mut |t| {
+            whole.timers.push(t.clone())
+        });
+    }
+    whole
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_single_tokens() {
+        assert_eq!(subject_token("chat-1"), "chat-1");
+        assert_eq!(subject_token("eu.west 1>*"), "eu%2Ewest%201%3E%2A");
+        assert_eq!(subject_token("100%"), "100%25");
+        assert_eq!(subject_token(""), "%");
+    }
+
+    #[test]
+    fn targets_split_into_server_and_subject() {
+        let t = parse_target("nats://127.0.0.1:4222/wscope.prod.>", "x").unwrap();
+        assert_eq!(t.server, "nats://127.0.0.1:4222");
+        assert_eq!(t.subject, "wscope.prod.>");
+        let t = parse_target("tls://nats.example", "wscope.default").unwrap();
+        assert_eq!(t.server, "tls://nats.example:4222");
+        assert_eq!(t.subject, "wscope.default");
+        for bad in [
+            "ws://x/y",
+            "nats://u:p@host/wscope",
+            "nats://host/wscope..x",
+            "nats://host/a.>.b",
+            "nats://host/a b",
+        ] {
+            assert!(parse_target(bad, "s").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_large_snapshot_is_cut_into_parts_that_join_again() {
+        use crate::event::{Open, SnapshotConn};
+        let connections: Vec<SnapshotConn> = (0..5000)
+            .map(|i| SnapshotConn {
+                open: Open {
+                    conn: format!("conn-{i}").into(),
+                    user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+                    ..Open::default()
+                },
+                msgs_in: i,
+                ..SnapshotConn::default()
+            })
+            .collect();
+        let snap = Snapshot {
+            connections,
+            ..Snapshot::default()
+        };
+        let ev = Event::new(crate::scenario::START, EventKind::Snapshot(snap.clone()));
+        let line = crate::event::to_json_line(&ev);
+        let lines = split_snapshot(&ev, &snap, line.clone(), 64 * 1024);
+        assert!(lines.len() > 1 && lines.iter().all(|l| l.len() <= 64 * 1024));
+        let parts: Vec<Snapshot> = lines
+            .iter()
+            .map(|l| match parse_event(l.as_bytes()).unwrap().kind {
+                EventKind::Snapshot(s) => s,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(join_parts(parts), snap);
+        assert_eq!(split_snapshot(&ev, &snap, line.clone(), line.len()), [line]);
+    }
+}
