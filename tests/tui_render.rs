@@ -1076,3 +1076,77 @@ fn a_findings_detail_puts_the_remedy_in_view_and_evidence_in_words() {
         "2026 plans"
     );
 }
+
+/// `S` lists the servers, the one closing most first; Enter on one shows its connections.
+#[test]
+fn the_servers_view_puts_the_worst_server_first_and_enter_shows_it() {
+    use wscope::event::{Close, EventKind, Initiator};
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    for server in ["ap-1", "eu-1", "us-1"] {
+        s.hello(server, Some((30_000, 5_000)));
+    }
+    let opens = [("eu-1", 5), ("us-1", 3), ("ap-1", 1)];
+    for (server, n) in opens {
+        for i in 0..n {
+            s.push_on(
+                server,
+                EventKind::Open(Box::new(wscope::event::Open {
+                    conn: format!("{server}-{i}").into(),
+                    remote: Some("192.0.2.1:1".into()),
+                    ..Default::default()
+                })),
+            );
+        }
+    }
+    let close = |conn: &str, code: u16, initiator: Initiator| {
+        EventKind::Close(Close {
+            conn: conn.into(),
+            code: Some(code),
+            reason: Some(String::new().into()),
+            initiator: Some(initiator),
+        })
+    };
+    s.wait(5.0);
+    for i in 0..3 {
+        s.push_on("eu-1", close(&format!("eu-1-{i}"), 1006, Initiator::None));
+    }
+    s.push_on("us-1", close("us-1-0", 1000, Initiator::Client));
+    let mut d = dashboard(&s, 100, 30, true, false);
+    assert_eq!(d.conn_count, 5);
+    key(&mut d, KeyCode::Char('S'));
+    let t = text(&draw(&d, 100, 30));
+    assert!(t.contains("Servers") && t.contains("closes/min↓"), "{t}");
+    let at = |name: &str| {
+        t.find(&format!("│{name} "))
+            .unwrap_or_else(|| panic!("{name}: {t}"))
+    };
+    assert!(
+        at("(all 3)") < at("eu-1") && at("eu-1") < at("us-1") && at("us-1") < at("ap-1"),
+        "{t}"
+    );
+    assert!(t.contains("1006 Abnormal 3"), "{t}");
+    // The first server, then Enter: its 2 open connections, and the panel says which.
+    key(&mut d, KeyCode::Char('j'));
+    key(&mut d, KeyCode::Enter);
+    assert_eq!(d.conn_count, 2);
+    let t = text(&draw(&d, 100, 30));
+    assert!(t.contains("server eu-1"), "{t}");
+    assert!(!t.contains("Servers"), "{t}");
+    // Back in the view the selection is on the server shown; the first row shows all again.
+    key(&mut d, KeyCode::Char('S'));
+    assert_eq!(d.view.servers.selected, 1);
+    key(&mut d, KeyCode::Char('s'));
+    let t = text(&draw(&d, 100, 30));
+    assert!(t.contains("worst code↓"), "{t}");
+    key(&mut d, KeyCode::Char('g'));
+    key(&mut d, KeyCode::Enter);
+    assert_eq!(d.view.server_filter, None);
+    assert_eq!(d.conn_count, 5);
+    // Small terminals: drawn, not a panic.
+    key(&mut d, KeyCode::Char('S'));
+    for (w, h) in [(80, 24), (40, 10), (10, 5)] {
+        draw(&d, w, h);
+    }
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.view.overlay, wscope::ui::view::Overlay::None);
+}

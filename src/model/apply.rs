@@ -47,6 +47,8 @@ impl Model {
         self.now = self.now.max(ev.ts);
         self.first = Some(self.first.map_or(ev.ts, |f| f.min(ev.ts)));
         let server = self.resolve_server(source, ev);
+        let last = &mut self.servers[server as usize].last_event;
+        *last = Some(last.map_or(ev.ts, |t| t.max(ev.ts)));
         self.closes.advance(self.now, self.conns.len());
         self.clients.sweep(self.now);
         self.early_closes.expire(self.now);
@@ -319,6 +321,9 @@ impl Model {
         // A user leaving (the client's own 1000 or 1001) is no sign of trouble.
         let leaving = close.initiator == Some(Initiator::Client) && matches!(code, 1000 | 1001);
         self.closes.record(ts, code, close.initiator, !leaving);
+        let s = &mut self.servers[server as usize];
+        *s.close_codes.entry(code).or_default() += 1;
+        s.recent_closes.record(ts);
         // Before the lookup: a close of a connection opened before the log is still a close.
         let c = self.conns.remove(server, &close.conn);
         if is_going_away(close) {

@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod histogram;
 pub mod interner;
 pub mod params;
+pub mod per_second;
 pub mod process;
 pub mod reorder;
 pub mod restarts;
@@ -62,6 +63,26 @@ pub struct Server {
     pub longest_lived: f64,
     /// Which connection that was.
     pub longest_lived_conn: Option<Str>,
+    /// Closes by effective code.
+    pub close_codes: BTreeMap<u16, u64>,
+    pub recent_closes: per_second::PerSecond,
+    /// The latest event time of this server's events.
+    pub last_event: Option<Ts>,
+}
+
+impl Server {
+    /// The close code that says most about trouble: the most frequent one other than the
+    /// normal 1000 and 1001, else the most frequent, with its count.
+    pub fn worst_code(&self) -> Option<(u16, u64)> {
+        let most = |normal: bool| {
+            self.close_codes
+                .iter()
+                .filter(|(c, _)| normal || !matches!(c, 1000 | 1001))
+                .max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c)))
+                .map(|(c, n)| (*c, *n))
+        };
+        most(false).or_else(|| most(true))
+    }
 }
 
 /// Counts of the events themselves, and of those that contradicted the model.

@@ -9,6 +9,7 @@ use super::conn_view::{self, ConnView, ViewKey};
 use super::player::Speed;
 use super::recent::RecentEvents;
 use super::refresh::{Refresh, Refreshed};
+use super::servers_view::{self, ServerRow};
 use super::theme::Theme;
 use super::view::{Action, ConnKey, Overlay, Panel, Rows, ViewState};
 use super::{SourceInfo, UiConfig, layout, panels};
@@ -57,6 +58,7 @@ macro_rules! rows_of {
             leak_conns: &$d.leak_conns,
             findings: &$d.findings,
             servers: $d.model.servers.len(),
+            server_order: &$d.server_order,
             detail_max: $d.detail_max,
         }
     };
@@ -83,6 +85,9 @@ pub struct Dashboard {
     pub leak_conns: Vec<Option<ConnKey>>,
     /// How far the open detail view can scroll, from its content.
     pub detail_max: usize,
+    /// The servers view's rows, in its order, and their servers.
+    pub server_rows: Vec<ServerRow>,
+    pub server_order: Vec<ServerId>,
     pub leak_total: usize,
     pub zombie_total: usize,
     pub play: Option<PlayStatus>,
@@ -127,6 +132,8 @@ impl Dashboard {
             leak_rows: Vec::new(),
             leak_conns: Vec::new(),
             detail_max: 0,
+            server_rows: Vec::new(),
+            server_order: Vec::new(),
             leak_total: 0,
             zombie_total: 0,
             play: None,
@@ -359,6 +366,12 @@ impl Dashboard {
     /// and the Connections window again if a key moved it to other ranks.
     pub fn prepare_view(&mut self) {
         self.clamp_server_filter();
+        if self.view.overlay == Overlay::Servers
+            || self.server_order.len() != self.model.servers.len()
+        {
+            self.server_rows = servers_view::rows(&self.model, &self.view.servers);
+            self.server_order = self.server_rows.iter().map(|r| r.server).collect();
+        }
         self.detail_max = panels::detail::max_scroll(self, self.body(self.view.size));
         self.view.detail_scroll = self.view.detail_scroll.min(self.detail_max);
 
@@ -433,6 +446,7 @@ impl Dashboard {
                 panels::detail::render_connection(frame, body, self, *server, conn)
             }
             Overlay::Finding { id } => panels::detail::render_finding(frame, body, self, id),
+            Overlay::Servers => panels::servers::render(frame, body, self),
         }
     }
 }

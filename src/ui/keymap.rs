@@ -32,6 +32,8 @@ pub enum Command {
     SortColumn(usize),
     CodesWindow,
     NextServer,
+    /// The servers view.
+    Servers,
     Pause,
     Faster,
     Slower,
@@ -171,6 +173,11 @@ pub const MAIN: &[Row] = &[
         bindings: &[(Char('f'), C::NextServer)],
     },
     Row {
+        keys: "S",
+        what: "servers: open, closes/min, worst code each; Enter shows one",
+        bindings: &[(Char('S'), C::Servers)],
+    },
+    Row {
         keys: "w",
         what: "close codes: all time / last 5 minutes",
         bindings: &[(Char('w'), C::CodesWindow)],
@@ -254,6 +261,41 @@ pub const HELP: &[Row] = &[Row {
         (Code(KeyCode::Enter), C::Back),
     ],
 }];
+
+/// The servers view; keys not here mean what they mean on the dashboard.
+pub const SERVERS: &[Row] = &[
+    Row {
+        keys: "Esc  q  S",
+        what: "close the servers view",
+        bindings: &[
+            (Code(KeyCode::Esc), C::Back),
+            (Char('q'), C::Back),
+            (Char('S'), C::Back),
+        ],
+    },
+    Row {
+        keys: "j k  Up Down  g G",
+        what: "move the selection",
+        bindings: &[
+            (Code(KeyCode::Down), C::Down),
+            (Char('j'), C::Down),
+            (Code(KeyCode::Up), C::Up),
+            (Char('k'), C::Up),
+            (Char('g'), C::Top),
+            (Char('G'), C::Bottom),
+        ],
+    },
+    Row {
+        keys: "Enter",
+        what: "show only this server's connections (the first row: all)",
+        bindings: &[(Code(KeyCode::Enter), C::Open)],
+    },
+    Row {
+        keys: "s  r",
+        what: "sort by the next column, reverse",
+        bindings: &[(Char('s'), C::SortNext), (Char('r'), C::Reverse)],
+    },
+];
 
 /// The bottom line's hints.
 pub const HINTS: &[Hint] = &[

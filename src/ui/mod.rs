@@ -27,6 +27,7 @@ pub mod playback;
 pub mod player;
 pub mod recent;
 pub mod refresh;
+pub mod servers_view;
 pub mod terminal;
 pub mod theme;
 pub mod view;

@@ -6,6 +6,7 @@
 
 use super::keymap::{self, Command};
 use super::layout;
+use super::servers_view::ServersView;
 use crate::findings::Finding;
 use crate::model::ServerId;
 use ratatui::crossterm::event::{
@@ -132,6 +133,8 @@ pub enum Overlay {
     Finding {
         id: String,
     },
+    /// One row per server.
+    Servers,
 }
 
 /// What the event loop must do after a key.
@@ -202,6 +205,8 @@ pub struct Rows<'a> {
     /// The Findings rows, in order.
     pub findings: &'a [Finding],
     pub servers: usize,
+    /// The servers in the servers view's order.
+    pub server_order: &'a [ServerId],
     /// How far the open detail view can scroll.
     pub detail_max: usize,
 }
@@ -224,6 +229,7 @@ pub struct ViewState {
     pub notice: Option<&'static str>,
     /// Show only this server's connections (`f` cycles) when there are several.
     pub server_filter: Option<usize>,
+    pub servers: ServersView,
     pub codes_window: CodesWindow,
     pub leaks: ListPos,
     pub findings: ListPos,
@@ -253,6 +259,7 @@ impl ViewState {
             filter_before: String::new(),
             notice: None,
             server_filter: None,
+            servers: ServersView::default(),
             codes_window: CodesWindow::AllTime,
             leaks: ListPos::default(),
             findings: ListPos::default(),
@@ -367,9 +374,39 @@ impl ViewState {
                     return None;
                 }
             }
+            Overlay::Servers => {
+                if let Some(command) = keymap::lookup(keymap::SERVERS, &key) {
+                    self.servers_key(command, rows);
+                    return None;
+                }
+            }
             _ => {}
         }
         self.run(keymap::lookup(keymap::MAIN, &key)?, rows)
+    }
+
+    /// The servers view's keys: move, sort, and Enter to show one server (or all).
+    fn servers_key(&mut self, command: Command, rows: &Rows) {
+        let n = rows.server_order.len();
+        match command {
+            Command::Back => self.overlay = Overlay::None,
+            Command::Down => self.servers.move_by(1, n),
+            Command::Up => self.servers.move_by(-1, n),
+            Command::Top => self.servers.move_by(isize::MIN / 2, n),
+            Command::Bottom => self.servers.move_by(isize::MAX / 2, n),
+            Command::SortNext => self.servers.sort_next(),
+            Command::Reverse => self.servers.descending = !self.servers.descending,
+            Command::Open => {
+                self.server_filter = match self.servers.selected {
+                    0 => None,
+                    i => rows.server_order.get(i - 1).map(|s| *s as usize),
+                };
+                self.overlay = Overlay::None;
+                self.focus = Panel::Connections;
+                self.reset_conns();
+            }
+            _ => {}
+        }
     }
 
     /// A detail view scrolls like `less`; `q` and Esc go back to the dashboard.
@@ -446,6 +483,14 @@ impl ViewState {
                 self.reset_conns();
             }
             Command::NextServer => self.notice = Some("f: one server only, nothing to filter"),
+            Command::Servers => {
+                // The selection starts on the server shown, or on "all".
+                self.servers.selected = self
+                    .server_filter
+                    .and_then(|f| rows.server_order.iter().position(|s| *s as usize == f))
+                    .map_or(0, |i| i + 1);
+                self.overlay = Overlay::Servers;
+            }
             Command::Pause => return Some(Action::TogglePause),
             Command::Faster => return Some(Action::Faster),
             Command::Slower => return Some(Action::Slower),

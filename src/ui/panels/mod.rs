@@ -10,6 +10,7 @@ pub mod findings;
 pub mod header;
 pub mod help;
 pub mod leaks;
+pub mod servers;
 
 use super::theme::Theme;
 use ratatui::text::Span;

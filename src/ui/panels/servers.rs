@@ -1,0 +1,119 @@
+//! The servers view: a table of every server, the worst first by default.
+
+use super::age;
+use crate::event::codes::close_code_name;
+use crate::ui::dashboard::Dashboard;
+use crate::ui::servers_view::{ServerRow, ServerSort};
+use crate::ui::theme::Level;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Cell, Clear, Row, Table};
+
+pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard) {
+    let theme = &dash.theme;
+    let view = &dash.view.servers;
+    let arrow = match (theme.ascii, view.descending) {
+        (false, true) => "↓",
+        (false, false) => "↑",
+        (true, true) => "v",
+        (true, false) => "^",
+    };
+    let header = ServerSort::ALL
+        .iter()
+        .map(|s| {
+            let t = s.title();
+            Cell::from(if *s == view.sort {
+                format!("{t}{arrow}")
+            } else {
+                t.to_string()
+            })
+        })
+        .chain(std::iter::once(Cell::from("quiet")));
+    let total_open: usize = dash.server_rows.iter().map(|r| r.open).sum();
+    let all = Row::new([
+        Cell::from(format!("(all {})", dash.server_rows.len())),
+        Cell::from(total_open.to_string()),
+        Cell::from(""),
+        Cell::from(""),
+        Cell::from(""),
+        Cell::from(""),
+    ]);
+    // Enough rows for the selection to stay on screen.
+    let visible = area.height.saturating_sub(3) as usize;
+    let first = view.selected.saturating_sub(visible.saturating_sub(1));
+    let rows = std::iter::once(all)
+        .chain(dash.server_rows.iter().map(|r| server_row(dash, r)))
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, row)| {
+            if i == view.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+    let shown = match dash.view.server_filter {
+        Some(i) => dash
+            .model
+            .servers
+            .get(i)
+            .map(|s| format!(" showing {} ", crate::sanitize::inert(&s.name)))
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border_set())
+        .border_style(theme.border(true))
+        .title(Span::styled(" Servers ", theme.title(true)))
+        .title(Span::styled(shown, theme.dim()))
+        .title_bottom(Span::styled(
+            " Enter show  s sort  r reverse  Esc close ",
+            theme.dim(),
+        ));
+    let widths = [
+        Constraint::Min(12),
+        Constraint::Length(7),
+        Constraint::Length(11),
+        Constraint::Length(16),
+        Constraint::Length(8),
+        Constraint::Length(6),
+    ];
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(theme.header_row()))
+            .block(block),
+        area,
+    );
+}
+
+fn server_row<'a>(dash: &Dashboard, r: &'a ServerRow) -> Row<'a> {
+    let theme = &dash.theme;
+    let worst = match r.worst_code {
+        Some((code, n)) => {
+            let short: String = close_code_name(code).chars().take(8).collect();
+            format!("{code} {short} {n}")
+        }
+        None => "-".into(),
+    };
+    let worst_style = match r.worst_code {
+        Some((1000 | 1001, _)) | None => theme.dim(),
+        Some(_) => theme.level(Level::Bad),
+    };
+    let dropped_style = if r.dropped > 0 {
+        theme.level(Level::Warn)
+    } else {
+        theme.dim()
+    };
+    Row::new([
+        Cell::from(r.name.as_str()),
+        Cell::from(r.open.to_string()),
+        Cell::from(r.closes_per_min.to_string()),
+        Cell::from(Span::styled(worst, worst_style)),
+        Cell::from(Span::styled(r.dropped.to_string(), dropped_style)),
+        Cell::from(r.quiet_secs.map_or_else(|| "-".into(), age)),
+    ])
+}
