@@ -1125,6 +1125,8 @@ fn the_servers_view_puts_the_worst_server_first_and_enter_shows_it() {
         "{t}"
     );
     assert!(t.contains("1006 Abnormal 3"), "{t}");
+    // ap-1 said nothing since its open, 5 s of event time before the closes: quiet, not stale.
+    assert!(t.contains("5s") && !t.contains("stale"), "{t}");
     // The first server, then Enter: its 2 open connections, and the panel says which.
     key(&mut d, KeyCode::Char('j'));
     key(&mut d, KeyCode::Enter);
@@ -1149,4 +1151,12 @@ fn the_servers_view_puts_the_worst_server_first_and_enter_shows_it() {
     }
     key(&mut d, KeyCode::Esc);
     assert_eq!(d.view.overlay, wscope::ui::view::Overlay::None);
+
+    // 20 s more of eu-1 alone: the others went quiet past three hello intervals.
+    s.wait(20.0);
+    s.push_on("eu-1", close("eu-1-3", 1006, Initiator::None));
+    let mut d = dashboard(&s, 100, 30, true, false);
+    key(&mut d, KeyCode::Char('S'));
+    let t = text(&draw(&d, 100, 30));
+    assert!(t.contains("stale 25s") && t.contains("stale 20s"), "{t}");
 }

@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard) {
         Constraint::Length(11),
         Constraint::Length(16),
         Constraint::Length(8),
-        Constraint::Length(6),
+        Constraint::Length(11),
     ];
     frame.render_widget(Clear, area);
     frame.render_widget(
@@ -114,6 +114,20 @@ fn server_row<'a>(dash: &Dashboard, r: &'a ServerRow) -> Row<'a> {
         Cell::from(r.closes_per_min.to_string()),
         Cell::from(Span::styled(worst, worst_style)),
         Cell::from(Span::styled(r.dropped.to_string(), dropped_style)),
-        Cell::from(r.quiet_secs.map_or_else(|| "-".into(), age)),
+        quiet_cell(dash, r.quiet_secs),
     ])
+}
+
+/// How long the server has said nothing, in event time; past three of a relay's `hello`
+/// intervals it is marked stale.
+fn quiet_cell(dash: &Dashboard, quiet: Option<f64>) -> Cell<'static> {
+    let stale = crate::source::nats::HELLO_EVERY.as_secs_f64() * 3.0;
+    match quiet {
+        Some(q) if q > stale => Cell::from(Span::styled(
+            format!("stale {}", age(q)),
+            dash.theme.level(Level::Warn),
+        )),
+        Some(q) => Cell::from(age(q)),
+        None => Cell::from("-"),
+    }
 }
