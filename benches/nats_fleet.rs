@@ -10,7 +10,7 @@
 //! `cargo bench --bench nats_fleet` (needs nats-server and tmux).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::{Duration, Instant};
