@@ -214,3 +214,118 @@ fn a_nats_restart_is_said_survived_and_double_counts_nothing() {
     }
     assert!(seen["servers"]["edge-r"]["events"].as_u64().unwrap() > 0);
 }
+
+/// `attach nats://… --record` writes the merged stream with every server named: a report of
+/// the recording has the servers the attach had.
+#[test]
+fn a_recorded_fleet_reports_with_its_servers() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("fleet.jsonl");
+    let subject = "wscope.rec";
+    let mut attach = wscope()
+        .args(["attach", &format!("{}/{subject}.>", nats.url())])
+        .args([
+            "--headless",
+            "--duration",
+            "8s",
+            "--format",
+            "json",
+            "--record",
+        ])
+        .arg(&record)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = stderr_lines(&mut attach);
+    wait_for_line(&said, "connected", &mut Vec::new());
+    let (a, url_a) = demo("rec-a", "5s");
+    let (b, url_b) = demo("rec-b", "5s");
+    let relay = wscope()
+        .args([
+            "relay",
+            &url_a,
+            &url_b,
+            "--to",
+            &nats.url(),
+            "--subject",
+            subject,
+        ])
+        .args(["--duration", "6s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    report_of(a);
+    report_of(b);
+    let _ = relay.wait_with_output();
+    let live = report_of(attach);
+    let out = wscope()
+        .args(["report", "--format", "json"])
+        .arg(&record)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |r: &Value| {
+        r["servers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&again), ["rec-a", "rec-b"]);
+    assert_eq!(names(&live), names(&again));
+    assert_eq!(again["connections"], live["connections"]);
+    assert_eq!(again["close_codes"], live["close_codes"]);
+}
+
+/// A NATS server that wants a token: the right one gets the fleet, a wrong one is said once
+/// and ends the attach.
+#[test]
+fn nats_tokens_are_sent_and_a_wrong_one_is_said() {
+    let Some(nats) = NatsServer::start_with(&["--auth", "s3cret"]) else {
+        return;
+    };
+    let target = format!("{}/wscope.auth.>", nats.url());
+    let out = wscope()
+        .args(["attach", &target, "--headless", "--duration", "5s"])
+        .env("WSCOPE_NATS_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("authorization"), "{err}");
+
+    let mut attach = wscope()
+        .args([
+            "attach",
+            &target,
+            "--headless",
+            "--duration",
+            "2s",
+            "--format",
+            "json",
+        ])
+        .env("WSCOPE_NATS_TOKEN", "s3cret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = stderr_lines(&mut attach);
+    wait_for_line(&said, "connected", &mut Vec::new());
+    report_of(attach);
+}

@@ -205,6 +205,9 @@ impl Collector {
                         );
                         self.last_problem = Some(reason);
                     }
+                    SourceState::Unauthorized { message } if nats::is_nats_url(&url) => {
+                        bail!("{url}: {message}");
+                    }
                     SourceState::Unauthorized { message } => {
                         bail!("{url}: {message} (check --token or WSCOPE_TOKEN)");
                     }

@@ -107,13 +107,20 @@ pub fn run(args: RelayArgs) -> Result<ExitCode> {
 
 async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
     let shown = inert(&target.server).into_owned();
+    // A refused login is not retried: it ends the relay with the reason.
+    let (refused_tx, mut refused_rx) = tokio::sync::mpsc::channel::<String>(1);
     let on_event = {
         let shown = shown.clone();
         // Reconnecting fails every few hundred milliseconds while NATS is away: the first
         // failure is said, the rest until the next connection are not.
         let said_error = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = refused_tx.clone();
         move |event: async_nats::Event| {
             use std::sync::atomic::Ordering::Relaxed;
+            if let Some(message) = nats::refused_login(&event) {
+                let _ = refused.try_send(message);
+                return;
+            }
             match event {
                 async_nats::Event::Connected => {
                     said_error.store(false, Relaxed);
@@ -153,6 +160,7 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
     tokio::pin!(deadline);
     loop {
         tokio::select! {
+            Some(message) = refused_rx.recv() => return Err(eyre!("{shown}: {message}")),
             _ = &mut deadline => break,
             _ = hangup.recv() => break,
             _ = terminate.recv() => break,

@@ -161,6 +161,23 @@ pub async fn connect(
         .map_err(|e| format!("{}: {e}", inert(&target.server)))
 }
 
+/// What to tell the user when NATS refused the login (async-nats reports it as a client or
+/// a server error, by its text); `None` for any other event.
+pub fn refused_login(event: &async_nats::Event) -> Option<String> {
+    let text = match event {
+        async_nats::Event::ServerError(e) => e.to_string(),
+        async_nats::Event::ClientError(e) => e.to_string(),
+        _ => return None,
+    };
+    text.to_lowercase().contains("authorization").then(|| {
+        format!(
+            "NATS refused the login ({}): check --nats-token, --nats-user and \
+             --nats-password, or --nats-creds",
+            inert(&text)
+        )
+    })
+}
+
 /// The headers of one message of a server's stream.
 pub fn headers(seq: u64, part: Option<(usize, usize)>) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -231,12 +248,10 @@ pub async fn subscribe(
                 retry_in: Duration::from_secs(1),
                 since: Instant::now(),
             },
-            async_nats::Event::ServerError(e) if e.to_string().contains("uthorization") => {
-                SourceState::Unauthorized {
-                    message: inert(&e.to_string()).into_owned(),
-                }
-            }
-            _ => return,
+            other => match refused_login(&other) {
+                Some(message) => SourceState::Unauthorized { message },
+                None => return,
+            },
         };
         let _ = state_tx.try_send(SourceMsg::State { source, state });
     };

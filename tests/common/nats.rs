@@ -6,12 +6,18 @@ use std::time::Duration;
 
 pub struct NatsServer {
     pub port: u16,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl NatsServer {
     /// `None` (after saying so, or failing under CI) when nats-server is not installed.
     pub fn start() -> Option<NatsServer> {
+        NatsServer::start_with(&[])
+    }
+
+    /// With more arguments for nats-server (`--auth TOKEN`...).
+    pub fn start_with(args: &[&str]) -> Option<NatsServer> {
         let present = Command::new("nats-server")
             .arg("--version")
             .output()
@@ -26,6 +32,7 @@ impl NatsServer {
         }
         let mut server = NatsServer {
             port: super::free_port(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
         };
         server.resume();
@@ -40,6 +47,7 @@ impl NatsServer {
     pub fn resume(&mut self) {
         let child = Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
