@@ -51,14 +51,19 @@ fn demo(name: &str, duration: &str) -> (Child, String) {
     panic!("the demo printed no admin feed URL");
 }
 
-fn report_of(child: Child) -> Value {
+/// Waits for `child` and checks it succeeded; its standard output.
+fn succeeded(child: Child) -> Vec<u8> {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+fn report_of(child: Child) -> Value {
+    serde_json::from_slice(&succeeded(child)).unwrap()
 }
 
 fn opened(report: &Value, server: &str) -> u64 {
@@ -97,6 +102,49 @@ fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, what: &str, seen: &mut 
     panic!("no line with {what:?} in {seen:?}");
 }
 
+/// `wscope attach` headless on `subject.>` of `nats` for `duration`, with `extra` arguments
+/// and environment, once it says it is connected; its stderr lines keep coming on the
+/// receiver.
+fn attach(
+    nats: &NatsServer,
+    subject: &str,
+    duration: &str,
+    extra: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = wscope()
+        .args(["attach", &format!("{}/{subject}.>", nats.url())])
+        .args(["--headless", "--duration", duration, "--format", "json"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = stderr_lines(&mut child);
+    wait_for_line(&said, "connected", &mut Vec::new());
+    (child, said)
+}
+
+/// `wscope relay` of the feeds at `urls` to `subject` for `duration`.
+fn relay(urls: &[&str], nats: &NatsServer, subject: &str, duration: &str) -> Child {
+    wscope()
+        .arg("relay")
+        .args(urls)
+        .args([
+            "--to",
+            &nats.url(),
+            "--subject",
+            subject,
+            "--duration",
+            duration,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Two demos, one relay, one attach over NATS: each server under its own name, every event
 /// the relay published, none lost.
 #[test]
@@ -105,41 +153,13 @@ fn a_fleet_of_two_servers_is_one_attach_through_nats() {
         return;
     };
     let subject = "wscope.test";
-    let mut attach = wscope()
-        .args(["attach", &format!("{}/{subject}.>", nats.url())])
-        .args(["--headless", "--duration", "12s", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let attach_said = stderr_lines(&mut attach);
-    let mut said = Vec::new();
-    wait_for_line(&attach_said, "connected", &mut said);
+    let (seen, _said) = attach(&nats, subject, "12s", &[], &[]);
     let (edge1, url1) = demo("edge-1", "8s");
     let (edge2, url2) = demo("edge 2.eu", "8s");
-    let relay = wscope()
-        .args([
-            "relay",
-            &url1,
-            &url2,
-            "--to",
-            &nats.url(),
-            "--subject",
-            subject,
-        ])
-        .args(["--duration", "10s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let relay = relay(&[&url1, &url2], &nats, subject, "10s");
     let own = [report_of(edge1), report_of(edge2)];
-    let relay_out = relay.wait_with_output().unwrap();
-    assert!(
-        relay_out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&relay_out.stderr)
-    );
-    let seen = report_of(attach);
+    succeeded(relay);
+    let seen = report_of(seen);
 
     let servers = seen["servers"].as_object().unwrap();
     assert_eq!(
@@ -171,37 +191,22 @@ fn a_nats_restart_is_said_survived_and_double_counts_nothing() {
         return;
     };
     let subject = "wscope.restart";
-    let mut attach = wscope()
-        .args(["attach", &format!("{}/{subject}.>", nats.url())])
-        .args(["--headless", "--duration", "14s", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let attach_said = stderr_lines(&mut attach);
-    let mut said = Vec::new();
-    wait_for_line(&attach_said, "connected", &mut said);
+    let (seen, said) = attach(&nats, subject, "14s", &[], &[]);
     let (edge, url) = demo("edge-r", "10s");
-    let mut relay = wscope()
-        .args(["relay", &url, "--to", &nats.url(), "--subject", subject])
-        .args(["--duration", "12s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut relay = relay(&[&url], &nats, subject, "12s");
     let relay_said = stderr_lines(&mut relay);
-    let mut relay_lines = Vec::new();
-    wait_for_line(&relay_said, "connected", &mut relay_lines);
+    wait_for_line(&relay_said, "connected", &mut Vec::new());
     std::thread::sleep(Duration::from_secs(3));
     nats.kill();
-    wait_for_line(&attach_said, "lost the NATS server", &mut said);
+    let mut lines = Vec::new();
+    wait_for_line(&said, "lost the NATS server", &mut lines);
     std::thread::sleep(Duration::from_secs(1));
     nats.resume();
-    wait_for_line(&attach_said, "connected", &mut said);
+    wait_for_line(&said, "connected", &mut lines);
 
     let own = report_of(edge);
     let _ = relay.wait();
-    let seen = report_of(attach);
+    let seen = report_of(seen);
     let theirs = own["connections"]["opened"].as_u64().unwrap();
     let ours = opened(&seen, "edge-r");
     assert!(ours <= theirs, "{ours} opened seen of {theirs}");
@@ -225,44 +230,20 @@ fn a_recorded_fleet_reports_with_its_servers() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("fleet.jsonl");
     let subject = "wscope.rec";
-    let mut attach = wscope()
-        .args(["attach", &format!("{}/{subject}.>", nats.url())])
-        .args([
-            "--headless",
-            "--duration",
-            "8s",
-            "--format",
-            "json",
-            "--record",
-        ])
-        .arg(&record)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let said = stderr_lines(&mut attach);
-    wait_for_line(&said, "connected", &mut Vec::new());
+    let (live, _said) = attach(
+        &nats,
+        subject,
+        "8s",
+        &["--record".as_ref(), record.as_ref()],
+        &[],
+    );
     let (a, url_a) = demo("rec-a", "5s");
     let (b, url_b) = demo("rec-b", "5s");
-    let relay = wscope()
-        .args([
-            "relay",
-            &url_a,
-            &url_b,
-            "--to",
-            &nats.url(),
-            "--subject",
-            subject,
-        ])
-        .args(["--duration", "6s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let relay = relay(&[&url_a, &url_b], &nats, subject, "6s");
     report_of(a);
     report_of(b);
-    let _ = relay.wait_with_output();
-    let live = report_of(attach);
+    succeeded(relay);
+    let live = report_of(live);
     let out = wscope()
         .args(["report", "--format", "json"])
         .arg(&record)
@@ -288,8 +269,8 @@ fn a_recorded_fleet_reports_with_its_servers() {
     assert_eq!(again["close_codes"], live["close_codes"]);
 }
 
-/// A NATS server that wants a token: the right one gets the fleet, a wrong one is said once
-/// and ends the attach.
+/// A NATS server that wants a token: a wrong one is said once and ends the attach; the
+/// right one connects.
 #[test]
 fn nats_tokens_are_sent_and_a_wrong_one_is_said() {
     let Some(nats) = NatsServer::start_with(&["--auth", "s3cret"]) else {
@@ -308,24 +289,12 @@ fn nats_tokens_are_sent_and_a_wrong_one_is_said() {
         String::from_utf8_lossy(&out.stderr)
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.to_lowercase().contains("authorization"), "{err}");
+    assert!(
+        err.contains("NATS refused the login") && err.contains("--nats-token"),
+        "{err}"
+    );
 
-    let mut attach = wscope()
-        .args([
-            "attach",
-            &target,
-            "--headless",
-            "--duration",
-            "2s",
-            "--format",
-            "json",
-        ])
-        .env("WSCOPE_NATS_TOKEN", "s3cret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let said = stderr_lines(&mut attach);
-    wait_for_line(&said, "connected", &mut Vec::new());
-    report_of(attach);
+    let env = [("WSCOPE_NATS_TOKEN", "s3cret")];
+    let (right, _said) = attach(&nats, "wscope.auth", "2s", &[], &env);
+    report_of(right);
 }
