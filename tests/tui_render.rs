@@ -1160,3 +1160,61 @@ fn the_servers_view_puts_the_worst_server_first_and_enter_shows_it() {
     let t = text(&draw(&d, 100, 30));
     assert!(t.contains("stale 25s") && t.contains("stale 20s"), "{t}");
 }
+
+/// With several servers, a finding of one is judged on its events and says where it holds:
+/// eu-1's proxy cuts at 60 s idle, hidden in the sum by the others' scattered cuts.
+#[test]
+fn a_finding_of_one_server_among_several_says_where_it_holds() {
+    use wscope::event::{Close, EventKind, Initiator, Open};
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    for server in ["ap-1", "eu-1", "us-1"] {
+        s.hello(server, Some((90_000, 5_000)));
+    }
+    let open = |conn: &str| {
+        EventKind::Open(Box::new(Open {
+            conn: conn.into(),
+            remote: Some("192.0.2.1:1".into()),
+            ..Default::default()
+        }))
+    };
+    let cut = |conn: &str| {
+        EventKind::Close(Close {
+            conn: conn.into(),
+            code: Some(1006),
+            reason: None,
+            initiator: Some(Initiator::None),
+        })
+    };
+    // Opens and cuts in time order: (when, server, conn, open?).
+    let mut plan: Vec<(f64, &str, String, bool)> = Vec::new();
+    for i in 0..20 {
+        let id = format!("e{i}");
+        plan.push((i as f64 * 3.0, "eu-1", id.clone(), true));
+        plan.push((i as f64 * 3.0 + 60.0, "eu-1", id, false));
+    }
+    for (k, server) in ["ap-1", "us-1"].iter().enumerate() {
+        for i in 0..40u32 {
+            let id = format!("{server}-{i}");
+            let t = (i * 2 + k as u32) as f64;
+            plan.push((t, server, id.clone(), true));
+            plan.push((t + 3.0 + (i * i * 7 % 300) as f64, server, id, false));
+        }
+    }
+    plan.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (t, server, id, is_open) in &plan {
+        s.at(*t);
+        s.push_on(server, if *is_open { open(id) } else { cut(id) });
+    }
+    let d = dashboard(&s, 120, 40, true, false);
+    let idle = d.findings.iter().find(|f| f.id == "idle-timeout");
+    let idle =
+        idle.unwrap_or_else(|| panic!("{:?}", d.findings.iter().map(|f| f.id).collect::<Vec<_>>()));
+    assert!(idle.summary.starts_with("eu-1: "), "{}", idle.summary);
+    assert!(
+        idle.summary.ends_with("(on 1 of 3 servers)"),
+        "{}",
+        idle.summary
+    );
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("eu-1: "), "{t}");
+}

@@ -7,6 +7,7 @@
 
 pub mod culprits;
 mod finding;
+pub mod fleet;
 pub mod params;
 
 pub use finding::{Finding, Severity, sort};

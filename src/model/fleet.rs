@@ -11,20 +11,11 @@ use super::Model;
 use crate::event::{Event, EventKind, Str};
 use std::collections::HashMap;
 
+/// The whole model and one model per server.
 #[derive(Clone, Debug)]
 pub struct Fleet {
     whole: Model,
-    /// A model with no events, to start each new server's from.
-    empty: Model,
-    /// By (source, name): the server's index in `names` and `models`.
-    ids: HashMap<(usize, Str), usize>,
-    /// Per server: its name as shown (two sources giving one name are told apart).
-    names: Vec<String>,
-    /// Per server: its model, from when a second server spoke.
-    models: Vec<Option<Model>>,
-    /// Per source: the server of its latest `hello`.
-    current: Vec<Option<usize>>,
-    source_names: Vec<String>,
+    split: ServerSplit,
 }
 
 impl Fleet {
@@ -32,42 +23,25 @@ impl Fleet {
     pub fn new(empty: Model) -> Fleet {
         Fleet {
             whole: empty.clone(),
-            empty,
-            ids: HashMap::new(),
-            names: Vec::new(),
-            models: Vec::new(),
-            current: Vec::new(),
-            source_names: Vec::new(),
+            split: ServerSplit::new(empty),
         }
     }
 
     /// See [`Model::name_source`].
     pub fn name_source(&mut self, source: usize, name: &str) {
         self.whole.name_source(source, name);
-        self.empty.name_source(source, name);
-        if self.source_names.len() <= source {
-            self.source_names.resize(source + 1, String::new());
-        }
-        self.source_names[source] = name.to_string();
+        self.split.name_source(source, name);
     }
 
     pub fn apply(&mut self, source: usize, ev: &Event) {
-        let server = self.server_of(source, ev);
-        if self.names.len() > 1 {
-            if self.models[0].is_none() {
-                self.models[0] = Some(self.whole.clone());
-            }
-            self.models[server]
-                .get_or_insert_with(|| self.empty.clone())
-                .apply(source, ev);
-        }
+        self.split.apply(&self.whole, source, ev);
         self.whole.apply(source, ev);
     }
 
     /// See [`Model::finish`].
     pub fn finish(&mut self) {
         self.whole.finish();
-        self.models.iter_mut().flatten().for_each(Model::finish);
+        self.split.finish();
     }
 
     /// See [`Model::note_skipped`].
@@ -81,10 +55,84 @@ impl Fleet {
 
     /// Each server's name and model, in the order they first spoke.
     pub fn servers(&self) -> Vec<(&str, &Model)> {
+        self.split.servers(&self.whole)
+    }
+}
+
+/// The per-server models beside a whole model kept by someone else (the dashboard keeps its
+/// own): [`ServerSplit::apply`] is called with the whole model as it was before the event.
+#[derive(Clone, Debug)]
+pub struct ServerSplit {
+    /// A model with no events, to start each new server's from.
+    empty: Model,
+    /// By (source, name): the server's index in `names` and `models`.
+    ids: HashMap<(usize, Str), usize>,
+    /// Per server: its name as shown (two sources giving one name are told apart).
+    names: Vec<String>,
+    /// Per server: its model, from when a second server spoke.
+    models: Vec<Option<Model>>,
+    /// Per source: the server of its latest `hello`.
+    current: Vec<Option<usize>>,
+    source_names: Vec<String>,
+}
+
+impl ServerSplit {
+    pub fn new(empty: Model) -> ServerSplit {
+        ServerSplit {
+            empty,
+            ids: HashMap::new(),
+            names: Vec::new(),
+            models: Vec::new(),
+            current: Vec::new(),
+            source_names: Vec::new(),
+        }
+    }
+
+    /// See [`Model::name_source`].
+    pub fn name_source(&mut self, source: usize, name: &str) {
+        self.empty.name_source(source, name);
+        if self.source_names.len() <= source {
+            self.source_names.resize(source + 1, String::new());
+        }
+        self.source_names[source] = name.to_string();
+    }
+
+    /// Folds `ev` into its server's model; `whole` is the whole model before `ev`.
+    pub fn apply(&mut self, whole: &Model, source: usize, ev: &Event) {
+        let server = self.server_of(source, ev);
+        if self.names.len() > 1 {
+            if self.models[0].is_none() {
+                self.models[0] = Some(whole.clone());
+            }
+            self.models[server]
+                .get_or_insert_with(|| self.empty.clone())
+                .apply(source, ev);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.models.iter_mut().flatten().for_each(Model::finish);
+    }
+
+    /// Moves every server's event time to `now` (see [`Model::advance_to`]).
+    pub fn advance_to(&mut self, now: crate::event::Ts) {
+        for m in self.models.iter_mut().flatten() {
+            m.advance_to(now);
+        }
+    }
+
+    /// More than one server spoke: each has a model of its own.
+    pub fn is_split(&self) -> bool {
+        self.names.len() > 1
+    }
+
+    /// Each server's name and model (`whole` while only one spoke), in the order they first
+    /// spoke.
+    pub fn servers<'a>(&'a self, whole: &'a Model) -> Vec<(&'a str, &'a Model)> {
         self.names
             .iter()
             .zip(&self.models)
-            .map(|(name, model)| (name.as_str(), model.as_ref().unwrap_or(&self.whole)))
+            .map(|(name, model)| (name.as_str(), model.as_ref().unwrap_or(whole)))
             .collect()
     }
 

@@ -145,15 +145,9 @@ impl Report {
     /// The report of a [`Fleet`]: the whole, and each server judged on its own events.
     pub fn from_fleet(fleet: &Fleet, rules: &Rules, skipped: &[(u64, String)]) -> Report {
         let mut report = Report::with_skipped(fleet.whole(), rules, skipped);
-        let (servers, local) = servers::judged(fleet, rules);
+        let (servers, judged) = servers::judged(fleet, rules);
         report.servers = servers;
-        // A finding of a few servers that the whole's averages hide is still the report's.
-        for f in local {
-            if !report.findings.iter().any(|g| g.id == f.id) {
-                report.findings.push(f);
-            }
-        }
-        crate::findings::sort(&mut report.findings);
+        report.findings = judged.findings;
         report
     }
 

@@ -2,7 +2,8 @@
 //! events (a [`Fleet`]), its counts, close codes and findings.
 
 use super::{Connections, Report, close_codes_of, ms_text};
-use crate::findings::{Finding, Rules};
+use crate::findings::Rules;
+use crate::findings::fleet::FleetFindings;
 use crate::model::fleet::Fleet;
 use crate::model::{Model, Server};
 use crate::sanitize::inert;
@@ -54,38 +55,28 @@ pub(super) fn announced(model: &Model) -> BTreeMap<String, ServerReport> {
         .collect()
 }
 
-/// Every server of a fleet, judged on its own events; and, when there are several, the
-/// findings of each (its name before the summary), the first server's for each id.
+/// Every server of a fleet, judged on its own events, and the fleet's findings.
 pub(super) fn judged(
     fleet: &Fleet,
     rules: &Rules,
-) -> (BTreeMap<String, ServerReport>, Vec<Finding>) {
+) -> (BTreeMap<String, ServerReport>, FleetFindings) {
     let whole = fleet.whole();
     let servers = fleet.servers();
-    let several = servers.len() > 1;
-    let mut local: Vec<Finding> = Vec::new();
+    let judged = crate::findings::fleet::judge(rules, whole, &servers);
     let mut out = BTreeMap::new();
-    for (name, model) in servers {
-        let announced = whole.servers.iter().find(|s| s.name == name);
+    for ((name, model), (shown, findings)) in servers.iter().zip(&judged.servers) {
+        let announced = whole.servers.iter().find(|s| s.name == *name);
         let mut r = announced.map_or_else(
             || ServerReport::announced(&Server::default()),
             ServerReport::announced,
         );
-        let name = inert(name).into_owned();
-        let findings = rules.evaluate(model);
         r.events = Some(model.counters.events);
         r.connections = Some(Connections::of(model));
         r.close_codes = Some(close_codes_of(model));
         r.findings = Some(findings.iter().map(|f| f.id.to_string()).collect());
-        for mut f in findings.into_iter().filter(|_| several) {
-            if !local.iter().any(|l| l.id == f.id) {
-                f.summary = format!("{}: {}", name.replace('`', "'"), f.summary);
-                local.push(f);
-            }
-        }
-        out.insert(name, r);
+        out.insert(shown.clone(), r);
     }
-    (out, local)
+    (out, judged)
 }
 
 impl Report {

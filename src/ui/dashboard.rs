@@ -15,6 +15,7 @@ use super::view::{Action, ConnKey, Overlay, Panel, Rows, ViewState};
 use super::{SourceInfo, UiConfig, layout, panels};
 use crate::event::{Event, Ts};
 use crate::findings::{Finding, Rules};
+use crate::model::fleet::ServerSplit;
 use crate::model::{Model, ServerId};
 use crate::source::{SourceMsg, SourceState};
 use ratatui::Frame;
@@ -68,6 +69,9 @@ pub struct Dashboard {
     /// Shared with a [`Refresh`] running on a worker thread; changed only when it is not
     /// (else `Arc::make_mut` would copy it).
     pub model: Arc<Model>,
+    /// A model per server beside the whole, once several speak: findings of one server are
+    /// judged on its events. Shared and changed as `model` is.
+    pub split: Arc<ServerSplit>,
     pub rules: Arc<Rules>,
     pub view: ViewState,
     pub theme: Theme,
@@ -119,6 +123,7 @@ impl Dashboard {
             .collect::<Vec<_>>();
         Dashboard {
             model: Arc::new(config.rules.model()),
+            split: Arc::new(ServerSplit::new(config.rules.model())),
             rules: Arc::new(config.rules.clone()),
             view: ViewState::new(replay, size),
             theme: Theme::from_env(config.ascii),
@@ -152,6 +157,8 @@ impl Dashboard {
     }
 
     pub fn apply(&mut self, source: usize, event: &Event) {
+        // The split first: a server's model may start as a copy of the whole before it.
+        Arc::make_mut(&mut self.split).apply(&self.model, source, event);
         self.model_mut().apply(source, event);
         if let Some(server) = self.model.server_for(source, event.server.as_deref()) {
             self.recent.push(server, event);
@@ -185,13 +192,14 @@ impl Dashboard {
 
     /// Forgets all data (a replay seeking back rebuilds from the start).
     pub fn reset(&mut self) {
-        self.restore(self.rules.model());
+        self.restore(self.rules.model(), ServerSplit::new(self.rules.model()));
     }
 
     /// Replaces the model (a replay seeking back to a checkpoint); recent events start over.
-    pub fn restore(&mut self, model: Model) {
+    pub fn restore(&mut self, model: Model, split: ServerSplit) {
         // A new Arc: a recomputation still running keeps the old model to itself.
         self.model = Arc::new(model);
+        self.split = Arc::new(split);
         self.model_mut();
         self.recent.clear();
     }
@@ -200,17 +208,22 @@ impl Dashboard {
     pub fn advance_clock(&mut self, ts: Ts) {
         if self.model.span().is_some() && ts > self.model.now() {
             self.model_mut().advance_to(ts);
+            if self.split.is_split() {
+                Arc::make_mut(&mut self.split).advance_to(ts);
+            }
         }
+    }
+
+    /// Every source has ended (a replayed log read to its end): see [`Model::finish`].
+    pub fn finish_sources(&mut self) {
+        self.model_mut().finish();
+        Arc::make_mut(&mut self.split).finish();
     }
 
     /// Applies an event to the model only: for events a replay skips over, whose place in the
     /// recent-events ring would be taken by later ones anyway.
-    /// Every source has ended (a replayed log read to its end): see [`Model::finish`].
-    pub fn finish_sources(&mut self) {
-        self.model_mut().finish();
-    }
-
     pub fn apply_quietly(&mut self, source: usize, event: &Event) {
+        Arc::make_mut(&mut self.split).apply(&self.model, source, event);
         self.model_mut().apply(source, event);
     }
 
@@ -298,6 +311,7 @@ impl Dashboard {
         self.clamp_server_filter();
         Some(Refresh {
             model: Arc::clone(&self.model),
+            split: Arc::clone(&self.split),
             rules: Arc::clone(&self.rules),
             generation: self.generation,
             view: self.view_key(),

@@ -10,6 +10,7 @@ use super::recent::SHARED_CAPACITY;
 use super::view::Action;
 use crate::event::{Event, Ts};
 use crate::model::Model;
+use crate::model::fleet::ServerSplit;
 use crate::source::log_index::IndexedLog;
 use crate::source::{SourceMsg, SourceState};
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ struct Checkpoint {
     /// Time of the last of them.
     applied: Ts,
     model: Model,
+    split: ServerSplit,
 }
 
 pub struct Playback {
@@ -319,6 +321,7 @@ impl Playback {
             cursor: self.cursor,
             applied: self.applied,
             model: Model::clone(&dash.model),
+            split: ServerSplit::clone(&dash.split),
         });
         let held: usize = self.checkpoints.iter().map(|c| c.model.open_count()).sum();
         if held > CHECKPOINT_BUDGET_OPEN || self.checkpoints.len() > CHECKPOINT_MAX {
@@ -342,7 +345,7 @@ impl Playback {
         self.model_finished = false;
         match self.checkpoints.iter().rev().find(|c| c.applied < target) {
             Some(c) => {
-                dash.restore(c.model.clone());
+                dash.restore(c.model.clone(), c.split.clone());
                 self.skipped_noted = true;
                 self.cursor = c.cursor;
                 self.applied = c.applied;

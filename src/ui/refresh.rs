@@ -11,8 +11,25 @@ use super::dashboard::LeakRow;
 use super::view::{ConnKey, ListPos};
 use crate::findings::{Finding, Rules, ZombieConnections};
 use crate::model::Model;
+use crate::model::fleet::ServerSplit;
 use crate::sanitize::inert;
 use std::sync::Arc;
+
+/// The findings of the whole and of each server, once several speak; each then says on how
+/// many servers it holds, at the end of its summary.
+fn fleet_findings(rules: &Rules, whole: &Model, split: &ServerSplit) -> Vec<Finding> {
+    if !split.is_split() {
+        return rules.evaluate(whole);
+    }
+    let judged = crate::findings::fleet::judge(rules, whole, &split.servers(whole));
+    let mut findings = judged.findings.clone();
+    for f in &mut findings {
+        if let Some(holds) = judged.where_it_holds(f.id) {
+            f.summary = format!("{} ({holds})", f.summary);
+        }
+    }
+    findings
+}
 
 /// Leak-suspect rows kept for the panel; the total is shown beside.
 const MAX_LEAK_ROWS: usize = 1000;
@@ -20,6 +37,7 @@ const MAX_LEAK_ROWS: usize = 1000;
 /// The inputs of one recomputation, taken from the dashboard when it starts.
 pub struct Refresh {
     pub(super) model: Arc<Model>,
+    pub(super) split: Arc<ServerSplit>,
     pub(super) rules: Arc<Rules>,
     /// The model's generation: a result for an older one is stale on arrival.
     pub(super) generation: u64,
@@ -65,7 +83,7 @@ pub struct Leaks {
 impl Refresh {
     pub fn run(self) -> Refreshed {
         let model = &*self.model;
-        let findings = self.rules.evaluate(model);
+        let findings = fleet_findings(&self.rules, model, &self.split);
         let leaks = leaks(model, &self.rules.zombie_connections);
         let ordered = Ordered::new(model, &self.view);
         let mut selection = self.selection;
