@@ -180,9 +180,21 @@ fn main() {
         ms[ms.len() - 1],
         ms.len()
     );
-    for line in t.screen().lines().take(2) {
+    let _ = publisher.join();
+    std::thread::sleep(Duration::from_secs(1));
+    // After the whole run: the header names any events lost (it shows `dropped N` then).
+    let screen = t.screen();
+    println!(
+        "dashboard after {} events: {}",
+        SERVERS * PER_SERVER_PER_SEC * SECS,
+        if screen.contains("dropped") {
+            "events were lost (see the header)"
+        } else {
+            "none lost"
+        }
+    );
+    for line in screen.lines().take(2) {
         println!("  | {line}");
     }
-    let _ = publisher.join();
     t.keys(&["q"]);
 }
