@@ -1217,4 +1217,41 @@ fn a_finding_of_one_server_among_several_says_where_it_holds() {
     );
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("eu-1: "), "{t}");
+
+    // Narrowed to eu-1 (servers view, Enter): every panel shows eu-1 alone.
+    let mut d = d;
+    key(&mut d, KeyCode::Char('S'));
+    let row = d.server_rows.iter().position(|r| r.name == "eu-1").unwrap();
+    for _ in 0..=row {
+        key(&mut d, KeyCode::Char('j'));
+    }
+    key(&mut d, KeyCode::Enter);
+    let idle = d
+        .findings
+        .iter()
+        .find(|f| f.id == "idle-timeout")
+        .expect("eu-1's own");
+    assert!(
+        idle.summary.starts_with("20 of 20 cuts"),
+        "{}",
+        idle.summary
+    );
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("all time, 20 closes · eu-1"), "{t}");
+    assert!(t.contains("per minute · eu-1"), "{t}");
+    // ap-1 has no idle timeout of its own.
+    key(&mut d, KeyCode::Char('S'));
+    let row = d.server_rows.iter().position(|r| r.name == "ap-1").unwrap();
+    key(&mut d, KeyCode::Char('g'));
+    for _ in 0..=row {
+        key(&mut d, KeyCode::Char('j'));
+    }
+    key(&mut d, KeyCode::Enter);
+    assert!(
+        d.findings.iter().all(|f| f.id != "idle-timeout"),
+        "{:?}",
+        d.findings
+    );
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("all time, 40 closes · ap-1"), "{t}");
 }

@@ -121,6 +121,12 @@ impl ServerSplit {
         }
     }
 
+    /// The model of the server shown as `name`, once servers have models of their own.
+    pub fn model_named(&self, name: &str) -> Option<&Model> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.models.get(i)?.as_ref()
+    }
+
     /// More than one server spoke: each has a model of its own.
     pub fn is_split(&self) -> bool {
         self.names.len() > 1

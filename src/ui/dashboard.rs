@@ -24,6 +24,18 @@ use ratatui::layout::Rect;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The model of server `filter` (an index into `whole.servers`) in `split`, else `whole`.
+pub(super) fn shown<'a>(
+    whole: &'a Model,
+    split: &'a ServerSplit,
+    filter: Option<usize>,
+) -> &'a Model {
+    filter
+        .and_then(|i| whole.servers.get(i))
+        .and_then(|s| split.model_named(&s.name))
+        .unwrap_or(whole)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlayStatus {
     pub position: Ts,
@@ -262,8 +274,13 @@ impl Dashboard {
     }
 
     pub fn handle_input(&mut self, ev: &TermEvent) -> Option<Action> {
+        let server_before = self.view.server_filter;
         let (view, rows) = self.view_and_rows();
         let action = view.handle(ev, &rows);
+        // Narrowed to another server: its findings and leak suspects are computed anew.
+        if self.view.server_filter != server_before {
+            self.data_changed = true;
+        }
         match &self.view.overlay {
             Overlay::Connection { server, conn } => {
                 let (server, conn) = (*server, conn.clone());
@@ -272,6 +289,21 @@ impl Dashboard {
             _ => self.recent.unwatch(),
         }
         action
+    }
+
+    /// The model the panels show: the server chosen (`f`, the servers view) when servers
+    /// have models of their own, else the whole.
+    pub fn shown_model(&self) -> &Model {
+        shown(&self.model, &self.split, self.view.server_filter)
+    }
+
+    /// `" · edge-3"` when the panels show one server's model, for their titles.
+    pub fn shown_server_suffix(&self) -> String {
+        let narrowed = !std::ptr::eq(self.shown_model(), &*self.model);
+        match self.view.server_filter.and_then(|i| self.model.servers.get(i)) {
+            Some(s) if narrowed => format!(" · {}", crate::sanitize::inert(&s.name)),
+            _ => String::new(),
+        }
     }
 
     /// Where detail views go: between the header and the key hint.

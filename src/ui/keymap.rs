@@ -169,7 +169,7 @@ pub const MAIN: &[Row] = &[
     },
     Row {
         keys: "f",
-        what: "show one server's connections (several feeds)",
+        what: "show one server in every panel (several servers)",
         bindings: &[(Char('f'), C::NextServer)],
     },
     Row {
@@ -287,7 +287,7 @@ pub const SERVERS: &[Row] = &[
     },
     Row {
         keys: "Enter",
-        what: "show only this server's connections (the first row: all)",
+        what: "show only this server, in every panel (the first row: all)",
         bindings: &[(Code(KeyCode::Enter), C::Open)],
     },
     Row {

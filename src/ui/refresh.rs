@@ -10,16 +10,25 @@ use super::conn_view::{ConnView, Ordered, ViewKey};
 use super::dashboard::LeakRow;
 use super::view::{ConnKey, ListPos};
 use crate::findings::{Finding, Rules, ZombieConnections};
-use crate::model::Model;
 use crate::model::fleet::ServerSplit;
+use crate::model::{Model, ServerId};
 use crate::sanitize::inert;
 use std::sync::Arc;
 
 /// The findings of the whole and of each server, once several speak; each then says on how
 /// many servers it holds, at the end of its summary.
-fn fleet_findings(rules: &Rules, whole: &Model, split: &ServerSplit) -> Vec<Finding> {
+/// Narrowed to one server (`shown`), its own findings.
+fn fleet_findings(
+    rules: &Rules,
+    whole: &Model,
+    split: &ServerSplit,
+    shown: Option<ServerId>,
+) -> Vec<Finding> {
     if !split.is_split() {
         return rules.evaluate(whole);
+    }
+    if let Some(server) = shown {
+        return rules.evaluate(super::dashboard::shown(whole, split, Some(server as usize)));
     }
     let judged = crate::findings::fleet::judge(rules, whole, &split.servers(whole));
     let mut findings = judged.findings.clone();
@@ -83,8 +92,8 @@ pub struct Leaks {
 impl Refresh {
     pub fn run(self) -> Refreshed {
         let model = &*self.model;
-        let findings = fleet_findings(&self.rules, model, &self.split);
-        let leaks = leaks(model, &self.rules.zombie_connections);
+        let findings = fleet_findings(&self.rules, model, &self.split, self.view.server);
+        let leaks = leaks(model, &self.rules.zombie_connections, self.view.server);
         let ordered = Ordered::new(model, &self.view);
         let mut selection = self.selection;
         let mut gone = None;
@@ -120,12 +129,14 @@ impl Refresh {
 
 /// Timers that outlived their connection and connections whose pong is overdue, longest
 /// standing first.
-fn leaks(model: &Model, zombie_rule: &ZombieConnections) -> Leaks {
+/// The leak suspects of `model`, of server `only` when given.
+fn leaks(model: &Model, zombie_rule: &ZombieConnections, only: Option<ServerId>) -> Leaks {
+    let keep = |server: ServerId| only.is_none_or(|s| s == server);
     let now = model.now();
     // (how long, the row, the connection it is about)
     let mut rows: Vec<(f64, LeakRow, Option<ConnKey>)> = Vec::new();
     let mut timers = 0;
-    for t in model.leaked_timers() {
+    for t in model.leaked_timers().filter(|t| keep(t.server)) {
         timers += 1;
         let closed_for = t.conn_closed().map(|c| now.secs_since(c)).unwrap_or(0.0);
         rows.push((
@@ -148,7 +159,7 @@ fn leaks(model: &Model, zombie_rule: &ZombieConnections) -> Leaks {
         ));
     }
     let mut zombies = 0;
-    for (c, _) in zombie_rule.zombies(model) {
+    for (c, _) in zombie_rule.zombies(model).filter(|(c, _)| keep(c.server)) {
         let age = c.pong_age(now).unwrap_or(0.0);
         zombies += 1;
         rows.push((

@@ -1,6 +1,6 @@
 //! The servers view (`S`): one row per server with what tells a bad instance from the rest
 //! (open connections, closes in the last minute, its worst close code, events lost), sorted
-//! as the user chose; Enter narrows the connections to the selected server (as `f` does).
+//! as the user chose; Enter narrows every panel to the selected server (as `f` does).
 
 use crate::event::Ts;
 use crate::model::{Model, ServerId};

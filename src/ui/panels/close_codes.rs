@@ -75,8 +75,8 @@ fn bar_spans(theme: &Theme, parts: [u64; 4], max: u64, width: usize) -> Vec<Span
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let counts = match dash.view.codes_window {
-        CodesWindow::AllTime => dash.model.closes.all_time.clone(),
-        CodesWindow::Last5Min => dash.model.closes.recent(dash.model.now()),
+        CodesWindow::AllTime => dash.shown_model().closes.all_time.clone(),
+        CodesWindow::Last5Min => dash.shown_model().closes.recent(dash.shown_model().now()),
     };
     let rows = split(&counts);
     let total: u64 = rows.iter().map(|(_, p)| p.iter().sum::<u64>()).sum();
@@ -87,7 +87,11 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let b = block(
         theme,
         Panel::CloseCodes.title(),
-        format!("{window}, {} closes", count(total)),
+        format!(
+            "{window}, {} closes{}",
+            count(total),
+            dash.shown_server_suffix()
+        ),
         focused,
     );
     let inner = b.inner(area);

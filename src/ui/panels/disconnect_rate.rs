@@ -103,12 +103,12 @@ const AXIS: u16 = 5;
 
 pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
-    let model = &dash.model;
+    let model = dash.shown_model();
     let alarm_pct = dash.rules.high_disconnect_rate.alarm_pct;
     let b = block(
         theme,
         Panel::DisconnectRate.title(),
-        "per minute".into(),
+        format!("per minute{}", dash.shown_server_suffix()),
         focused,
     );
     let inner = b.inner(area);
