@@ -300,7 +300,11 @@ impl Dashboard {
     /// `" · edge-3"` when the panels show one server's model, for their titles.
     pub fn shown_server_suffix(&self) -> String {
         let narrowed = !std::ptr::eq(self.shown_model(), &*self.model);
-        match self.view.server_filter.and_then(|i| self.model.servers.get(i)) {
+        match self
+            .view
+            .server_filter
+            .and_then(|i| self.model.servers.get(i))
+        {
             Some(s) if narrowed => format!(" · {}", crate::sanitize::inert(&s.name)),
             _ => String::new(),
         }
