@@ -81,7 +81,9 @@ pub struct RelayArgs {
 
 /// One server as the relay publishes it.
 struct Server {
+    /// Its name as a subject token, and the subject its events go to.
     token: String,
+    subject: String,
     /// The feed it came from, to ask for a snapshot.
     feed: usize,
     seq: u64,
@@ -178,6 +180,7 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
                     event.server = Some(name.clone());
                     let server = servers.entry(name.clone()).or_insert_with(|| Server {
                         token: subject_token(&name),
+                        subject: format!("{}.{}", target.subject, subject_token(&name)),
                         feed: source,
                         seq: 0,
                         hello: None,
@@ -188,7 +191,7 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
                     if let EventKind::Hello(_) = event.kind {
                         server.hello = Some(event.clone());
                     }
-                    publish(&client, &target.subject, server, &event).await;
+                    publish(&client, server, &event).await;
                 }
                 Some(SourceMsg::State { source, state }) => {
                     let url = inert(&args.urls[source]).into_owned();
@@ -212,7 +215,7 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
                 for server in servers.values_mut() {
                     if let Some(mut hello) = server.hello.clone() {
                         hello.ts = server.last_ts;
-                        publish(&client, &target.subject, server, &hello).await;
+                        publish(&client, server, &hello).await;
                     }
                 }
             }
@@ -231,24 +234,29 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
 /// Publishes one event of `server`, cut into parts when it is a snapshot over the NATS
 /// server's `max_payload`. Publishing waits only for room in the client's buffer; while NATS
 /// is away the relay's feeds back up and their servers drop events (counted), never wait.
-async fn publish(client: &async_nats::Client, subject: &str, server: &mut Server, ev: &Event) {
+async fn publish(client: &async_nats::Client, server: &mut Server, ev: &Event) {
     let line = to_json_line(ev);
-    let max = match client.server_info().max_payload {
-        0 => 1 << 20,
-        n => n,
-    };
-    // Room for the headers and the protocol's framing.
     let lines = match &ev.kind {
-        EventKind::Snapshot(snap) => split_snapshot(ev, snap, line, max.saturating_sub(4096)),
+        EventKind::Snapshot(snap) => {
+            // The NATS server's limit, with room for the headers and the protocol's framing.
+            let max = match client.server_info().max_payload {
+                0 => 1 << 20,
+                n => n,
+            };
+            split_snapshot(ev, snap, line, max.saturating_sub(4096))
+        }
         _ => vec![line],
     };
     let n = lines.len();
-    let subject = format!("{subject}.{}", server.token);
     for (i, line) in lines.into_iter().enumerate() {
         server.seq += 1;
         let part = (n > 1).then_some((i + 1, n));
         let _ = client
-            .publish_with_headers(subject.clone(), headers(server.seq, part), line.into())
+            .publish_with_headers(
+                server.subject.clone(),
+                headers(server.seq, part),
+                line.into(),
+            )
             .await;
     }
 }

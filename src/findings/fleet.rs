@@ -18,21 +18,26 @@ pub struct FleetFindings {
 impl FleetFindings {
     /// "on 3 of 100 servers" for a finding's id, when there are several servers.
     pub fn where_it_holds(&self, id: &str) -> Option<String> {
-        if self.servers.len() < 2 {
-            return None;
-        }
         let holds = self
             .servers
             .iter()
-            .filter(|(_, fs)| fs.iter().any(|f| f.id == id))
-            .count();
-        Some(format!("on {holds} of {} servers", self.servers.len()))
+            .filter(|(_, fs)| fs.iter().any(|f| f.id == id));
+        where_text(holds.count(), self.servers.len())
     }
 }
 
-/// Judges the whole and, when there are several, each of `servers` (name, model).
-pub fn judge(rules: &Rules, whole: &Model, servers: &[(&str, &Model)]) -> FleetFindings {
-    let mut findings = rules.evaluate(whole);
+/// "on 3 of 100 servers", when there are several.
+pub fn where_text(holds: usize, servers: usize) -> Option<String> {
+    (servers > 1).then(|| format!("on {holds} of {servers} servers"))
+}
+
+/// Judges each of `servers` (name, model) when there are several; `findings` are the whole
+/// model's (`Rules::evaluate`), which one server alone shares.
+pub fn judge(
+    rules: &Rules,
+    mut findings: Vec<Finding>,
+    servers: &[(&str, &Model)],
+) -> FleetFindings {
     if servers.len() < 2 {
         let servers = servers
             .iter()

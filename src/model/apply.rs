@@ -59,7 +59,6 @@ impl Model {
                 s.said_hello = true;
                 s.heartbeat = h.heartbeat.filter(|hb| hb.ping_interval_ms > 0);
                 s.software.clone_from(&h.software);
-                self.source_server[source] = Some(server);
             }
             EventKind::Snapshot(snap) => self.apply_snapshot(server, ev.ts, snap, before),
             EventKind::Open(open) => self.apply_open(server, ev.ts, open),
@@ -168,40 +167,23 @@ impl Model {
     }
 
     fn resolve_server(&mut self, source: usize, ev: &Event) -> ServerId {
-        if self.source_server.len() <= source {
-            self.source_server.resize(source + 1, None);
-        }
-        let name: Str = match (&ev.server, self.source_server[source]) {
-            (Some(name), _) => name.clone(),
-            (None, Some(id)) => return id,
-            (None, None) if self.source_names.get(source).is_some_and(|n| !n.is_empty()) => {
-                self.source_names[source].clone()
-            }
-            (None, None) if source == 0 => Str::default(),
-            (None, None) => Str::from(format!("source-{source}")),
-        };
-        let key = (source, name);
-        if let Some(&id) = self.server_ids.get(&key) {
-            return id;
-        }
-        let id = self.servers.len().min(ServerId::MAX as usize) as ServerId;
-        if self.servers.len() <= ServerId::MAX as usize {
+        let (id, new) = self.server_names.resolve(source, ev);
+        // Past the last id every further server is counted as that one.
+        let id = id.min(ServerId::MAX as usize);
+        if let Some(new) = new
+            && self.servers.len() == id
+        {
             // Another feed already speaks for a server of this name (a copied config, two
             // instances both called `chat-1`): they stay two servers, told apart.
-            let taken = self.servers.iter().any(|s| s.name == key.1);
-            let name = if taken {
+            if new.duplicate {
                 self.counters.duplicate_server_names += 1;
-                Str::from(format!("{} (feed {})", key.1, source + 1))
-            } else {
-                key.1.clone()
-            };
+            }
             self.servers.push(Server {
-                name,
+                name: self.server_names.shown(id).clone(),
                 ..Server::default()
             });
-            self.server_ids.insert(key, id);
         }
-        id
+        id as ServerId
     }
 
     fn new_conn(&mut self, server: ServerId, open: &Open, opened: Ts) -> Conn {

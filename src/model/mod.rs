@@ -19,6 +19,7 @@ pub mod per_second;
 pub mod process;
 pub mod reorder;
 pub mod restarts;
+pub mod server_names;
 pub mod timers;
 
 mod apply;
@@ -125,12 +126,8 @@ pub struct Model {
     now: Ts,
     first: Option<Ts>,
     pub servers: Vec<Server>,
-    /// Servers by source and name: two feeds that give one name are two servers.
-    server_ids: HashMap<(usize, Str), ServerId>,
-    /// Per source: the server of its latest `hello`.
-    source_server: Vec<Option<ServerId>>,
-    /// Per source: the name of its server until the events name one (a log's file name).
-    source_names: Vec<Str>,
+    /// Which server each event is of.
+    server_names: server_names::ServerNames,
     pub conns: ConnTable,
     pub strings: Interner,
     pub timers: Timers,
@@ -164,9 +161,7 @@ impl Model {
             now: Ts::MIN,
             first: None,
             servers: Vec::new(),
-            server_ids: HashMap::new(),
-            source_server: Vec::new(),
-            source_names: Vec::new(),
+            server_names: server_names::ServerNames::default(),
             conns: ConnTable::default(),
             strings: Interner::with_cap(INTERN_CAP),
             timers: Timers::with_min_grace(params::nanos(params.timer_grace_secs)),
@@ -192,10 +187,7 @@ impl Model {
     /// (a log read with others is named after its file). Unnamed sources are `source-N`,
     /// the first one "".
     pub fn name_source(&mut self, source: usize, name: &str) {
-        if self.source_names.len() <= source {
-            self.source_names.resize(source + 1, Str::default());
-        }
-        self.source_names[source] = Str::from(name);
+        self.server_names.name_source(source, name);
     }
 
     /// The current event time: the latest `ts` seen.
@@ -260,13 +252,8 @@ impl Model {
     /// The server an event from `source` naming `server` (its `server` field) belongs to, as
     /// [`Model::apply`] resolved it; `None` before any event of that server.
     pub fn server_for(&self, source: usize, server: Option<&str>) -> Option<ServerId> {
-        let by_name = |name: &str| self.server_ids.get(&(source, Str::from(name))).copied();
-        match (server, self.source_server.get(source).copied().flatten()) {
-            (Some(name), _) => by_name(name),
-            (None, Some(id)) => Some(id),
-            (None, None) if source == 0 => by_name(""),
-            (None, None) => by_name(&format!("source-{source}")),
-        }
+        let id = self.server_names.lookup(source, server)?;
+        Some(id.min(ServerId::MAX as usize) as ServerId)
     }
 
     /// The client identity of feed-protocol.md: `client`, else the first `forwarded_for`

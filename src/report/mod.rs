@@ -145,7 +145,8 @@ impl Report {
     /// The report of a [`Fleet`]: the whole, and each server judged on its own events.
     pub fn from_fleet(fleet: &Fleet, rules: &Rules, skipped: &[(u64, String)]) -> Report {
         let mut report = Report::with_skipped(fleet.whole(), rules, skipped);
-        let (servers, judged) = servers::judged(fleet, rules);
+        let whole_findings = std::mem::take(&mut report.findings);
+        let (servers, judged) = servers::judged(fleet, rules, whole_findings);
         report.servers = servers;
         report.findings = judged.findings;
         report

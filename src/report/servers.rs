@@ -2,8 +2,8 @@
 //! events (a [`Fleet`]), its counts, close codes and findings.
 
 use super::{Connections, Report, close_codes_of, ms_text};
-use crate::findings::Rules;
 use crate::findings::fleet::FleetFindings;
+use crate::findings::{Finding, Rules};
 use crate::model::fleet::Fleet;
 use crate::model::{Model, Server};
 use crate::sanitize::inert;
@@ -59,10 +59,11 @@ pub(super) fn announced(model: &Model) -> BTreeMap<String, ServerReport> {
 pub(super) fn judged(
     fleet: &Fleet,
     rules: &Rules,
+    whole_findings: Vec<Finding>,
 ) -> (BTreeMap<String, ServerReport>, FleetFindings) {
     let whole = fleet.whole();
     let servers = fleet.servers();
-    let judged = crate::findings::fleet::judge(rules, whole, &servers);
+    let judged = crate::findings::fleet::judge(rules, whole_findings, &servers);
     let mut out = BTreeMap::new();
     for ((name, model), (shown, findings)) in servers.iter().zip(&judged.servers) {
         let announced = whole.servers.iter().find(|s| s.name == *name);
@@ -111,18 +112,12 @@ impl Report {
     /// For a finding of the whole, how many servers it holds on, when there are several
     /// and each was judged: "on 3 of 100 servers".
     pub(crate) fn where_it_holds(&self, id: &str) -> Option<String> {
-        if self.servers.len() < 2 {
-            return None;
-        }
         let judged: Vec<&Vec<String>> = self
             .servers
             .values()
             .filter_map(|s| s.findings.as_ref())
             .collect();
-        if judged.len() < 2 {
-            return None;
-        }
         let holds = judged.iter().filter(|f| f.iter().any(|i| i == id)).count();
-        Some(format!("on {holds} of {} servers", judged.len()))
+        crate::findings::fleet::where_text(holds, judged.len())
     }
 }

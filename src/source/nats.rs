@@ -281,13 +281,10 @@ pub async fn subscribe(
     let resync_root = target.subject.trim_end_matches(".>").trim_end_matches(".*");
     let mut streams: HashMap<String, Stream> = HashMap::new();
     while let Some(msg) = sub.next().await {
-        let subject = msg.subject.to_string();
-        let stream = streams.entry(subject.clone()).or_default();
+        let subject = msg.subject.as_str();
         let header = |name: &str| {
-            msg.headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_string())
+            let h = msg.headers.as_ref()?.get(name)?;
+            Some(h.as_str().to_owned())
         };
         let seq: Option<u64> = header(SEQ_HEADER).and_then(|v| v.parse().ok());
         let part = header(PART_HEADER).and_then(|v| {
@@ -298,64 +295,85 @@ pub async fn subscribe(
             Ok(ev) => ev,
             Err(e) => {
                 let why = inert(&format!("{subject}: {e}")).into_owned();
-                if tx
-                    .send(SourceMsg::Skipped {
-                        source,
-                        count: 1,
-                        why,
-                    })
-                    .await
-                    .is_err()
-                {
+                let skipped = SourceMsg::Skipped {
+                    source,
+                    count: 1,
+                    why,
+                };
+                if tx.send(skipped).await.is_err() {
                     return;
                 }
                 continue;
             }
         };
+        // One lookup per message; the subject is copied once, for a new stream.
+        let stream = match streams.get_mut(subject) {
+            Some(stream) => stream,
+            None => streams.entry(subject.to_owned()).or_default(),
+        };
+        let (out, resync) = stream.take(event, seq, part);
+        if resync {
+            let token = subject.rsplit('.').next().unwrap_or_default();
+            let _ = client
+                .publish(resync_subject(resync_root, token), "resync".into())
+                .await;
+        }
+        for ev in out {
+            if tx.send(SourceMsg::event(source, ev)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Stream {
+    /// One message of this server's stream: the events it gives the model (a `dropped` for a
+    /// gap before it, nothing for a snapshot part until the last), and whether to ask the
+    /// relay for a snapshot now.
+    fn take(
+        &mut self,
+        event: Event,
+        seq: Option<u64>,
+        part: Option<(usize, usize)>,
+    ) -> (Vec<Event>, bool) {
         let mut out = Vec::new();
+        let mut resync = false;
         if let Some(seq) = seq {
             // Joining a stream already under way: what came before is asked for as a
             // snapshot, not counted as lost.
-            let late = stream.last_seq == 0 && seq > 1;
-            let lost = match stream.last_seq {
+            let late = self.last_seq == 0 && seq > 1;
+            let lost = match self.last_seq {
                 0 => 0,
                 last if seq > last + 1 => seq - last - 1,
                 // A relay that started again counts from 1: a new stream, nothing lost.
                 last if seq <= last => {
-                    stream.parts.clear();
+                    self.parts.clear();
                     0
                 }
                 _ => 0,
             };
-            stream.last_seq = seq;
+            self.last_seq = seq;
             if lost > 0 {
-                stream.parts.clear();
+                self.parts.clear();
                 let mut dropped = Event::new(event.ts, EventKind::Dropped { count: lost });
                 dropped.server.clone_from(&event.server);
                 out.push(dropped);
             }
-            if (lost > 0 || late)
-                && stream
-                    .last_resync
-                    .is_none_or(|t| t.elapsed() >= RESYNC_EVERY)
-            {
-                stream.last_resync = Some(Instant::now());
-                let token = subject.rsplit('.').next().unwrap_or_default();
-                let _ = client
-                    .publish(resync_subject(resync_root, token), "resync".into())
-                    .await;
+            if (lost > 0 || late) && self.last_resync.is_none_or(|t| t.elapsed() >= RESYNC_EVERY) {
+                self.last_resync = Some(Instant::now());
+                resync = true;
             }
         }
         match (part, event.kind) {
             (Some((k, n)), EventKind::Snapshot(snap)) if n > 1 => {
                 if k == 1 {
-                    stream.parts.clear();
+                    self.parts.clear();
                 }
-                if stream.parts.len() + 1 == k {
-                    stream.parts.push(snap);
+                if self.parts.len() + 1 == k {
+                    self.parts.push(snap);
                 }
-                if k == n && stream.parts.len() == n {
-                    let whole = join_parts(std::mem::take(&mut stream.parts));
+                if k == n && self.parts.len() == n {
+                    let whole = join_parts(std::mem::take(&mut self.parts));
                     out.push(Event {
                         ts: event.ts,
                         server: event.server,
@@ -369,11 +387,7 @@ pub async fn subscribe(
                 kind,
             }),
         }
-        for ev in out {
-            if tx.send(SourceMsg::event(source, ev)).await.is_err() {
-                return;
-            }
-        }
+        (out, resync)
     }
 }
 
@@ -390,6 +404,38 @@ fn join_parts(parts: Vec<Snapshot>) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gap_is_counted_for_its_server_and_a_restart_is_not() {
+        let ping = || {
+            let mut ev = Event::new(
+                crate::scenario::START,
+                EventKind::Ping { conn: "c1".into() },
+            );
+            ev.server = Some("edge-1".into());
+            ev
+        };
+        let mut s = Stream::default();
+        let kinds = |out: &[Event]| -> Vec<String> {
+            out.iter().map(|e| e.kind.type_name().to_string()).collect()
+        };
+        // Joining late: a snapshot is asked for, nothing counted lost.
+        let (out, resync) = s.take(ping(), Some(7), None);
+        assert_eq!(kinds(&out), ["ping"]);
+        assert!(resync);
+        let (out, resync) = s.take(ping(), Some(8), None);
+        assert_eq!(kinds(&out), ["ping"]);
+        assert!(!resync);
+        // Three lost: counted for edge-1; the snapshot was asked for too recently to ask again.
+        let (out, resync) = s.take(ping(), Some(12), None);
+        assert_eq!(kinds(&out), ["dropped", "ping"]);
+        assert!(matches!(out[0].kind, EventKind::Dropped { count: 3 }));
+        assert_eq!(out[0].server.as_deref(), Some("edge-1"));
+        assert!(!resync);
+        // The relay started again: a new stream.
+        let (out, _) = s.take(ping(), Some(1), None);
+        assert_eq!(kinds(&out), ["ping"]);
+    }
 
     #[test]
     fn names_become_single_tokens() {

@@ -30,7 +30,7 @@ fn fleet_findings(
     if let Some(server) = shown {
         return rules.evaluate(super::dashboard::shown(whole, split, Some(server as usize)));
     }
-    let judged = crate::findings::fleet::judge(rules, whole, &split.servers(whole));
+    let judged = crate::findings::fleet::judge(rules, rules.evaluate(whole), &split.servers(whole));
     let mut findings = judged.findings.clone();
     for f in &mut findings {
         if let Some(holds) = judged.where_it_holds(f.id) {
