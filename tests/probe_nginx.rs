@@ -76,7 +76,9 @@ fn start_nginx(backend: &Backend) -> Option<Nginx> {
         }}
     }}
 "#,
-            down = common::free_port(),
+            // Port 1, below the ephemeral range: no other test's listener can take it
+            // between now and the probe, as one could take a freed ephemeral port.
+            down = 1,
         )
     };
     let nginx = common::nginx::Nginx::start(servers, &[port, shipped_port])?;

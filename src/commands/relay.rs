@@ -227,7 +227,8 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
             }
         }
     }
-    let _ = client.flush().await;
+    // What is buffered goes out, unless NATS is away: a relay told to stop does not wait for it.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     Ok(ExitCode::SUCCESS)
 }
 
