@@ -1218,9 +1218,42 @@ fn a_finding_of_one_server_among_several_says_where_it_holds() {
     let t = text(&draw(&d, 120, 40));
     assert!(t.contains("eu-1: "), "{t}");
 
-    // Narrowed to eu-1 (servers view, Enter): every panel shows eu-1 alone.
+    // The servers view says which servers have which findings; `/` filters it by name.
     let mut d = d;
     key(&mut d, KeyCode::Char('S'));
+    let own = |d: &Dashboard, name: &str| {
+        let row = d.server_rows.iter().find(|r| r.name == name);
+        row.map(|r| r.findings.clone())
+    };
+    assert!(own(&d, "eu-1").unwrap().contains(&"idle-timeout"));
+    assert!(!own(&d, "us-1").unwrap().contains(&"idle-timeout"));
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("findings") && t.contains("idle-timeout"), "{t}");
+    for c in "/EU".chars() {
+        key(&mut d, KeyCode::Char(c));
+    }
+    let names: Vec<_> = d.server_rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["eu-1"]);
+    let t = text(&draw(&d, 120, 40));
+    assert!(
+        t.contains("/EU") && t.contains("(all 1)") && !t.contains("│us-1"),
+        "{t}"
+    );
+    // Enter keeps the filter; Esc then takes it away, a second Esc closes the view.
+    key(&mut d, KeyCode::Enter);
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.server_rows.len(), 3);
+    key(&mut d, KeyCode::Char('/'));
+    key(&mut d, KeyCode::Char('x'));
+    assert!(d.server_rows.is_empty());
+    key(&mut d, KeyCode::Esc);
+    assert_eq!(d.server_rows.len(), 3);
+    assert_eq!(d.view.overlay, wscope::ui::view::Overlay::Servers);
+    for (w, h) in [(80, 24), (10, 5)] {
+        draw(&d, w, h);
+    }
+
+    // Narrowed to eu-1 (servers view, Enter): every panel shows eu-1 alone.
     let row = d.server_rows.iter().position(|r| r.name == "eu-1").unwrap();
     for _ in 0..=row {
         key(&mut d, KeyCode::Char('j'));

@@ -104,6 +104,8 @@ pub struct Dashboard {
     /// The servers view's rows, in its order, and their servers.
     pub server_rows: Vec<ServerRow>,
     pub server_order: Vec<ServerId>,
+    /// Each server's finding ids, by [`ServerId`], from the latest recomputation.
+    pub server_findings: Vec<Vec<&'static str>>,
     pub leak_total: usize,
     pub zombie_total: usize,
     pub play: Option<PlayStatus>,
@@ -151,6 +153,7 @@ impl Dashboard {
             detail_max: 0,
             server_rows: Vec::new(),
             server_order: Vec::new(),
+            server_findings: Vec::new(),
             leak_total: 0,
             zombie_total: 0,
             play: None,
@@ -371,6 +374,7 @@ impl Dashboard {
             self.data_changed = true;
         }
         self.findings = done.findings;
+        self.server_findings = done.server_findings;
         self.leak_rows = done.leaks.rows;
         self.leak_conns = done.leaks.conns;
         self.leak_total = done.leaks.timers;
@@ -419,8 +423,11 @@ impl Dashboard {
         if self.view.overlay == Overlay::Servers
             || self.server_order.len() != self.model.servers.len()
         {
-            self.server_rows = servers_view::rows(&self.model, &self.view.servers);
+            self.server_rows =
+                servers_view::rows(&self.model, &self.view.servers, &self.server_findings);
             self.server_order = self.server_rows.iter().map(|r| r.server).collect();
+            let servers = &mut self.view.servers;
+            servers.selected = servers.selected.min(self.server_order.len());
         }
         self.detail_max = panels::detail::max_scroll(self, self.body(self.view.size));
         self.view.detail_scroll = self.view.detail_scroll.min(self.detail_max);

@@ -295,6 +295,11 @@ pub const SERVERS: &[Row] = &[
         what: "sort by the next column, reverse",
         bindings: &[(Char('s'), C::SortNext), (Char('r'), C::Reverse)],
     },
+    Row {
+        keys: "/",
+        what: "filter servers by name as you type (Esc clears it)",
+        bindings: &[(Char('/'), C::Filter)],
+    },
 ];
 
 /// The bottom line's hints.

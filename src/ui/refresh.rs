@@ -16,28 +16,33 @@ use crate::sanitize::inert;
 use std::sync::Arc;
 
 /// The findings of the whole and of each server, once several speak; each then says on how
-/// many servers it holds, at the end of its summary.
-/// Narrowed to one server (`shown`), its own findings.
+/// many servers it holds, at the end of its summary. Narrowed to one server (`shown`), its
+/// own findings. Also each server's finding ids, by [`ServerId`] (the split tells servers
+/// apart by the model's own rule, in the same order).
 fn fleet_findings(
     rules: &Rules,
     whole: &Model,
     split: &ServerSplit,
     shown: Option<ServerId>,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Vec<Vec<&'static str>>) {
+    let ids = |fs: &[Finding]| fs.iter().map(|f| f.id).collect::<Vec<_>>();
     if !split.is_split() {
-        return rules.evaluate(whole);
-    }
-    if let Some(server) = shown {
-        return rules.evaluate(super::dashboard::shown(whole, split, Some(server as usize)));
+        let findings = rules.evaluate(whole);
+        let per_server = vec![ids(&findings); whole.servers.len()];
+        return (findings, per_server);
     }
     let judged = crate::findings::fleet::judge(rules, rules.evaluate(whole), &split.servers(whole));
+    let per_server = judged.servers.iter().map(|(_, fs)| ids(fs)).collect();
+    if let Some((_, own)) = shown.and_then(|s| judged.servers.get(s as usize)) {
+        return (own.clone(), per_server);
+    }
     let mut findings = judged.findings.clone();
     for f in &mut findings {
         if let Some(holds) = judged.where_it_holds(f.id) {
             f.summary = format!("{} ({holds})", f.summary);
         }
     }
-    findings
+    (findings, per_server)
 }
 
 /// Leak-suspect rows kept for the panel; the total is shown beside.
@@ -63,6 +68,8 @@ pub struct Refresh {
 pub struct Refreshed {
     pub(super) generation: u64,
     pub(super) findings: Vec<Finding>,
+    /// Each server's finding ids, by [`ServerId`].
+    pub(super) server_findings: Vec<Vec<&'static str>>,
     pub(super) leaks: Leaks,
     /// The view it was computed for, and the selection it started from: a key that changed
     /// either meanwhile makes `conns` moot.
@@ -92,7 +99,8 @@ pub struct Leaks {
 impl Refresh {
     pub fn run(self) -> Refreshed {
         let model = &*self.model;
-        let findings = fleet_findings(&self.rules, model, &self.split, self.view.server);
+        let (findings, server_findings) =
+            fleet_findings(&self.rules, model, &self.split, self.view.server);
         let leaks = leaks(model, &self.rules.zombie_connections, self.view.server);
         let ordered = Ordered::new(model, &self.view);
         let mut selection = self.selection;
@@ -114,6 +122,7 @@ impl Refresh {
         Refreshed {
             generation: self.generation,
             findings,
+            server_findings,
             leaks,
             view: self.view,
             selection: self.selection,

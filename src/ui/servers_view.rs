@@ -1,6 +1,7 @@
 //! The servers view (`S`): one row per server with what tells a bad instance from the rest
 //! (open connections, closes in the last minute, its worst close code, events lost), sorted
-//! as the user chose; Enter narrows every panel to the selected server (as `f` does).
+//! and its findings, sorted as the user chose and filtered by name as it is typed (`/`);
+//! Enter narrows every panel to the selected server (as `f` does).
 
 use crate::event::Ts;
 use crate::model::{Model, ServerId};
@@ -17,6 +18,8 @@ pub struct ServerRow {
     pub dropped: u64,
     /// Event time since its latest event, in seconds.
     pub quiet_secs: Option<f64>,
+    /// Its own findings' ids, the most severe first.
+    pub findings: Vec<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,15 +30,17 @@ pub enum ServerSort {
     ClosesPerMin,
     WorstCode,
     Dropped,
+    Findings,
 }
 
 impl ServerSort {
-    pub const ALL: [ServerSort; 5] = [
+    pub const ALL: [ServerSort; 6] = [
         ServerSort::Name,
         ServerSort::Open,
         ServerSort::ClosesPerMin,
         ServerSort::WorstCode,
         ServerSort::Dropped,
+        ServerSort::Findings,
     ];
 
     pub fn title(self) -> &'static str {
@@ -45,6 +50,7 @@ impl ServerSort {
             ServerSort::ClosesPerMin => "closes/min",
             ServerSort::WorstCode => "worst code",
             ServerSort::Dropped => "dropped",
+            ServerSort::Findings => "findings",
         }
     }
 
@@ -62,6 +68,8 @@ pub struct ServersView {
     pub sort: ServerSort,
     /// Largest first (the default: the worst server on top); names A to Z.
     pub descending: bool,
+    /// Only servers whose name holds this (any case); empty for all.
+    pub filter: String,
 }
 
 impl Default for ServersView {
@@ -70,6 +78,7 @@ impl Default for ServersView {
             selected: 0,
             sort: ServerSort::default(),
             descending: true,
+            filter: String::new(),
         }
     }
 }
@@ -87,13 +96,16 @@ impl ServersView {
     }
 }
 
-/// The rows of every server of `model`, in the view's order (ties by name).
-pub fn rows(model: &Model, view: &ServersView) -> Vec<ServerRow> {
+/// The rows of the servers of `model` that pass the view's filter, in its order (ties by
+/// name); `findings` are each server's finding ids, by [`ServerId`].
+pub fn rows(model: &Model, view: &ServersView, findings: &[Vec<&'static str>]) -> Vec<ServerRow> {
     let now = model.now();
+    let filter = view.filter.to_lowercase();
     let mut rows: Vec<ServerRow> = model
         .servers
         .iter()
         .enumerate()
+        .filter(|(_, s)| filter.is_empty() || s.name.to_lowercase().contains(&filter))
         .map(|(i, s)| ServerRow {
             server: i as ServerId,
             name: if s.name.is_empty() {
@@ -106,6 +118,7 @@ pub fn rows(model: &Model, view: &ServersView) -> Vec<ServerRow> {
             worst_code: s.worst_code(),
             dropped: s.dropped,
             quiet_secs: s.last_event.map(|t: Ts| now.secs_since(t).max(0.0)),
+            findings: findings.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -118,6 +131,7 @@ pub fn rows(model: &Model, view: &ServersView) -> Vec<ServerRow> {
                 n(a).cmp(&n(b))
             }
             ServerSort::Dropped => a.dropped.cmp(&b.dropped),
+            ServerSort::Findings => a.findings.len().cmp(&b.findings.len()),
         };
         let by = if view.descending { by.reverse() } else { by };
         by.then_with(|| a.name.cmp(&b.name))
@@ -135,6 +149,7 @@ mod tests {
         assert_eq!(v.sort, ServerSort::ClosesPerMin);
         v.sort_next();
         assert_eq!((v.sort, v.descending), (ServerSort::WorstCode, true));
+        v.sort_next();
         v.sort_next();
         v.sort_next();
         assert_eq!((v.sort, v.descending), (ServerSort::Name, false));

@@ -211,6 +211,13 @@ pub struct Rows<'a> {
     pub detail_max: usize,
 }
 
+/// The list a `/` filter line applies to: the one it was opened over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FilterOf {
+    Connections,
+    Servers,
+}
+
 #[derive(Clone, Debug)]
 pub struct ViewState {
     pub focus: Panel,
@@ -223,6 +230,8 @@ pub struct ViewState {
     pub filter: String,
     /// Text being typed after `/`, when the filter line is open (it applies as typed).
     pub filter_input: Option<String>,
+    /// What the open filter line filters.
+    filter_of: FilterOf,
     /// The filter before `/`, put back by Esc.
     filter_before: String,
     /// A line for the key hint's place, until the next key (why a key did nothing).
@@ -256,6 +265,7 @@ impl ViewState {
             descending: true,
             filter: String::new(),
             filter_input: None,
+            filter_of: FilterOf::Connections,
             filter_before: String::new(),
             notice: None,
             server_filter: None,
@@ -342,24 +352,8 @@ impl ViewState {
         if ctrl && key.code == KeyCode::Char('c') {
             return Some(Action::Quit);
         }
-        if let Some(input) = self.filter_input.as_mut() {
-            // The filter applies as it is typed; Esc puts back the one before.
-            match key.code {
-                KeyCode::Enter => self.filter_input = None,
-                KeyCode::Esc => {
-                    self.filter_input = None;
-                    self.filter = std::mem::take(&mut self.filter_before);
-                }
-                KeyCode::Backspace => {
-                    input.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() && input.chars().count() < 64 => input.push(c),
-                _ => return None,
-            }
-            if let Some(input) = &self.filter_input {
-                self.filter.clone_from(input);
-            }
-            self.reset_conns();
+        if self.filter_input.is_some() {
+            self.filter_key(key);
             return None;
         }
         match &self.overlay {
@@ -385,11 +379,64 @@ impl ViewState {
         self.run(keymap::lookup(keymap::MAIN, &key)?, rows)
     }
 
-    /// The servers view's keys: move, sort, and Enter to show one server (or all).
+    /// A key on the open filter line: the filter applies as it is typed; Enter keeps it,
+    /// Esc puts back the one before.
+    fn filter_key(&mut self, key: KeyEvent) {
+        let Some(input) = self.filter_input.as_mut() else {
+            return;
+        };
+        let text = match key.code {
+            KeyCode::Enter => {
+                self.filter_input = None;
+                return;
+            }
+            KeyCode::Esc => {
+                self.filter_input = None;
+                std::mem::take(&mut self.filter_before)
+            }
+            KeyCode::Backspace => {
+                input.pop();
+                input.clone()
+            }
+            KeyCode::Char(c) if !c.is_control() && input.chars().count() < 64 => {
+                input.push(c);
+                input.clone()
+            }
+            _ => return,
+        };
+        *self.filter_target() = text;
+        match self.filter_of {
+            FilterOf::Connections => self.reset_conns(),
+            FilterOf::Servers => self.servers.selected = 0,
+        }
+    }
+
+    fn filter_target(&mut self) -> &mut String {
+        match self.filter_of {
+            FilterOf::Connections => &mut self.filter,
+            FilterOf::Servers => &mut self.servers.filter,
+        }
+    }
+
+    /// Opens the filter line over `of`, starting from its current filter.
+    fn open_filter(&mut self, of: FilterOf) {
+        self.filter_of = of;
+        let current = self.filter_target().clone();
+        self.filter_before.clone_from(&current);
+        self.filter_input = Some(current);
+    }
+
+    /// The servers view's keys: move, sort, filter, and Enter to show one server (or all).
     fn servers_key(&mut self, command: Command, rows: &Rows) {
         let n = rows.server_order.len();
         match command {
+            // Esc takes away the filter first, as on the dashboard.
+            Command::Back if !self.servers.filter.is_empty() => {
+                self.servers.filter.clear();
+                self.servers.selected = 0;
+            }
             Command::Back => self.overlay = Overlay::None,
+            Command::Filter => self.open_filter(FilterOf::Servers),
             Command::Down => self.servers.move_by(1, n),
             Command::Up => self.servers.move_by(-1, n),
             Command::Top => self.servers.move_by(isize::MIN / 2, n),
@@ -457,8 +504,7 @@ impl ViewState {
             Command::ClearFilter => {}
             Command::Filter => {
                 self.focus = Panel::Connections;
-                self.filter_before = self.filter.clone();
-                self.filter_input = Some(self.filter.clone());
+                self.open_filter(FilterOf::Connections);
             }
             Command::SortNext => self.cycle_sort(),
             Command::Reverse => self.descending = !self.descending,

@@ -38,6 +38,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard) {
         Cell::from(""),
         Cell::from(""),
         Cell::from(""),
+        Cell::from(""),
     ]);
     // Enough rows for the selection to stay on screen.
     let visible = area.height.saturating_sub(3) as usize;
@@ -54,6 +55,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard) {
                 row
             }
         });
+    let filtered = match view.filter.as_str() {
+        "" => String::new(),
+        f => format!(" /{} ", crate::sanitize::inert(f)),
+    };
     let shown = match dash.view.server_filter {
         Some(i) => dash
             .model
@@ -69,16 +74,18 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard) {
         .border_style(theme.border(true))
         .title(Span::styled(" Servers ", theme.title(true)))
         .title(Span::styled(shown, theme.dim()))
+        .title(Span::styled(filtered, theme.key()))
         .title_bottom(Span::styled(
-            " Enter show  s sort  r reverse  Esc close ",
+            " Enter show  / filter  s sort  r reverse  Esc close ",
             theme.dim(),
         ));
     let widths = [
-        Constraint::Min(12),
-        Constraint::Length(7),
+        Constraint::Min(10),
+        Constraint::Length(6),
         Constraint::Length(11),
-        Constraint::Length(16),
+        Constraint::Length(15),
         Constraint::Length(8),
+        Constraint::Min(11),
         Constraint::Length(11),
     ];
     frame.render_widget(Clear, area);
@@ -114,8 +121,20 @@ fn server_row<'a>(dash: &Dashboard, r: &'a ServerRow) -> Row<'a> {
         Cell::from(r.closes_per_min.to_string()),
         Cell::from(Span::styled(worst, worst_style)),
         Cell::from(Span::styled(r.dropped.to_string(), dropped_style)),
+        findings_cell(dash, &r.findings),
         quiet_cell(dash, r.quiet_secs),
     ])
+}
+
+/// How many findings, then the most severe one's id: the count survives a narrow column.
+fn findings_cell(dash: &Dashboard, ids: &[&'static str]) -> Cell<'static> {
+    match ids.first() {
+        Some(first) => Cell::from(Span::styled(
+            format!("{} {first}", ids.len()),
+            dash.theme.level(Level::Bad),
+        )),
+        None => Cell::from(Span::styled("-", dash.theme.dim())),
+    }
 }
 
 /// How long the server has said nothing, in event time; past three of a relay's `hello`
