@@ -302,6 +302,75 @@ fn leak_panel_shows_process_figures_where_they_exist() {
     assert!(fds.contains('+'), "{fds}");
 }
 
+/// Two servers both leak a timer of a connection `c1`: the rows name their servers; narrowed
+/// to one, its rows alone, without the column, and its own process figures.
+#[test]
+fn leak_suspects_of_several_servers_name_their_server() {
+    use wscope::event::{EventKind, Open, Timer};
+    let mut s = Scenario::new("2026-11-30T01:00:00Z");
+    for server in ["edge-a", "edge-b"] {
+        s.hello(server, Some((30_000, 5_000)));
+    }
+    for server in ["edge-a", "edge-b"] {
+        s.push_on(
+            server,
+            EventKind::Open(Box::new(Open {
+                conn: "c1".into(),
+                remote: Some("192.0.2.1:1".into()),
+                ..Default::default()
+            })),
+        );
+        s.push_on(
+            server,
+            EventKind::Timer(Box::new(Timer {
+                conn: Some("c1".into()),
+                timer: "hb-1".into(),
+                op: TimerOp::Start,
+                kind: Some("heartbeat".into()),
+                interval_ms: Some(30_000),
+            })),
+        );
+    }
+    s.wait(1.0);
+    for server in ["edge-a", "edge-b"] {
+        s.push_on(
+            server,
+            EventKind::Close(wscope::event::Close {
+                conn: "c1".into(),
+                code: Some(1006),
+                reason: None,
+                initiator: Some(Initiator::None),
+            }),
+        );
+    }
+    for k in 0..5u64 {
+        s.wait(10.0).push_on(
+            "edge-b",
+            EventKind::Process {
+                rss_bytes: Some((200 + k) << 20),
+                open_fds: Some(50),
+            },
+        );
+    }
+    let mut d = dashboard(&s, 120, 40, true, false);
+    let t = text(&draw(&d, 120, 40));
+    let rows: Vec<&str> = t.lines().filter(|l| l.contains("hb-1")).collect();
+    assert_eq!(rows.len(), 2, "{t}");
+    assert!(rows.iter().any(|l| l.contains("edge-a")), "{t}");
+    assert!(rows.iter().any(|l| l.contains("edge-b")), "{t}");
+    assert!(t.contains("rss edge-b"), "{t}");
+    // Narrowed to edge-a (f): one row, no server column, and edge-a sent no process figures.
+    key(&mut d, KeyCode::Char('f'));
+    let t = text(&draw(&d, 120, 40));
+    let rows: Vec<&str> = t.lines().filter(|l| l.contains("hb-1")).collect();
+    assert_eq!(rows.len(), 1, "{t}");
+    assert!(!rows[0].contains("edge-"), "{t}");
+    assert!(!t.contains("rss "), "{t}");
+    key(&mut d, KeyCode::Char('f'));
+    let t = text(&draw(&d, 120, 40));
+    assert!(t.contains("rss ") && !t.contains("rss edge-b"), "{t}");
+}
+
 #[test]
 fn findings_and_their_evidence() {
     let mut d = dashboard(&busy_server(), 120, 40, true, false);

@@ -50,6 +50,8 @@ pub struct PlayStatus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LeakRow {
     Timer {
+        /// Its server's name, inert.
+        server: String,
         timer: String,
         kind: String,
         conn: String,
@@ -57,6 +59,7 @@ pub enum LeakRow {
         fires: u32,
     },
     Zombie {
+        server: String,
         conn: String,
         pong_age: f64,
     },

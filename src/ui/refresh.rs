@@ -141,6 +141,10 @@ impl Refresh {
 /// The leak suspects of `model`, of server `only` when given.
 fn leaks(model: &Model, zombie_rule: &ZombieConnections, only: Option<ServerId>) -> Leaks {
     let keep = |server: ServerId| only.is_none_or(|s| s == server);
+    let server_name = |server: ServerId| {
+        let name = model.servers.get(server as usize).map(|s| &*s.name);
+        inert(name.unwrap_or_default()).into_owned()
+    };
     let now = model.now();
     // (how long, the row, the connection it is about)
     let mut rows: Vec<(f64, LeakRow, Option<ConnKey>)> = Vec::new();
@@ -151,6 +155,7 @@ fn leaks(model: &Model, zombie_rule: &ZombieConnections, only: Option<ServerId>)
         rows.push((
             closed_for,
             LeakRow::Timer {
+                server: server_name(t.server),
                 timer: inert(&t.id).into_owned(),
                 kind: t
                     .kind
@@ -174,6 +179,7 @@ fn leaks(model: &Model, zombie_rule: &ZombieConnections, only: Option<ServerId>)
         rows.push((
             age,
             LeakRow::Zombie {
+                server: server_name(c.server),
                 conn: inert(&c.id).into_owned(),
                 pong_age: age,
             },

@@ -13,7 +13,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-/// The server whose process figures are shown: the first that sent any.
+/// The server whose process figures are shown: the first of `model` that sent any.
 fn process_server(model: &Model) -> Option<&Server> {
     model
         .servers
@@ -57,9 +57,16 @@ fn figure_line<'a>(
     ])
 }
 
-/// RSS and excess descriptors of the server, two lines, where `process` events came.
+/// RSS and excess descriptors of the server, two lines, where `process` events came; among
+/// several servers, the lines name theirs.
 fn process_lines<'a>(theme: &Theme, model: &Model, width: u16) -> Option<Vec<Line<'a>>> {
     let s = process_server(model)?;
+    let of = if model.servers.len() > 1 {
+        let name: String = crate::sanitize::inert(&s.name).chars().take(12).collect();
+        format!(" {name}")
+    } else {
+        String::new()
+    };
     let mib = |b: u64| b / (1024 * 1024);
     let rss: Vec<u64> = s
         .process
@@ -79,7 +86,7 @@ fn process_lines<'a>(theme: &Theme, model: &Model, width: u16) -> Option<Vec<Lin
     if let Some(last) = s.process.rss_bytes.last {
         lines.push(figure_line(
             theme,
-            "rss",
+            &format!("rss{of}"),
             format!("{} MiB", mib(last.value)),
             &rss,
             width,
@@ -87,7 +94,13 @@ fn process_lines<'a>(theme: &Theme, model: &Model, width: u16) -> Option<Vec<Lin
     }
     if let Some(last) = s.process.open_fds.last {
         let extra = last.value.saturating_sub(last.open_conns);
-        lines.push(figure_line(theme, "fds", format!("+{extra}"), &fds, width));
+        lines.push(figure_line(
+            theme,
+            &format!("fds{of}"),
+            format!("+{extra}"),
+            &fds,
+            width,
+        ));
     }
     Some(lines)
 }
@@ -96,10 +109,13 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     let theme = &dash.theme;
     let view = &dash.view;
     let extra = format!("{} timers, {} no pong", dash.leak_total, dash.zombie_total);
-    // Narrow panels (80 columns split in two) drop the kind and the fire count.
+    // Narrow panels (80 columns split in two) drop the kind and the fire count; the server
+    // shows while several are shown at once (their connection ids may be alike).
     let wide = area.width >= 60;
-    let keep = |i: usize| wide || !matches!(i, 2 | 5);
-    let pick = |cells: [Cell<'static>; 6]| -> Row<'static> {
+    let many =
+        dash.shown_model().servers.len() > 1 && std::ptr::eq(dash.shown_model(), &*dash.model);
+    let keep = |i: usize| (wide || !matches!(i, 2 | 5)) && (many || i != 6);
+    let pick = |cells: [Cell<'static>; 7]| -> Row<'static> {
         Row::new(
             cells
                 .into_iter()
@@ -108,13 +124,25 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
                 .map(|(_, c)| c),
         )
     };
-    let header = pick(["what", "timer", "kind", "conn", "closed for", "fires"].map(Cell::from))
-        .style(theme.header_row());
+    let header = pick(
+        [
+            "what",
+            "timer",
+            "kind",
+            "conn",
+            "closed for",
+            "fires",
+            "server",
+        ]
+        .map(Cell::from),
+    )
+    .style(theme.header_row());
     let b = block(theme, Panel::Leaks.title(), extra, focused);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     // Process figures take the bottom lines when there is room for the table as well.
-    let process = process_lines(theme, &dash.model, inner.width).filter(|_| inner.height >= 5);
+    let process =
+        process_lines(theme, dash.shown_model(), inner.width).filter(|_| inner.height >= 5);
     let process_height = process.as_ref().map_or(0, |l| l.len() as u16);
     let table_area = Rect {
         height: inner.height.saturating_sub(process_height),
@@ -151,6 +179,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         Constraint::Min(5),
         Constraint::Length(10),
         Constraint::Length(5),
+        Constraint::Min(6),
     ];
     let widths: Vec<Constraint> = widths
         .into_iter()
@@ -162,10 +191,11 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
     frame.render_widget(table, table_area);
 }
 
-/// A suspect's cells: what, timer, kind, conn, closed for, fires.
-fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 6] {
+/// A suspect's cells: what, timer, kind, conn, closed for, fires, server.
+fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 7] {
     match row {
         LeakRow::Timer {
+            server,
             timer,
             kind,
             conn,
@@ -178,14 +208,20 @@ fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 6] {
             Cell::from(conn.clone()),
             Cell::from(age(*closed_for)),
             Cell::from(fires.to_string()),
+            Cell::from(server.clone()),
         ],
-        LeakRow::Zombie { conn, pong_age } => [
+        LeakRow::Zombie {
+            server,
+            conn,
+            pong_age,
+        } => [
             Cell::from(Span::styled("no pong", theme.level(Level::Bad))),
             Cell::from("-"),
             Cell::from("open"),
             Cell::from(conn.clone()),
             Cell::from(format!("pong {}", age(*pong_age))),
             Cell::from("-"),
+            Cell::from(server.clone()),
         ],
     }
 }
