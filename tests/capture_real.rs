@@ -388,3 +388,48 @@ fn without_permission_the_capture_says_how_to_get_it() {
     assert!(err.contains("CAP_NET_RAW") && err.contains("sudo"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// A capture relayed through NATS (`wscope relay FILE`): an attach on the subject counts
+/// what the server saw, as a report of the file does.
+#[test]
+fn a_capture_relayed_through_nats_reports_what_the_server_saw() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let Some(c) = captured() else { return };
+    let Some(nats) = common::nats::NatsServer::start() else {
+        return;
+    };
+    let subject = "wscope.captured";
+    let mut attach = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .args(["attach", &format!("{}/{subject}.>", nats.url())])
+        .args(["--headless", "--duration", "6s", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = BufReader::new(attach.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("connected") {
+        line.clear();
+        assert!(said.read_line(&mut line).unwrap() > 0, "the attach ended");
+    }
+    std::thread::spawn(move || std::io::copy(&mut said, &mut std::io::sink()));
+    let relay = Command::new(env!("CARGO_BIN_EXE_wscope"))
+        .arg("relay")
+        .arg(&c.pcap)
+        .args(["--to", &nats.url(), "--subject", subject])
+        .args(["--port", &c.port.to_string()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&relay.stderr);
+    assert!(relay.status.success(), "{err}");
+    assert!(err.contains("capture ended"), "{err}");
+    let out = attach.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["connections"]["opened"], c.truth["opens"], "{r}");
+    assert_eq!(codes_of(&r), true_codes(&c.truth));
+    assert_eq!(r["dropped_events"], 0);
+    let name = format!("127.0.0.1:{}", c.port);
+    assert!(r["servers"][&name].is_object(), "{r}");
+}

@@ -298,3 +298,86 @@ fn nats_tokens_are_sent_and_a_wrong_one_is_said() {
     let (right, _said) = attach(&nats, "wscope.auth", "2s", &[], &env);
     report_of(right);
 }
+
+/// A log being written, relayed: what it held and each line appended reach the attach, and
+/// an attach that joins late gets the open connections from the relay itself (a file cannot
+/// be asked for a snapshot).
+#[test]
+fn a_log_being_written_is_relayed_as_it_grows_and_a_late_attach_gets_its_state() {
+    use std::io::Write;
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("live.jsonl");
+    let line = |s: &str| format!("{s}\n");
+    let mut file = std::fs::File::create(&log).unwrap();
+    file.write_all(line(r#"{"type":"hello","ts":"2026-11-30T01:00:00Z","protocol":1,"server":"logged","heartbeat":null}"#).as_bytes()).unwrap();
+    for i in 1..=3 {
+        let open = format!(
+            r#"{{"type":"open","ts":"2026-11-30T01:00:0{i}Z","conn":"c{i}","remote":"192.0.2.{i}:5000"}}"#
+        );
+        file.write_all(line(&open).as_bytes()).unwrap();
+    }
+    file.flush().unwrap();
+    let subject = "wscope.logged";
+    let (first, _said) = attach(&nats, subject, "9s", &[], &[]);
+    let mut relay = wscope()
+        .arg("relay")
+        .arg(&log)
+        .args([
+            "--to",
+            &nats.url(),
+            "--subject",
+            subject,
+            "--duration",
+            "8s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let relay_said = stderr_lines(&mut relay);
+    let mut seen_lines = Vec::new();
+    wait_for_line(&relay_said, "live.jsonl: connected", &mut seen_lines);
+    std::thread::sleep(Duration::from_secs(1));
+    // The late one joins before the appends: it learns c1..c3 from the relay's snapshot.
+    let (late, late_said) = attach(&nats, subject, "6s", &[], &[]);
+    let mut late_lines = Vec::new();
+    // Half a line, then the rest: one event, once.
+    let close1 = line(
+        r#"{"type":"close","ts":"2026-11-30T01:00:10Z","conn":"c1","code":1006,"reason":"","initiator":"none"}"#,
+    );
+    file.write_all(&close1.as_bytes()[..20]).unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    file.write_all(&close1.as_bytes()[20..]).unwrap();
+    for k in 0..50 {
+        let m = format!(
+            r#"{{"type":"message","ts":"2026-11-30T01:00:11.{k:02}Z","conn":"c2","dir":"in","bytes":10}}"#
+        );
+        file.write_all(line(&m).as_bytes()).unwrap();
+    }
+    file.write_all(line(r#"{"type":"close","ts":"2026-11-30T01:00:12Z","conn":"c2","code":1000,"reason":"bye","initiator":"client"}"#).as_bytes()).unwrap();
+    file.write_all(b"not an event\n").unwrap();
+    file.flush().unwrap();
+    wait_for_line(&relay_said, "skipped 1 lines", &mut seen_lines);
+
+    let first = report_of(first);
+    let late = report_of(late);
+    succeeded(relay);
+    while let Ok(l) = late_said.try_recv() {
+        late_lines.push(l);
+    }
+    for r in [&first, &late] {
+        assert_eq!(r["close_codes"]["1006"], 1, "{r}");
+        assert_eq!(r["close_codes"]["1000"], 1, "{r}");
+        assert_eq!(r["contradictions"], 0, "{r} {late_lines:?}");
+        assert!(r["servers"]["logged"].is_object(), "{r}");
+    }
+    assert_eq!(opened(&first, "logged"), 3);
+    // The late attach saw no open: its three came in the relay's snapshot, c3 still open.
+    assert_eq!(late["connections"]["open_at_end"], 1, "{late}");
+    assert_eq!(late["connections"]["peak_open"], 3, "{late}");
+    assert_eq!(first["connections"]["open_at_end"], 1, "{first}");
+}

@@ -12,7 +12,6 @@ use crate::event::Event;
 use crate::findings::Rules;
 use crate::report::render;
 use crate::sanitize::inert;
-use crate::source::capture::{Decoder, PacketSink, packets};
 use crate::source::{SourceMsg, SourceState};
 use crate::ui::{self, UiConfig};
 use color_eyre::{
@@ -96,47 +95,9 @@ fn pump(
     drops: Option<Arc<AtomicU64>>,
     tx: tokio::sync::mpsc::Sender<Pumped>,
 ) {
-    struct Live {
-        decoder: Decoder,
-        drops: Option<Arc<AtomicU64>>,
-        tx: tokio::sync::mpsc::Sender<Pumped>,
-    }
-    impl Live {
-        fn hand_on(&mut self) {
-            if self.decoder.pending_events() > 0 {
-                let mut events = Vec::new();
-                self.decoder.take_events(&mut events);
-                // The viewer gone: the process is ending.
-                let _ = self.tx.blocking_send(Pumped::Events(events));
-            }
-        }
-    }
-    impl PacketSink for Live {
-        fn packet(&mut self, p: packets::Packet<'_>) {
-            let ts = p.ts;
-            self.decoder.packet(p);
-            if let Some(total) = self.drops.as_ref().map(|d| d.load(Ordering::Relaxed)) {
-                self.decoder.kernel_drops(ts, total);
-            }
-            self.hand_on();
-        }
-        fn kernel_drops(&mut self, ts: crate::event::Ts, total: u64) {
-            self.decoder.kernel_drops(ts, total);
-        }
-    }
-    let mut live = Live {
-        decoder: Decoder::new(ports),
-        drops,
-        tx: tx.clone(),
-    };
-    let end = packets::read_packets(input, &mut live);
-    live.decoder.finish();
-    live.hand_on();
-    let summary = live.decoder.stats().summary();
-    let said = end.map(|end| match end.problem {
-        Some(p) => format!("{p}; {summary}"),
-        None => summary,
-    });
+    // The viewer gone: the process is ending.
+    let mut hand_on = |events| drop(tx.blocking_send(Pumped::Events(events)));
+    let said = crate::source::capture::read_live(input, ports, drops, &mut hand_on);
     let _ = tx.blocking_send(Pumped::End(said));
 }
 

@@ -1,20 +1,26 @@
-//! `wscope relay URL... --to nats://HOST:PORT`: a sidecar that publishes servers' admin feeds
-//! to NATS, one subject per server, so one `attach nats://…` watches a fleet (see
-//! [`crate::source::nats`] for what the messages carry).
+//! `wscope relay SOURCE... --to nats://HOST:PORT`: a sidecar that publishes what it reads
+//! (admin feeds, logs being written, captures) to NATS, one subject per server, so one
+//! `attach nats://…` watches a fleet (see [`crate::source::nats`] for what the messages
+//! carry). Servers read from a file or a capture cannot be asked for a snapshot: the relay
+//! keeps their open connections and timers itself and answers for them.
 
+use super::relay_sources::{self, Origin};
 use crate::event::{Event, EventKind, Str, to_json_line};
 use crate::sanitize::inert;
-use crate::source::feed::{self, FeedOptions};
+use crate::source::feed::FeedOptions;
 use crate::source::nats::{
     self, HELLO_EVERY, NatsAuth, headers, parse_target, resync_subject, split_snapshot,
     subject_token,
 };
 use crate::source::{SourceMsg, SourceState};
+use crate::tap::state::TapState;
 use color_eyre::{Result, eyre::eyre};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -60,9 +66,14 @@ impl NatsAuthArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct RelayArgs {
-    /// Admin feed URLs (ws:// or wss://) of the servers to relay.
-    #[arg(required = true, value_name = "URL")]
-    pub urls: Vec<String>,
+    /// What to relay: admin feed URLs (ws://, wss://); logs, followed as they are written
+    /// (truncation and rotation included); capture files (pcap, pcapng); `-` for a capture
+    /// stream or log lines on standard input (`tcpdump -U -w - port 8080 | wscope relay -`).
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    /// In a capture, the servers' port (repeatable): taken as the server's side.
+    #[arg(long, short, value_name = "PORT")]
+    pub port: Vec<u16>,
     /// The NATS server: nats://HOST:PORT (or tls://HOST:PORT).
     #[arg(long, value_name = "URL")]
     pub to: String,
@@ -81,20 +92,22 @@ pub struct RelayArgs {
 
 /// One server as the relay publishes it.
 struct Server {
+    /// Its name, set on every event published for it.
+    name: Str,
     /// Its name as a subject token, and the subject its events go to.
     token: String,
     subject: String,
-    /// The feed it came from, to ask for a snapshot.
-    feed: usize,
+    /// The source it came from, to ask for a snapshot.
+    source: usize,
+    /// What is open, for a server of a source that cannot be asked (a file, a capture).
+    state: Option<TapState>,
     seq: u64,
     hello: Option<Event>,
     last_ts: crate::event::Ts,
 }
 
 pub fn run(args: RelayArgs) -> Result<ExitCode> {
-    for url in &args.urls {
-        feed::check_url(url)?;
-    }
+    let origins = relay_sources::origins(&args.sources)?;
     if args.subject.contains(['*', '>']) {
         return Err(eyre!("--subject is where events go: no wildcards"));
     }
@@ -104,10 +117,14 @@ pub fn run(args: RelayArgs) -> Result<ExitCode> {
     )
     .map_err(|e| eyre!(e))?;
     let runtime = super::runtime(super::Threads::Two)?;
-    runtime.block_on(relay(args, target))
+    runtime.block_on(relay(args, origins, target))
 }
 
-async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
+async fn relay(
+    args: RelayArgs,
+    origins: Vec<Origin>,
+    target: nats::NatsTarget,
+) -> Result<ExitCode> {
     let shown = inert(&target.server).into_owned();
     // A refused login is not retried: it ends the relay with the reason.
     let (refused_tx, mut refused_rx) = tokio::sync::mpsc::channel::<String>(1);
@@ -143,15 +160,19 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
         token: args.token.clone(),
         ..FeedOptions::default()
     };
-    let (feeds, mut items) = feed::spawn(&args.urls, options)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (feeds, mut items) = relay_sources::spawn(&origins, options, &args.port, stop.clone())?;
+    let mut ended = 0;
     let mut resyncs = client
         .subscribe(resync_subject(&target.subject, "*"))
         .await
         .map_err(|e| eyre!("{shown}: cannot subscribe: {e}"))?;
 
     let mut servers: HashMap<Str, Server> = HashMap::new();
-    // Per feed: the server its latest `hello` named.
-    let mut current: Vec<Option<Str>> = vec![None; args.urls.len()];
+    // Per source: the server its latest `hello` named.
+    let mut current: Vec<Option<Str>> = vec![None; origins.len()];
+    let mut messages = MessageBatcher::default();
+    let mut flush_tick = tokio::time::interval(MessageBatcher::EVERY);
     let mut hello_tick = tokio::time::interval(HELLO_EVERY);
     let (mut hangup, mut terminate, mut interrupt) = (
         signal(SignalKind::hangup())?,
@@ -178,37 +199,65 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
                         current[source] = Some(name.clone());
                     }
                     event.server = Some(name.clone());
+                    let local = matches!(origins[source], Origin::Local(_));
                     let server = servers.entry(name.clone()).or_insert_with(|| Server {
+                        name: name.clone(),
                         token: subject_token(&name),
                         subject: format!("{}.{}", target.subject, subject_token(&name)),
-                        feed: source,
+                        source,
+                        state: None,
                         seq: 0,
                         hello: None,
                         last_ts: event.ts,
                     });
-                    server.feed = source;
+                    server.source = source;
                     server.last_ts = server.last_ts.max(event.ts);
                     if let EventKind::Hello(_) = event.kind {
                         server.hello = Some(event.clone());
                     }
-                    publish(&client, server, &event).await;
+                    if local {
+                        server.state.get_or_insert_with(TapState::default).apply(event.ts, &event.kind);
+                    }
+                    for earlier in messages.take(&event) {
+                        publish(&client, server, &earlier).await;
+                    }
+                    if !messages.hold(&name, &event) {
+                        publish(&client, server, &event).await;
+                    }
                 }
                 Some(SourceMsg::State { source, state }) => {
-                    let url = inert(&args.urls[source]).into_owned();
+                    let label = inert(&origins[source].label()).into_owned();
                     match state {
-                        SourceState::Connected => eprintln!("wscope relay: {url}: connected"),
+                        SourceState::Connected => eprintln!("wscope relay: {label}: connected"),
                         SourceState::Retrying { reason, .. } => {
-                            eprintln!("wscope relay: {url}: {}", inert(&reason))
+                            eprintln!("wscope relay: {label}: {}", inert(&reason))
                         }
                         SourceState::Unauthorized { message } => {
-                            return Err(eyre!("{url}: {message} (check --token or WSCOPE_TOKEN)"));
+                            return Err(eyre!("{label}: {message} (check --token or WSCOPE_TOKEN)"));
+                        }
+                        SourceState::Unreadable { message } => {
+                            eprintln!("wscope relay: {label}: {message}");
+                            ended += 1;
+                            if ended == origins.len() {
+                                break;
+                            }
                         }
                         _ => {}
                     }
                 }
-                Some(SourceMsg::Skipped { .. }) => {}
+                Some(SourceMsg::Skipped { source, count, why }) => {
+                    let label = inert(&origins[source].label()).into_owned();
+                    eprintln!("wscope relay: {label}: skipped {count} lines that are no events ({why})");
+                }
                 None => break,
             },
+            _ = flush_tick.tick() => {
+                for (name, event) in messages.drain() {
+                    if let Some(server) = servers.get_mut(&name) {
+                        publish(&client, server, &event).await;
+                    }
+                }
+            }
             _ = hello_tick.tick() => {
                 // Every server's `hello` again, at its latest event time: an attach that
                 // joins late learns each server, and one whose hellos stop has gone quiet.
@@ -220,16 +269,47 @@ async fn relay(args: RelayArgs, target: nats::NatsTarget) -> Result<ExitCode> {
                 }
             }
             Some(request) = resyncs.next() => {
-                let token = request.subject.rsplit('.').next().unwrap_or_default().to_string();
-                if let Some(server) = servers.values().find(|s| s.token == token) {
-                    feeds.request_resync(server.feed);
+                let token = request.subject.rsplit('.').next().unwrap_or_default();
+                for server in servers.values_mut() {
+                    if token == nats::ALL_SERVERS || server.token == token {
+                        resync(&client, server, &origins, feeds.as_ref()).await;
+                    }
                 }
             }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for (name, event) in messages.drain() {
+        if let Some(server) = servers.get_mut(&name) {
+            publish(&client, server, &event).await;
         }
     }
     // What is buffered goes out, unless NATS is away: a relay told to stop does not wait for it.
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Answers a snapshot request for `server`: a feed is asked for one (it comes back as its
+/// next event); a file's or capture's server gets the relay's own, then its `hello`.
+async fn resync(
+    client: &async_nats::Client,
+    server: &mut Server,
+    origins: &[Origin],
+    feeds: Option<&crate::source::feed::Feeds>,
+) {
+    match (&origins[server.source], &server.state, feeds) {
+        (Origin::Feed { feed, .. }, _, Some(feeds)) => feeds.request_resync(*feed),
+        (_, Some(state), _) => {
+            let mut snapshot = Event::new(server.last_ts, EventKind::Snapshot(state.snapshot()));
+            snapshot.server = Some(server.name.clone());
+            publish(client, server, &snapshot).await;
+            if let Some(mut hello) = server.hello.clone() {
+                hello.ts = server.last_ts;
+                publish(client, server, &hello).await;
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Publishes one event of `server`, cut into parts when it is a snapshot over the NATS
@@ -259,5 +339,119 @@ async fn publish(client: &async_nats::Client, server: &mut Server, ev: &Event) {
                 line.into(),
             )
             .await;
+    }
+}
+
+/// `message` events held to be sent as one per connection and direction, as the tap does: a
+/// source that reports every message (a third-party emitter's log) would otherwise publish
+/// each. A held count goes out every [`MessageBatcher::EVERY`], and before any other event
+/// of its connection, so nothing of the connection is seen out of order.
+#[derive(Default)]
+struct MessageBatcher {
+    /// By (server, connection, direction): the sum so far, as an event.
+    held: HashMap<(Str, Str, crate::event::Dir), Event>,
+}
+
+impl MessageBatcher {
+    const EVERY: Duration = Duration::from_millis(500);
+
+    /// Holds `ev` if it is a `message` (adding it to what its connection has held).
+    fn hold(&mut self, server: &Str, ev: &Event) -> bool {
+        let EventKind::Message(m) = &ev.kind else {
+            return false;
+        };
+        let key = (server.clone(), m.conn.clone(), m.dir);
+        match self.held.get_mut(&key) {
+            Some(held) => {
+                if let EventKind::Message(h) = &mut held.kind {
+                    h.count += m.count;
+                    h.bytes += m.bytes;
+                }
+                held.ts = held.ts.max(ev.ts);
+            }
+            None => {
+                self.held.insert(key, ev.clone());
+            }
+        }
+        true
+    }
+
+    /// What was held for the connection of `ev`, which is not a message, so it goes out
+    /// first.
+    fn take(&mut self, ev: &Event) -> Vec<Event> {
+        if matches!(ev.kind, EventKind::Message(_)) || self.held.is_empty() {
+            return Vec::new();
+        }
+        let (Some(conn), Some(server)) = (ev.kind.conn(), &ev.server) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Event> = [crate::event::Dir::In, crate::event::Dir::Out]
+            .into_iter()
+            .filter_map(|dir| self.held.remove(&(server.clone(), Str::from(conn), dir)))
+            .collect();
+        out.sort_by_key(|e| e.ts);
+        out
+    }
+
+    /// Everything held, oldest first.
+    fn drain(&mut self) -> Vec<(Str, Event)> {
+        let mut out: Vec<(Str, Event)> = self
+            .held
+            .drain()
+            .map(|((server, _, _), ev)| (server, ev))
+            .collect();
+        out.sort_by_key(|(_, ev)| ev.ts);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Dir, Message};
+
+    fn message(conn: &str, dir: Dir, secs: f64) -> Event {
+        let mut ev = Event::new(
+            crate::scenario::START.plus_secs(secs),
+            EventKind::Message(Message {
+                conn: conn.into(),
+                dir,
+                count: 1,
+                bytes: 10,
+            }),
+        );
+        ev.server = Some("edge-1".into());
+        ev
+    }
+
+    #[test]
+    fn messages_are_held_as_one_per_connection_and_go_out_before_its_next_event() {
+        let mut b = MessageBatcher::default();
+        let server: Str = "edge-1".into();
+        for k in 0..5 {
+            assert!(b.hold(&server, &message("c1", Dir::In, k as f64)));
+        }
+        assert!(b.hold(&server, &message("c1", Dir::Out, 1.5)));
+        assert!(b.hold(&server, &message("c2", Dir::In, 2.0)));
+        let mut close = Event::new(
+            crate::scenario::START.plus_secs(6.0),
+            EventKind::Ping { conn: "c1".into() },
+        );
+        close.server = Some(server.clone());
+        assert!(!b.hold(&server, &close));
+        let before = b.take(&close);
+        let sums: Vec<(Dir, u64, u64)> = before
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Message(m) => (m.dir, m.count, m.bytes),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(sums, [(Dir::Out, 1, 10), (Dir::In, 5, 50)]);
+        assert_eq!(before[1].ts, crate::scenario::START.plus_secs(4.0));
+        // c2's stays until the tick.
+        let rest = b.drain();
+        assert_eq!(rest.len(), 1);
+        assert!(b.drain().is_empty());
     }
 }

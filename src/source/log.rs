@@ -16,7 +16,7 @@ use std::path::Path;
 pub use super::parallel::{Progress, default_threads, read_chunks, read_log};
 
 /// The first 4 bytes of a stream (fewer if it is shorter): what tells a format apart.
-pub(super) fn read_head(input: &mut impl Read) -> io::Result<Vec<u8>> {
+pub fn read_head(input: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
@@ -150,6 +150,8 @@ pub struct LogReader {
     /// The log began with a UTF-8 byte-order mark, which offsets leave out.
     bom: bool,
     chunk_size: usize,
+    /// The input is a log being written: whatever arrived is shipped at once.
+    following: bool,
 }
 
 fn zstd_magic(head: &[u8]) -> bool {
@@ -195,7 +197,15 @@ impl LogReader {
             buf_start: 0,
             bom: false,
             chunk_size: CHUNK,
+            following: false,
         })
+    }
+
+    /// Ships each read's whole lines at once instead of gathering 64 KiB: the input is a log
+    /// being written ([`super::follow`]), whose reads wait for lines.
+    pub fn following(mut self) -> LogReader {
+        self.following = true;
+        self
     }
 
     /// Cuts chunks of about `bytes` instead of the default 4 MiB (tests make many).
@@ -255,7 +265,9 @@ impl LogReader {
                 }
             }
             // A pipe gives what it has: go on with that rather than wait for a full chunk.
-            if filled > start && filled - start >= (64 * 1024).min(self.chunk_size) {
+            if filled > start
+                && (self.following || filled - start >= (64 * 1024).min(self.chunk_size))
+            {
                 break;
             }
         }

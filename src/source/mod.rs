@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod feed;
+pub mod follow;
 pub mod log;
 pub mod log_index;
 pub mod merge;

@@ -30,6 +30,11 @@ pub const HELLO_EVERY: Duration = Duration::from_secs(5);
 /// At most one snapshot request per server in this time.
 const RESYNC_EVERY: Duration = Duration::from_secs(5);
 
+/// The token of a snapshot request for every server of a relay: an attach that starts asks
+/// so, to know the fleet at once rather than within [`HELLO_EVERY`]. `%` followed by
+/// letters beyond `F` is no token [`subject_token`] makes, so no server is called this.
+pub const ALL_SERVERS: &str = "%all";
+
 /// The subject a relay listens on for snapshot requests for the servers under `subject`.
 pub fn resync_subject(subject: &str, token: &str) -> String {
     format!("_WSCOPE.resync.{subject}.{token}")
@@ -279,6 +284,9 @@ pub async fn subscribe(
         }
     };
     let resync_root = target.subject.trim_end_matches(".>").trim_end_matches(".*");
+    let _ = client
+        .publish(resync_subject(resync_root, ALL_SERVERS), "resync".into())
+        .await;
     let mut streams: HashMap<String, Stream> = HashMap::new();
     while let Some(msg) = sub.next().await {
         let subject = msg.subject.as_str();
@@ -340,8 +348,10 @@ impl Stream {
         let mut resync = false;
         if let Some(seq) = seq {
             // Joining a stream already under way: what came before is asked for as a
-            // snapshot, not counted as lost.
-            let late = self.last_seq == 0 && seq > 1;
+            // snapshot, not counted as lost (unless the stream starts with one).
+            let starts_state =
+                matches!(event.kind, EventKind::Snapshot(_)) && part.is_none_or(|(k, _)| k == 1);
+            let late = self.last_seq == 0 && seq > 1 && !starts_state;
             let lost = match self.last_seq {
                 0 => 0,
                 last if seq > last + 1 => seq - last - 1,
@@ -435,6 +445,23 @@ mod tests {
         // The relay started again: a new stream.
         let (out, _) = s.take(ping(), Some(1), None);
         assert_eq!(kinds(&out), ["ping"]);
+        // A stream that starts with a snapshot (a relay answering a new attach) is not late.
+        let mut s = Stream::default();
+        let mut snap = Event::new(
+            crate::scenario::START,
+            EventKind::Snapshot(Snapshot::default()),
+        );
+        snap.server = Some("edge-1".into());
+        let (out, resync) = s.take(snap, Some(40), None);
+        assert_eq!(kinds(&out), ["snapshot"]);
+        assert!(!resync);
+    }
+
+    #[test]
+    fn no_server_is_called_all() {
+        for name in ["%all", "all", "%ALL"] {
+            assert_ne!(subject_token(name), ALL_SERVERS, "{name}");
+        }
     }
 
     #[test]

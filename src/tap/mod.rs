@@ -69,7 +69,7 @@ pub(crate) mod handshake;
 mod metrics;
 mod process;
 mod sniff;
-mod state;
+pub(crate) mod state;
 mod subscriber;
 mod ws;
 

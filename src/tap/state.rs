@@ -97,6 +97,7 @@ impl TapState {
                     },
                 );
             }
+            EventKind::Snapshot(snap) => self.replace_with(ts, snap),
             EventKind::UpgradeRejected(r) => *self.rejected.entry(r.status).or_default() += 1,
             EventKind::Ping { conn } => {
                 if let Some(c) = self.conns.get_mut(conn) {
@@ -146,6 +147,43 @@ impl TapState {
             },
             _ => {}
         }
+    }
+
+    /// What a snapshot (read from a log or a feed being relayed) says is open now replaces
+    /// what was known; counters stay.
+    fn replace_with(&mut self, ts: Ts, snap: &Snapshot) {
+        self.conns.clear();
+        self.timers.clear();
+        let (conns, timers) = (&mut self.conns, &mut self.timers);
+        snap.each_entry(
+            &mut |c| {
+                let opened = c.opened.unwrap_or(ts);
+                conns.insert(
+                    c.open.conn.clone(),
+                    ConnRecord {
+                        open: c.open.clone(),
+                        opened,
+                        last_activity: c.last_activity.unwrap_or(opened),
+                        last_ping: c.last_ping,
+                        last_pong: c.last_pong,
+                        msgs: [c.msgs_in, c.msgs_out],
+                        bytes: [c.bytes_in, c.bytes_out],
+                        pending: None,
+                    },
+                );
+            },
+            &mut |t| {
+                timers.insert(
+                    t.timer.clone(),
+                    TimerRecord {
+                        conn: t.conn.clone(),
+                        kind: t.kind.clone(),
+                        interval_ms: t.interval_ms,
+                        started: t.started.unwrap_or(ts),
+                    },
+                );
+            },
+        );
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {

@@ -26,6 +26,8 @@ pub use packets::{PacketSink, ReadEnd, is_capture};
 
 use crate::event::{Event, Ts};
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Events are handed on in batches of about this many.
 const BATCH: usize = 4096;
@@ -77,6 +79,57 @@ pub fn read_capture(
     reading.decoder.finish();
     reading.hand_on();
     Ok((reading.decoder.stats().clone(), end))
+}
+
+/// Reads a capture stream as it comes (tcpdump's `-U -w -`), handing on each packet's events
+/// at once. `drops` is the kernel's count of packets it dropped, where known. Returns what
+/// the capture could not show, or why it stopped early.
+pub fn read_live(
+    input: impl Read + Send,
+    ports: Vec<u16>,
+    drops: Option<Arc<AtomicU64>>,
+    on_events: &mut dyn FnMut(Vec<Event>),
+) -> Result<String, String> {
+    struct Live<'a> {
+        decoder: Decoder,
+        drops: Option<Arc<AtomicU64>>,
+        on_events: &'a mut dyn FnMut(Vec<Event>),
+    }
+    impl Live<'_> {
+        fn hand_on(&mut self) {
+            if self.decoder.pending_events() > 0 {
+                let mut events = Vec::new();
+                self.decoder.take_events(&mut events);
+                (self.on_events)(events);
+            }
+        }
+    }
+    impl PacketSink for Live<'_> {
+        fn packet(&mut self, p: packets::Packet<'_>) {
+            let ts = p.ts;
+            self.decoder.packet(p);
+            if let Some(total) = self.drops.as_ref().map(|d| d.load(Ordering::Relaxed)) {
+                self.decoder.kernel_drops(ts, total);
+            }
+            self.hand_on();
+        }
+        fn kernel_drops(&mut self, ts: Ts, total: u64) {
+            self.decoder.kernel_drops(ts, total);
+        }
+    }
+    let mut live = Live {
+        decoder: Decoder::new(ports),
+        drops,
+        on_events,
+    };
+    let end = packets::read_packets(input, &mut live);
+    live.decoder.finish();
+    live.hand_on();
+    let summary = live.decoder.stats().summary();
+    end.map(|end| match end.problem {
+        Some(p) => format!("{p}; {summary}"),
+        None => summary,
+    })
 }
 
 /// Every WebSocket frame of a capture, per connection in order: what a protocol analyser
