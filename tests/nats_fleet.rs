@@ -381,3 +381,77 @@ fn a_log_being_written_is_relayed_as_it_grows_and_a_late_attach_gets_its_state()
     assert_eq!(late["connections"]["peak_open"], 3, "{late}");
     assert_eq!(first["connections"]["open_at_end"], 1, "{first}");
 }
+
+/// NATS over TLS with a private CA and a user and password: a relay and an attach that trust
+/// the CA (`--nats-ca`) meet through it; without the CA the attach refuses the server.
+#[test]
+fn nats_over_tls_with_a_private_ca_and_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("nats.pem"), dir.path().join("nats.key"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.signing_key.serialize_pem()).unwrap();
+    let args = [
+        "--tls",
+        "--tlscert",
+        cert_file.to_str().unwrap(),
+        "--tlskey",
+        key_file.to_str().unwrap(),
+        "--user",
+        "ops",
+        "--pass",
+        "hunter2",
+    ];
+    let Some(nats) = NatsServer::start_with(&args) else {
+        return;
+    };
+    let url = format!("tls://127.0.0.1:{}", nats.port);
+    let login = |c: &mut Command| {
+        c.args(["--nats-user", "ops"])
+            .env("WSCOPE_NATS_PASSWORD", "hunter2");
+    };
+    // Without the CA: the server's certificate is not trusted, and that is said.
+    let mut untrusted = wscope();
+    untrusted.args([
+        "attach",
+        &format!("{url}/wscope.tls.>"),
+        "--headless",
+        "--duration",
+        "3s",
+    ]);
+    login(&mut untrusted);
+    let out = untrusted.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("TLS certificate is not trusted") && err.contains("--nats-ca"),
+        "{err}"
+    );
+
+    let mut attach = wscope();
+    attach
+        .args(["attach", &format!("{url}/wscope.tls.>")])
+        .args(["--headless", "--duration", "8s", "--format", "json"])
+        .arg("--nats-ca")
+        .arg(&cert_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    login(&mut attach);
+    let mut attach = attach.spawn().unwrap();
+    let said = stderr_lines(&mut attach);
+    wait_for_line(&said, "connected", &mut Vec::new());
+    let (edge, feed) = demo("edge-tls", "4s");
+    let mut relay = wscope();
+    relay
+        .args(["relay", &feed, "--to", &url, "--subject", "wscope.tls"])
+        .args(["--duration", "5s", "--nats-ca"])
+        .arg(&cert_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    login(&mut relay);
+    succeeded(relay.spawn().unwrap());
+    report_of(edge);
+    let seen = report_of(attach);
+    assert!(opened(&seen, "edge-tls") > 0, "{seen}");
+}

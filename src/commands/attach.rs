@@ -211,6 +211,14 @@ impl Collector {
                     SourceState::Unauthorized { message } => {
                         bail!("{url}: {message} (check --token or WSCOPE_TOKEN)");
                     }
+                    // A NATS subscription is the attach's one source: without it, nothing.
+                    SourceState::Unreadable { message } if nats::is_nats_url(&url) => {
+                        bail!("{message}");
+                    }
+                    SourceState::Unreadable { message } => {
+                        eprintln!("wscope: {url}: {message}");
+                        self.last_problem = Some(message);
+                    }
                     _ => {}
                 }
             }

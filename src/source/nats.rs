@@ -152,6 +152,9 @@ pub async fn connect(
     if target.server.starts_with("tls://") {
         options = options.require_tls(true);
     }
+    if target.server.starts_with("tls://") || auth.ca.is_some() {
+        check_tls(&target.server, auth.ca.as_deref()).await?;
+    }
     options
         .name(name)
         .retry_on_initial_connect()
@@ -164,6 +167,61 @@ pub async fn connect(
         .connect(target.server.as_str())
         .await
         .map_err(|e| format!("{}: {e}", inert(&target.server)))
+}
+
+/// Tries one TLS handshake with the NATS server before the client does: async-nats keeps
+/// retrying an untrusted certificate and says only "IO error", so the reason is found here
+/// and said once. A server that is not up, or speaks otherwise, is left to the client.
+async fn check_tls(server: &str, ca: Option<&std::path::Path>) -> Result<(), String> {
+    use tokio::io::AsyncBufReadExt;
+    let addr = server.split_once("://").map_or(server, |(_, a)| a);
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(Ok(tcp)) =
+        tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr)).await
+    else {
+        return Ok(());
+    };
+    // NATS says INFO in the clear, then the client starts TLS.
+    let mut reader = tokio::io::BufReader::new(tcp);
+    let mut info = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), reader.read_line(&mut info)).await;
+    if !matches!(read, Ok(Ok(_))) || !info.starts_with("INFO ") {
+        return Ok(());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(ca) = ca {
+        use rustls_pki_types::pem::PemObject;
+        let shown = inert(&ca.display().to_string()).into_owned();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(ca)
+            .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("{shown}: {e}"))?;
+            roots.add(cert).map_err(|e| format!("{shown}: {e}"))?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS setup: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let Ok(name) = rustls_pki_types::ServerName::try_from(host.to_string()) else {
+        return Ok(());
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    match connector.connect(name, reader.into_inner()).await {
+        Err(e) if e.to_string().to_lowercase().contains("certificate") => Err(format!(
+            "{}: the NATS server's TLS certificate is not trusted ({}): give its CA with \
+             --nats-ca",
+            inert(server),
+            inert(&e.to_string())
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// What to tell the user when NATS refused the login (async-nats reports it as a client or
