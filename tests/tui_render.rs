@@ -1308,6 +1308,8 @@ fn a_finding_of_one_server_among_several_says_where_it_holds() {
         t.contains("/EU") && t.contains("(all 1)") && !t.contains("│us-1"),
         "{t}"
     );
+    // The selection is on the first server that matches.
+    assert_eq!(d.view.servers.selected, 1);
     // Enter keeps the filter; Esc then takes it away, a second Esc closes the view.
     key(&mut d, KeyCode::Enter);
     key(&mut d, KeyCode::Esc);

@@ -404,11 +404,12 @@ impl ViewState {
             }
             _ => return,
         };
-        *self.filter_target() = text;
         match self.filter_of {
             FilterOf::Connections => self.reset_conns(),
-            FilterOf::Servers => self.servers.selected = 0,
+            // On the first server that matches (Enter shows it), not on "all".
+            FilterOf::Servers => self.servers.selected = usize::from(!text.is_empty()),
         }
+        *self.filter_target() = text;
     }
 
     fn filter_target(&mut self) -> &mut String {
