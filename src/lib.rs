@@ -2,9 +2,10 @@
 //!
 //! The crate is a pipeline: `source` (live feed, in-process tap, log file, capture) produces
 //! [`event::Event`]s, `model` folds them into state (a pure function of events and event
-//! time), [`findings`] judge the model, and `ui` and `report` show it.
+//! time), [`findings`] judge the model, and `ui` and `report` show it. The events are the
+//! `wscope-protocol` crate's, the tap is the `wscope-tap` crate, both shared with servers.
 
-pub mod event;
+pub use wscope_protocol as event;
 pub mod findings;
 pub mod model;
 pub mod report;
@@ -13,8 +14,7 @@ pub mod scenario;
 #[cfg(feature = "cli")]
 pub mod source;
 
-#[cfg(feature = "tap")]
-pub mod tap;
+pub use wscope_tap as tap;
 
 #[cfg(feature = "cli")]
 pub mod demo;

@@ -5,6 +5,7 @@
 //! keeps their open connections and timers itself and answers for them.
 
 use super::relay_sources::{self, Origin};
+use crate::event::state::FeedState;
 use crate::event::{Event, EventKind, Str, to_json_line};
 use crate::sanitize::inert;
 use crate::source::feed::FeedOptions;
@@ -13,7 +14,6 @@ use crate::source::nats::{
     subject_token,
 };
 use crate::source::{SourceMsg, SourceState};
-use crate::tap::state::TapState;
 use color_eyre::{Result, eyre::eyre};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -100,7 +100,7 @@ struct Server {
     /// The source it came from, to ask for a snapshot.
     source: usize,
     /// What is open, for a server of a source that cannot be asked (a file, a capture).
-    state: Option<TapState>,
+    state: Option<FeedState>,
     seq: u64,
     hello: Option<Event>,
     last_ts: crate::event::Ts,
@@ -216,7 +216,7 @@ async fn relay(
                         server.hello = Some(event.clone());
                     }
                     if local {
-                        server.state.get_or_insert_with(TapState::default).apply(event.ts, &event.kind);
+                        server.state.get_or_insert_with(FeedState::default).apply(event.ts, &event.kind);
                     }
                     for earlier in messages.take(&event) {
                         publish(&client, server, &earlier).await;

@@ -5,7 +5,6 @@
 use super::handshake::{self, HeadError, RequestInfo};
 use super::sniff::CloseSniffer;
 use super::{ConnHandle, HeartbeatConfig, Tap};
-use crate::event::{Initiator, Open, Str, UpgradeRejected};
 use futures_util::{Sink, Stream};
 use std::fmt;
 use std::future::Future;
@@ -19,6 +18,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use wscope_protocol::{Initiator, Open, Str, UpgradeRejected};
 
 /// How one connection is kept alive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,11 +3,11 @@
 //! there is room (or when it has read everything else).
 
 use super::Tap;
-use crate::event::{Event, EventKind};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
+use wscope_protocol::{Event, EventKind};
 
 pub(crate) struct SubQueue {
     inner: Mutex<QueueInner>,

@@ -10,7 +10,6 @@
 
 use super::handshake::{self, HeadError, RequestInfo};
 use super::{Tap, now};
-use crate::event::{Event, EventKind, Str, to_json_line};
 use futures_util::{SinkExt, StreamExt};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -29,6 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseCode};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use wscope_protocol::{Event, EventKind, Str, to_json_line};
 
 /// A connection must finish its TLS handshake and send its request head within this:
 /// until its token is checked it holds no slot, only a place among the pending.

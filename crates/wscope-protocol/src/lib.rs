@@ -6,6 +6,7 @@
 pub mod codes;
 mod scan;
 pub mod snapshot;
+pub mod state;
 pub mod time;
 pub mod wire;
 

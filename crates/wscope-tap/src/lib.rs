@@ -15,7 +15,7 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! use futures_util::{SinkExt, StreamExt};
 //! use std::time::Duration;
-//! use wscope::tap::{AdminConfig, HeartbeatConfig, Tap, TapConfig};
+//! use wscope_tap::{AdminConfig, HeartbeatConfig, Tap, TapConfig};
 //!
 //! let tap = Tap::new(TapConfig {
 //!     server: Some("chat-1".into()),
@@ -23,7 +23,7 @@
 //!     ..TapConfig::default()
 //! });
 //! // The admin feed and /metrics, on loopback, token required.
-//! let _admin = wscope::tap::serve_admin(&tap, AdminConfig::loopback("s3cret")).await?;
+//! let _admin = wscope_tap::serve_admin(&tap, AdminConfig::loopback("s3cret")).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! loop {
 //!     let (tcp, peer) = listener.accept().await?;
@@ -46,8 +46,8 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use wscope::event::{Initiator, Open};
-//! use wscope::tap::{Tap, TapConfig};
+//! use wscope_protocol::{Initiator, Open};
+//! use wscope_tap::{Tap, TapConfig};
 //! let tap = Tap::new(TapConfig::default());
 //! // In the upgrade handler (axum: in `on_upgrade`, with the request's headers at hand):
 //! let conn = tap.open(Open { path: Some("/ws".into()), user_agent: Some("curl/8".into()), ..Open::default() });
@@ -79,12 +79,14 @@ pub use handshake::RequestInfo;
 pub use subscriber::Subscription;
 pub use ws::{Accept, AcceptError, HeartbeatPolicy, TappedWebSocket};
 
-use crate::event::{Event, EventKind, Heartbeat, Hello, Open, PROTOCOL, Str, Ts, UpgradeRejected};
 use state::{PendingTraffic, TapState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subscriber::{Push, SubQueue};
+use wscope_protocol::{
+    Event, EventKind, Heartbeat, Hello, Open, PROTOCOL, Str, Ts, UpgradeRejected,
+};
 
 /// The current wall-clock time as event time. The tap stamps events; the model never calls it.
 pub fn now() -> Ts {
@@ -233,9 +235,9 @@ impl Tap {
 
     /// Reports aggregated traffic of one connection as `message` events (lock held).
     fn flush_locked(&self, core: &mut Core, conn: &str, pending: &PendingTraffic) {
-        for dir in [crate::event::Dir::In, crate::event::Dir::Out] {
+        for dir in [wscope_protocol::Dir::In, wscope_protocol::Dir::Out] {
             if let Some((count, bytes, last)) = pending.dirs[state::dir_index(dir)].take() {
-                let kind = EventKind::Message(crate::event::Message {
+                let kind = EventKind::Message(wscope_protocol::Message {
                     conn: Str::from(conn),
                     dir,
                     count,
@@ -250,9 +252,9 @@ impl Tap {
         let mut core = self.core();
         let pending: Vec<(Str, Arc<PendingTraffic>)> = core
             .state
-            .conns
+            .pending
             .iter()
-            .filter_map(|(id, c)| c.pending.clone().map(|p| (id.clone(), p)))
+            .map(|(id, p)| (id.clone(), p.clone()))
             .collect();
         for (id, p) in pending {
             self.flush_locked(&mut core, &id, &p);
@@ -274,8 +276,8 @@ impl Tap {
             let mut core = self.core();
             let ts = now();
             self.emit_locked(&mut core, ts, EventKind::Open(Box::new(open)));
-            if let Some(rec) = core.state.conns.get_mut(&id) {
-                rec.pending = Some(pending.clone());
+            if core.state.feed.conns.contains_key(&id) {
+                core.state.pending.insert(id.clone(), pending.clone());
             }
         }
         ConnHandle::new(self.clone(), id, pending)

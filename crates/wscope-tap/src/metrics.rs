@@ -1,8 +1,8 @@
 //! `/metrics` in the Prometheus text exposition format (version 0.0.4).
 
 use super::state::TapState;
-use crate::event::Ts;
 use std::fmt::Write;
+use wscope_protocol::Ts;
 
 /// Upper bounds (seconds) of the `ws_pong_age_seconds` buckets.
 const PONG_AGE_BUCKETS: [f64; 9] = [1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
@@ -19,7 +19,7 @@ fn write_all(out: &mut String, state: &TapState, now: Ts, feed_dropped: u64) -> 
         "# HELP ws_connections_active WebSocket connections open now."
     )?;
     writeln!(out, "# TYPE ws_connections_active gauge")?;
-    writeln!(out, "ws_connections_active {}", state.conns.len())?;
+    writeln!(out, "ws_connections_active {}", state.feed.conns.len())?;
 
     writeln!(
         out,
@@ -58,7 +58,7 @@ fn write_all(out: &mut String, state: &TapState, now: Ts, feed_dropped: u64) -> 
     writeln!(out, "# TYPE ws_pong_age_seconds histogram")?;
     let mut buckets = [0u64; PONG_AGE_BUCKETS.len()];
     let mut sum = 0.0;
-    for c in state.conns.values() {
+    for c in state.feed.conns.values() {
         let age = now.secs_since(c.last_pong.unwrap_or(c.opened)).max(0.0);
         sum += age;
         for (i, le) in PONG_AGE_BUCKETS.iter().enumerate() {
@@ -70,7 +70,7 @@ fn write_all(out: &mut String, state: &TapState, now: Ts, feed_dropped: u64) -> 
     for (le, n) in PONG_AGE_BUCKETS.iter().zip(buckets) {
         writeln!(out, "ws_pong_age_seconds_bucket{{le=\"{le}\"}} {n}")?;
     }
-    let count = state.conns.len();
+    let count = state.feed.conns.len();
     writeln!(out, "ws_pong_age_seconds_bucket{{le=\"+Inf\"}} {count}")?;
     writeln!(out, "ws_pong_age_seconds_sum {sum}")?;
     writeln!(out, "ws_pong_age_seconds_count {count}")?;
@@ -80,7 +80,7 @@ fn write_all(out: &mut String, state: &TapState, now: Ts, feed_dropped: u64) -> 
         "# HELP ws_timers_active Per-connection timers started and not cleared."
     )?;
     writeln!(out, "# TYPE ws_timers_active gauge")?;
-    writeln!(out, "ws_timers_active {}", state.timers.len())?;
+    writeln!(out, "ws_timers_active {}", state.feed.timers.len())?;
 
     writeln!(
         out,

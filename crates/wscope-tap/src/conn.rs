@@ -1,10 +1,10 @@
 //! The per-connection API: what a server reports about one WebSocket, and timer guards.
 
 use super::{Tap, now, state::PendingTraffic, state::dir_index};
-use crate::event::{AppState, Close, Dir, EventKind, Initiator, Str, Timer, TimerOp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use wscope_protocol::{AppState, Close, Dir, EventKind, Initiator, Str, Timer, TimerOp};
 
 /// One open connection as the tap sees it. Dropping it without [`ConnHandle::close`] reports
 /// a close by the server with code 1006 (the server dropped the transport).

@@ -1,86 +1,42 @@
-//! What the tap knows about the server right now: open connections, live timers and the
-//! counters behind `/metrics`. It is folded from the very events the tap emits, so a
-//! snapshot equals what a subscriber that saw every event has built.
+//! What a server has open, folded from its events: the state a `snapshot` carries. An
+//! emitter keeps it to answer a new subscriber; a relay keeps it for sources that cannot be
+//! asked for a snapshot (a log, a capture).
 
-use crate::event::{
-    Close, Dir, EventKind, Initiator, Open, Snapshot, SnapshotConn, SnapshotTimer, Str, TimerOp, Ts,
-};
+use crate::{Dir, EventKind, Open, Snapshot, SnapshotConn, SnapshotTimer, Str, TimerOp, Ts};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// Message counts not yet reported, bumped with relaxed atomics on the hot path and turned
-/// into `message` events by the flusher (every flush interval, and before a ping or close).
-#[derive(Default)]
-pub(crate) struct PendingTraffic {
-    pub(crate) dirs: [PendingDir; 2],
+/// One open connection.
+#[derive(Clone, Debug)]
+pub struct ConnRecord {
+    pub open: Open,
+    pub opened: Ts,
+    pub last_activity: Ts,
+    pub last_ping: Option<Ts>,
+    pub last_pong: Option<Ts>,
+    /// In, out.
+    pub msgs: [u64; 2],
+    pub bytes: [u64; 2],
 }
 
-#[derive(Default)]
-pub(crate) struct PendingDir {
-    count: AtomicU64,
-    bytes: AtomicU64,
-    /// Event time of the latest message, in nanoseconds.
-    last: AtomicI64,
+/// One running timer.
+#[derive(Clone, Debug)]
+pub struct TimerRecord {
+    pub conn: Option<Str>,
+    pub kind: Option<Str>,
+    pub interval_ms: Option<u64>,
+    pub started: Ts,
 }
 
-impl PendingDir {
-    pub(crate) fn record(&self, bytes: usize, now: Ts) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.last.store(now.0, Ordering::Relaxed);
-    }
-
-    /// Takes what accumulated since the last call: (count, bytes, time of the last).
-    pub(crate) fn take(&self) -> Option<(u64, u64, Ts)> {
-        if self.count.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
-        let count = self.count.swap(0, Ordering::Relaxed);
-        let bytes = self.bytes.swap(0, Ordering::Relaxed);
-        Some((count, bytes, Ts(self.last.load(Ordering::Relaxed))))
-    }
+/// What a server has open: connections and running timers.
+#[derive(Clone, Debug, Default)]
+pub struct FeedState {
+    pub conns: HashMap<Str, ConnRecord>,
+    pub timers: HashMap<Str, TimerRecord>,
 }
 
-pub(crate) fn dir_index(dir: Dir) -> usize {
-    match dir {
-        Dir::In => 0,
-        Dir::Out => 1,
-    }
-}
-
-pub(crate) struct ConnRecord {
-    pub(crate) open: Open,
-    pub(crate) opened: Ts,
-    pub(crate) last_activity: Ts,
-    pub(crate) last_ping: Option<Ts>,
-    pub(crate) last_pong: Option<Ts>,
-    pub(crate) msgs: [u64; 2],
-    pub(crate) bytes: [u64; 2],
-    pub(crate) pending: Option<Arc<PendingTraffic>>,
-}
-
-pub(crate) struct TimerRecord {
-    pub(crate) conn: Option<Str>,
-    pub(crate) kind: Option<Str>,
-    pub(crate) interval_ms: Option<u64>,
-    pub(crate) started: Ts,
-}
-
-/// Connections, timers and cumulative counters.
-#[derive(Default)]
-pub(crate) struct TapState {
-    pub(crate) conns: HashMap<Str, ConnRecord>,
-    pub(crate) timers: HashMap<Str, TimerRecord>,
-    /// `(code, initiator)` → closes; `None` code is a close frame without status.
-    pub(crate) disconnects: HashMap<(Option<u16>, Option<Initiator>), u64>,
-    /// status → rejected upgrades (`None`: the request ended before any status was sent).
-    pub(crate) rejected: HashMap<Option<u16>, u64>,
-}
-
-impl TapState {
-    /// Folds one emitted event in. `pending` is attached to a new connection's record.
-    pub(crate) fn apply(&mut self, ts: Ts, kind: &EventKind) {
+impl FeedState {
+    /// Folds one event in (a `snapshot` replaces what was known).
+    pub fn apply(&mut self, ts: Ts, kind: &EventKind) {
         match kind {
             EventKind::Open(open) => {
                 self.conns.insert(
@@ -93,12 +49,10 @@ impl TapState {
                         last_pong: None,
                         msgs: [0; 2],
                         bytes: [0; 2],
-                        pending: None,
                     },
                 );
             }
             EventKind::Snapshot(snap) => self.replace_with(ts, snap),
-            EventKind::UpgradeRejected(r) => *self.rejected.entry(r.status).or_default() += 1,
             EventKind::Ping { conn } => {
                 if let Some(c) = self.conns.get_mut(conn) {
                     c.last_ping = Some(ts);
@@ -113,20 +67,14 @@ impl TapState {
             }
             EventKind::Message(m) => {
                 if let Some(c) = self.conns.get_mut(&m.conn) {
-                    let i = dir_index(m.dir);
+                    let i = usize::from(m.dir == Dir::Out);
                     c.msgs[i] += m.count;
                     c.bytes[i] += m.bytes;
                     c.last_activity = c.last_activity.max(ts);
                 }
             }
-            EventKind::Close(Close {
-                conn,
-                code,
-                initiator,
-                ..
-            }) => {
-                self.conns.remove(conn);
-                *self.disconnects.entry((*code, *initiator)).or_default() += 1;
+            EventKind::Close(close) => {
+                self.conns.remove(&close.conn);
             }
             EventKind::Timer(t) => match &t.op {
                 TimerOp::Start => {
@@ -149,8 +97,7 @@ impl TapState {
         }
     }
 
-    /// What a snapshot (read from a log or a feed being relayed) says is open now replaces
-    /// what was known; counters stay.
+    /// What a snapshot says is open replaces what was known.
     fn replace_with(&mut self, ts: Ts, snap: &Snapshot) {
         self.conns.clear();
         self.timers.clear();
@@ -168,7 +115,6 @@ impl TapState {
                         last_pong: c.last_pong,
                         msgs: [c.msgs_in, c.msgs_out],
                         bytes: [c.bytes_in, c.bytes_out],
-                        pending: None,
                     },
                 );
             },
@@ -186,7 +132,8 @@ impl TapState {
         );
     }
 
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    /// What is open, as a snapshot's entries (oldest first).
+    pub fn snapshot(&self) -> Snapshot {
         let mut connections: Vec<SnapshotConn> = self
             .conns
             .values()
