@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use wscope::event::{EventKind, Open, Str};
-use wscope::tap::{AdminConfig, HeartbeatConfig, Tap, TapConfig, serve_admin};
+use wscope::event::{Open, Str};
+use wscope::tap::{HeartbeatPolicy, HistoryLimits, Tap, TapBuilder};
 
 /// Counts live heap bytes, for the memory figure.
 struct Counting;
@@ -193,38 +193,36 @@ fn echo_benchmark() {
         .enable_all()
         .build()
         .unwrap();
-    let tap = server_rt.block_on(async {
-        Tap::new(TapConfig {
-            heartbeat: Some(HeartbeatConfig::new(
-                Duration::from_secs(30),
-                Duration::from_secs(10),
-            )),
-            ..TapConfig::default()
-        })
+    let heartbeat = HeartbeatPolicy::new(Duration::from_secs(30), Duration::from_secs(10));
+    let admin = server_rt.block_on(async {
+        Tap::builder()
+            .heartbeat(Some(heartbeat))
+            .admin_addr("127.0.0.1:0".parse().unwrap())
+            .token("bench")
+            .spawn()
+            .await
+            .unwrap()
     });
+    let tap = admin.tap();
     let bare_tap = server_rt.block_on(async {
-        Tap::new(TapConfig {
-            heartbeat: None,
-            ..TapConfig::default()
-        })
+        Tap::builder()
+            .heartbeat(None)
+            .without_admin()
+            .spawn()
+            .await
+            .unwrap()
+            .tap()
     });
-    let (plain, tapped, bare, admin) = server_rt.block_on(async {
-        let admin = serve_admin(
-            &tap,
-            AdminConfig::new("127.0.0.1:0".parse().unwrap(), "bench"),
-        )
-        .await
-        .unwrap();
+    let (plain, tapped, bare) = server_rt.block_on(async {
         (
             echo_server(None).await,
             echo_server(Some(tap.clone())).await,
             echo_server(Some(bare_tap.clone())).await,
-            admin,
         )
     });
     // One subscriber on the admin feed, reading everything.
     let received = Arc::new(AtomicU64::new(0));
-    let url = format!("{}?token=bench", admin.url());
+    let url = format!("{}?token=bench", admin.admin_url().unwrap());
     let r = received.clone();
     client_rt.spawn(async move {
         let (mut feed, _) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -287,25 +285,29 @@ fn per_event_benchmark(n: u32) {
         .build()
         .unwrap();
     let _guard = rt.enter();
-    let quiet = || TapConfig {
-        process_interval: None,
-        heartbeat: None,
-        subscriber_queue: 2_000_000,
-        ..TapConfig::default()
+    let quiet = || {
+        Tap::builder()
+            .process_interval(None)
+            .heartbeat(None)
+            .subscriber_queue(2_000_000)
+            .history(None)
+            .without_admin()
     };
-    let conn = Str::from("c123456");
+    let spawn = |b: TapBuilder| rt.block_on(b.spawn()).unwrap().tap();
     let time = |tap: &Tap| {
+        let conn = tap.open(Open::default());
         let t = Instant::now();
         for _ in 0..n {
-            tap.emit(EventKind::Ping { conn: conn.clone() });
+            conn.ping_sent();
         }
         t.elapsed().as_nanos() as f64 / n as f64
     };
-    let tap = Tap::new(quiet());
+    let tap = spawn(quiet());
     // Warm-up: first-touch page faults and lazy initialisation would otherwise land on the
     // first figure.
-    time(&Tap::new(quiet()));
+    time(&spawn(quiet()));
     let none = time(&tap);
+    let kept = time(&spawn(quiet().history(Some(HistoryLimits::default()))));
     let mut sub = tap.subscribe();
     let one = time(&tap);
     let mut drained = 0;
@@ -313,10 +315,7 @@ fn per_event_benchmark(n: u32) {
         drained += 1;
     }
     assert!(drained >= n);
-    let full_tap = Tap::new(TapConfig {
-        subscriber_queue: 16,
-        ..quiet()
-    });
+    let full_tap = spawn(quiet().subscriber_queue(16));
     let _stalled = full_tap.subscribe();
     let full = time(&full_tap);
     let handle = tap.open(Open {
@@ -330,6 +329,9 @@ fn per_event_benchmark(n: u32) {
     let msg = t.elapsed().as_nanos() as f64 / n as f64;
     println!("cost per emitted event ({n} pings):");
     println!("  no subscriber          {none:>7.0} ns");
+    println!(
+        "  no subscriber, history {kept:>7.0} ns  (kept for late subscribers, 10 min / 64 MiB)"
+    );
     println!("  1 subscriber           {one:>7.0} ns");
     println!(
         "  1 stalled subscriber   {full:>7.0} ns  (queue full: the event is counted as dropped)"
@@ -345,10 +347,15 @@ fn memory_benchmark() {
         .build()
         .unwrap();
     let _guard = rt.enter();
-    let tap = Tap::new(TapConfig {
-        process_interval: None,
-        ..TapConfig::default()
-    });
+    let tap = rt
+        .block_on(
+            Tap::builder()
+                .process_interval(None)
+                .without_admin()
+                .spawn(),
+        )
+        .unwrap()
+        .tap();
     let n = 10_000;
     let before = LIVE.load(Ordering::Relaxed);
     let handles: Vec<_> = (0..n)

@@ -42,6 +42,7 @@ fn dashboard() -> Dashboard {
                 ping_interval_ms: 30_000,
                 pong_timeout_ms: 5_000,
             }),
+            history: None,
         }),
     );
     hello.server = Some("bench-1".into());

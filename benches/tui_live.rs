@@ -97,6 +97,7 @@ fn main() {
                 ping_interval_ms: 30_000,
                 pong_timeout_ms: 5_000,
             }),
+            history: None,
         }),
     );
     hello.server = Some("bench-1".into());

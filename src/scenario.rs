@@ -73,6 +73,7 @@ impl Scenario {
                 ping_interval_ms: i,
                 pong_timeout_ms: t,
             }),
+            history: None,
         }))
     }
 

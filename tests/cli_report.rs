@@ -323,6 +323,7 @@ fn two_servers(dir: &std::path::Path) -> (String, String) {
                 ping_interval_ms: 30_000,
                 pong_timeout_ms: 5_000,
             }),
+            history: None,
         }),
     );
     for i in 0..60u32 {

@@ -16,32 +16,40 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wscope::event::{
     Dir, Event, EventKind, Snapshot, SnapshotConn, SnapshotTimer, TimerOp, parse_event,
 };
-use wscope::tap::{AdminConfig, AdminServer, Tap, TapConfig, TlsFiles, serve_admin};
+use wscope::tap::{Tap, TapGuard};
 
 const TOKEN: &str = "correct-horse-battery";
 
-async fn setup(queue: usize) -> (Tap, SocketAddr, AdminServer) {
-    let tap = Tap::new(TapConfig {
-        heartbeat: None,
-        process_interval: None,
-        flush_interval: Duration::from_millis(50),
-        subscriber_queue: queue,
-        ..TapConfig::default()
-    });
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+async fn setup(queue: usize) -> (Tap, SocketAddr, TapGuard) {
+    let admin = Tap::builder()
+        .heartbeat(None)
+        .process_interval(None)
+        .flush_interval(Duration::from_millis(50))
+        .subscriber_queue(queue)
+        .admin_addr(loopback())
+        .token(TOKEN)
+        .spawn()
+        .await
+        .unwrap();
+    let tap = admin.tap();
     let server = echo_server(tap.clone()).await;
-    let admin = serve_admin(
-        &tap,
-        AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN),
-    )
-    .await
-    .unwrap();
     (tap, server, admin)
 }
 
 type Feed = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn attach(admin: &AdminServer) -> Feed {
-    let mut req = admin.url().into_client_request().unwrap();
+async fn attach(admin: &TapGuard) -> Feed {
+    attach_with(admin, "").await
+}
+
+/// Attaches with `query` (e.g. `history=0`) in the URL.
+async fn attach_with(admin: &TapGuard, query: &str) -> Feed {
+    let url = format!("{}?{query}", admin.admin_url().unwrap());
+    let mut req = url.into_client_request().unwrap();
     req.headers_mut()
         .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
@@ -65,15 +73,16 @@ async fn next_event(feed: &mut Feed) -> Event {
 /// and a wrong token is answered only after a delay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_cannot_lock_viewers_out() {
-    let tap = Tap::new(TapConfig {
-        heartbeat: None,
-        process_interval: None,
-        ..TapConfig::default()
-    });
-    let mut config = AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
-    config.max_connections = 8;
-    let admin = serve_admin(&tap, config).await.unwrap();
-    let addr = admin.local_addr();
+    let admin = Tap::builder()
+        .heartbeat(None)
+        .process_interval(None)
+        .admin_addr(loopback())
+        .token(TOKEN)
+        .max_admin_connections(8)
+        .spawn()
+        .await
+        .unwrap();
+    let addr = admin.admin_addr().unwrap();
     let mut idle = Vec::new();
     for _ in 0..300 {
         idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
@@ -90,7 +99,7 @@ async fn strangers_cannot_lock_viewers_out() {
         viewers.push(feed);
     }
     // The ninth good token finds the slots full: 503, not a wait.
-    let mut req = admin.url().into_client_request().unwrap();
+    let mut req = admin.admin_url().unwrap().into_client_request().unwrap();
     req.headers_mut()
         .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
     match tokio_tungstenite::connect_async(req).await {
@@ -125,15 +134,16 @@ async fn no_token_or_a_wrong_token_gets_401() {
         WsError::Http(resp) => resp.status().as_u16(),
         other => panic!("{other:?}"),
     };
-    let err = tokio_tungstenite::connect_async(admin.url())
+    let err = tokio_tungstenite::connect_async(admin.admin_url().unwrap())
         .await
         .unwrap_err();
     assert_eq!(status(err), 401);
-    let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", admin.url()))
-        .await
-        .unwrap_err();
+    let err =
+        tokio_tungstenite::connect_async(format!("{}?token=wrong", admin.admin_url().unwrap()))
+            .await
+            .unwrap_err();
     assert_eq!(status(err), 401);
-    let mut req = admin.url().into_client_request().unwrap();
+    let mut req = admin.admin_url().unwrap().into_client_request().unwrap();
     req.headers_mut().insert(
         "Authorization",
         "Bearer correct-horse-batterx".parse().unwrap(),
@@ -142,14 +152,15 @@ async fn no_token_or_a_wrong_token_gets_401() {
         status(tokio_tungstenite::connect_async(req).await.unwrap_err()),
         401
     );
-    let addr = admin.local_addr();
+    let addr = admin.admin_addr().unwrap();
     let resp = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
 
     // The query form works for clients that cannot set headers.
-    let (mut feed, _) = tokio_tungstenite::connect_async(format!("{}?token={TOKEN}", admin.url()))
-        .await
-        .unwrap();
+    let (mut feed, _) =
+        tokio_tungstenite::connect_async(format!("{}?token={TOKEN}", admin.admin_url().unwrap()))
+            .await
+            .unwrap();
     assert!(matches!(
         next_event(&mut feed).await.kind,
         EventKind::Hello(_)
@@ -165,6 +176,8 @@ async fn no_token_or_a_wrong_token_gets_401() {
 struct Folded {
     conns: BTreeMap<String, SnapshotConn>,
     timers: BTreeMap<String, SnapshotTimer>,
+    /// Closes and messages of connections it did not know.
+    contradictions: usize,
 }
 
 impl Folded {
@@ -194,15 +207,18 @@ impl Folded {
                 );
             }
             EventKind::Message(m) => {
-                let c = self.conns.get_mut(m.conn.as_str()).unwrap();
+                let Some(c) = self.conns.get_mut(m.conn.as_str()) else {
+                    self.contradictions += 1;
+                    return;
+                };
                 c.last_activity = c.last_activity.max(Some(ev.ts));
                 match m.dir {
                     Dir::In => (c.msgs_in += m.count, c.bytes_in += m.bytes),
                     Dir::Out => (c.msgs_out += m.count, c.bytes_out += m.bytes),
                 };
             }
-            EventKind::Close(c) => {
-                self.conns.remove(c.conn.as_str());
+            EventKind::Close(c) if self.conns.remove(c.conn.as_str()).is_none() => {
+                self.contradictions += 1;
             }
             EventKind::Timer(t) => match t.op {
                 TimerOp::Start => {
@@ -273,9 +289,10 @@ async fn a_late_subscribers_snapshot_equals_what_an_early_one_built_and_resync_a
             break;
         }
     }
-    let mut late = attach(&admin).await;
+    // Without history: the present only.
+    let mut late = attach_with(&admin, "history=0").await;
     let (hello, late_snap) = (next_event(&mut late).await, next_event(&mut late).await);
-    assert!(matches!(hello.kind, EventKind::Hello(_)));
+    assert!(matches!(&hello.kind, EventKind::Hello(h) if h.history.is_none()));
     let EventKind::Snapshot(late_snap) = late_snap.kind else {
         panic!("{late_snap:?}")
     };
@@ -324,8 +341,8 @@ async fn a_stalled_subscriber_loses_events_gets_dropped_and_does_not_slow_the_se
     // A subscriber with a tiny receive buffer that stops reading after the handshake.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(admin.local_addr()).await.unwrap();
-    let url = format!("{}?token={TOKEN}", admin.url());
+    let tcp = socket.connect(admin.admin_addr().unwrap()).await.unwrap();
+    let url = format!("{}?token={TOKEN}", admin.admin_url().unwrap());
     let (mut stalled, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/"))
@@ -382,7 +399,7 @@ async fn a_stalled_subscriber_loses_events_gets_dropped_and_does_not_slow_the_se
     }
     assert!(dropped > 1000, "{dropped}");
     let metrics = http(
-        admin.local_addr(),
+        admin.admin_addr().unwrap(),
         &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
     )
     .await;
@@ -396,7 +413,7 @@ async fn a_stalled_subscriber_loses_events_gets_dropped_and_does_not_slow_the_se
 #[tokio::test]
 async fn garbage_requests_and_frames_get_errors_not_a_crash() {
     let (_tap, _server, admin) = setup(1024).await;
-    let addr = admin.local_addr();
+    let addr = admin.admin_addr().unwrap();
     let resp = http(addr, "\x00\x01\x02 not http\r\n\r\n").await;
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
     let resp = http(
@@ -479,7 +496,7 @@ async fn metrics_in_prometheus_text() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let resp = loop {
         let resp = http(
-            admin.local_addr(),
+            admin.admin_addr().unwrap(),
             &format!("GET /metrics HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"),
         )
         .await;
@@ -519,14 +536,12 @@ async fn tls_with_pem_files() {
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    let tap = Tap::new(TapConfig::default());
-    let mut cfg = AdminConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
-    cfg.tls = Some(TlsFiles {
-        cert_pem: cert_path,
-        key_pem: key_path.clone(),
-    });
-    let admin = serve_admin(&tap, cfg.clone()).await.unwrap();
-    assert!(admin.url().starts_with("wss://"));
+    let builder = Tap::builder()
+        .admin_addr(loopback())
+        .token(TOKEN)
+        .tls(&cert_path, &key_path);
+    let admin = builder.clone().spawn().await.unwrap();
+    assert!(admin.admin_url().unwrap().starts_with("wss://"));
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
@@ -539,9 +554,9 @@ async fn tls_with_pem_files() {
     .with_no_client_auth();
     let url = format!(
         "wss://localhost:{}/?token={TOKEN}",
-        admin.local_addr().port()
+        admin.admin_addr().unwrap().port()
     );
-    let tcp = tokio::net::TcpStream::connect(admin.local_addr())
+    let tcp = tokio::net::TcpStream::connect(admin.admin_addr().unwrap())
         .await
         .unwrap();
     let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client));
@@ -556,11 +571,70 @@ async fn tls_with_pem_files() {
 
     // A key file that is not a key: a clear error, not a panic.
     std::fs::write(&key_path, "not a key").unwrap();
-    let err = serve_admin(&tap, cfg).await.err().unwrap();
+    let err = builder.spawn().await.err().unwrap();
     assert!(err.to_string().contains("key.pem"), "{err}");
-    let err = serve_admin(&tap, AdminConfig::new("127.0.0.1:0".parse().unwrap(), ""))
+    let err = Tap::builder()
+        .admin_addr(loopback())
+        .spawn()
         .await
         .err()
         .unwrap();
     assert!(err.to_string().contains("token"), "{err}");
+}
+
+/// A subscriber that attaches late gets the history: `hello` dated at its start, what was
+/// open then, every event since in order (the closes it missed among them), then the
+/// present. Folded, it is what an early subscriber folded, with nothing contradictory.
+#[tokio::test]
+async fn a_late_subscriber_gets_the_history_then_the_present() {
+    let (_tap, server, admin) = setup(100_000).await;
+    let mut early = attach(&admin).await;
+    let mut clients = Vec::new();
+    for i in 0..4 {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/room/{i}"))
+            .await
+            .unwrap();
+        clients.push(ws);
+    }
+    let mut gone = clients.remove(0);
+    gone.close(None).await.unwrap();
+    while let Some(Ok(_)) = gone.next().await {}
+    drop(clients.remove(0));
+    let mut folded = Folded::default();
+    let mut closes = 0;
+    while closes < 2 {
+        let ev = next_event(&mut early).await;
+        closes += usize::from(matches!(ev.kind, EventKind::Close(_)));
+        folded.apply(&ev);
+    }
+    let mut late = attach(&admin).await;
+    let hello = next_event(&mut late).await;
+    let EventKind::Hello(h) = &hello.kind else {
+        panic!("{hello:?}")
+    };
+    let info = h.history.expect("hello announces the history");
+    assert_eq!(hello.ts, info.from);
+    let base = next_event(&mut late).await;
+    assert!(matches!(base.kind, EventKind::Snapshot(_)));
+    assert_eq!(base.ts, info.from);
+    let mut replayed = Folded::default();
+    replayed.apply(&base);
+    let mut seen = Vec::new();
+    for _ in 0..info.events {
+        let ev = next_event(&mut late).await;
+        assert!(ev.ts >= info.from);
+        seen.push(ev.kind.type_name().to_string());
+        replayed.apply(&ev);
+    }
+    assert_eq!(seen.iter().filter(|t| *t == "open").count(), 4, "{seen:?}");
+    assert_eq!(seen.iter().filter(|t| *t == "close").count(), 2, "{seen:?}");
+    assert_eq!(replayed.contradictions, 0);
+    let now = next_event(&mut late).await;
+    let EventKind::Snapshot(now) = now.kind else {
+        panic!("{now:?}")
+    };
+    assert_eq!(now.connections.len(), 2);
+    let ids = |f: &Folded| f.conns.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(ids(&replayed), ids(&folded));
+    drop(clients);
 }

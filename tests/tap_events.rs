@@ -9,24 +9,31 @@ use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wscope::event::{AppState, Dir, EventKind, Initiator, TimerOp};
-use wscope::tap::{HeartbeatConfig, Tap, TapConfig};
+use wscope::tap::{HeartbeatPolicy, Tap};
 
-fn tap(heartbeat: Option<HeartbeatConfig>) -> Tap {
-    Tap::new(TapConfig {
-        server: Some("test-1".into()),
-        heartbeat,
-        flush_interval: Duration::from_millis(50),
-        process_interval: None,
-        ..TapConfig::default()
-    })
+async fn tap(heartbeat: Option<HeartbeatPolicy>) -> Tap {
+    Tap::builder()
+        .server("test-1")
+        .heartbeat(heartbeat)
+        .flush_interval(Duration::from_millis(50))
+        .process_interval(None)
+        // These tests subscribe again and again and read what comes next; the history
+        // (tests/tap_admin.rs) would replay what came before.
+        .history(None)
+        .without_admin()
+        .spawn()
+        .await
+        .unwrap()
+        .tap()
 }
 
 #[tokio::test]
 async fn hello_then_snapshot_then_open_with_request_fields() {
-    let tap = tap(Some(HeartbeatConfig::new(
+    let tap = tap(Some(HeartbeatPolicy::new(
         Duration::from_secs(30),
         Duration::from_secs(5),
-    )));
+    )))
+    .await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let hello = sub.recv().await.unwrap();
@@ -65,12 +72,14 @@ async fn hello_then_snapshot_then_open_with_request_fields() {
         "the query (a token) is left out"
     );
     assert_eq!(o.forwarded_for.as_deref(), Some("198.51.100.23, 10.0.0.1"));
-    assert!(o.conn.starts_with('c'));
+    // `<boot>-<n>`: another run's ids are others.
+    let (boot, n) = o.conn.split_once('-').unwrap();
+    assert!(boot.len() >= 8 && n.parse::<u64>().is_ok(), "{}", o.conn);
 }
 
 #[tokio::test]
 async fn refused_upgrades_get_a_status_and_an_event() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     // What a proxy that strips Upgrade forwards: a plain GET.
@@ -112,10 +121,11 @@ async fn refused_upgrades_get_a_status_and_an_event() {
 
 #[tokio::test]
 async fn heartbeat_pings_and_pongs_carry_rtt() {
-    let tap = tap(Some(HeartbeatConfig::new(
+    let tap = tap(Some(HeartbeatPolicy::new(
         Duration::from_millis(100),
         Duration::from_millis(500),
-    )));
+    )))
+    .await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
@@ -138,7 +148,7 @@ async fn heartbeat_pings_and_pongs_carry_rtt() {
 
 #[tokio::test]
 async fn messages_are_aggregated_with_counts_and_bytes() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
@@ -189,7 +199,7 @@ async fn client_close(addr: std::net::SocketAddr, tap: &Tap, code: u16) -> wscop
 
 #[tokio::test]
 async fn client_close_codes_survive_as_sent_including_reserved_ones() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     // 1014 and 1016 are reserved: tungstenite itself reports them as 1002.
     for code in [1000, 1001, 1011, 4001, 3000, 1014, 1016] {
@@ -212,7 +222,7 @@ async fn client_close_codes_survive_as_sent_including_reserved_ones() {
 
 #[tokio::test]
 async fn server_close_codes_and_a_vanished_client() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     for code in [1000u16, 1001, 1011, 4001] {
@@ -261,10 +271,11 @@ async fn server_close_codes_and_a_vanished_client() {
 
 #[tokio::test]
 async fn a_missed_pong_terminates_the_connection() {
-    let tap = tap(Some(HeartbeatConfig::new(
+    let tap = tap(Some(HeartbeatPolicy::new(
         Duration::from_millis(100),
         Duration::from_millis(200),
-    )));
+    )))
+    .await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     // Handshakes, then never reads again: pings go unanswered.
@@ -287,7 +298,7 @@ async fn a_missed_pong_terminates_the_connection() {
 
 #[tokio::test]
 async fn timers_start_fire_and_clear_when_dropped_and_leaks_outlive_the_socket() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
@@ -324,7 +335,9 @@ async fn timers_start_fire_and_clear_when_dropped_and_leaks_outlive_the_socket()
         Some(conn.as_str()),
         "a timer firing after its socket closed"
     );
-    let EventKind::Snapshot(snap) = tap.snapshot().kind else {
+    let mut now = tap.subscribe_with(false);
+    now.recv().await;
+    let EventKind::Snapshot(snap) = now.recv().await.unwrap().kind else {
         unreachable!()
     };
     assert_eq!(snap.timers.len(), 1);
@@ -333,11 +346,14 @@ async fn timers_start_fire_and_clear_when_dropped_and_leaks_outlive_the_socket()
 
 #[tokio::test]
 async fn app_state_errors_and_process_figures() {
-    let tap = Tap::new(TapConfig {
-        heartbeat: None,
-        process_interval: Some(Duration::from_millis(100)),
-        ..TapConfig::default()
-    });
+    let tap = Tap::builder()
+        .heartbeat(None)
+        .process_interval(Some(Duration::from_millis(100)))
+        .without_admin()
+        .spawn()
+        .await
+        .unwrap()
+        .tap();
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
@@ -380,7 +396,7 @@ async fn app_state_errors_and_process_figures() {
 
 #[tokio::test]
 async fn a_server_close_to_a_silent_client_still_reports_the_servers_code() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let addr = echo_server(tap.clone()).await;
     let mut sub = tap.subscribe();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
@@ -402,7 +418,7 @@ async fn a_server_close_to_a_silent_client_still_reports_the_servers_code() {
 
 #[tokio::test]
 async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server_tap = tap.clone();
@@ -417,7 +433,8 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
                             client: Some(user),
                             subprotocol: None,
                         }),
-                        None => Err((403, "no user".to_string())),
+                        None => Err(wscope::tap::Reject::new(429, "no user yet")
+                            .header("Retry-After", "30")),
                     })
                     .await;
                 if let Ok(mut ws) = decided {
@@ -430,7 +447,11 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
     let err = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .unwrap_err();
-    assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403));
+    let tokio_tungstenite::tungstenite::Error::Http(answer) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "30");
     let ev = wait_for(&mut sub, |e| {
         matches!(e.kind, EventKind::UpgradeRejected(_))
     })
@@ -440,7 +461,22 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
     };
     assert_eq!(
         (r.status, r.reason.as_deref()),
-        (Some(403), Some("no user"))
+        (Some(429), Some("no user yet"))
+    );
+    // The status line has the status's own reason phrase.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    raw.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{answer}"
     );
 
     let (_ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?user=user-4411"))
@@ -455,7 +491,7 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
 
 #[tokio::test]
 async fn resyncs_without_reading_queue_one_snapshot_at_most() {
-    let tap = tap(None);
+    let tap = tap(None).await;
     let mut sub = tap.subscribe();
     for _ in 0..1000 {
         sub.resync();

@@ -1,11 +1,12 @@
 //! `wscope demo`: a real instrumented server with misbehaving clients on loopback.
 
 use super::forward::{Recording, forward};
+use crate::demo::DemoAdmin;
 use crate::demo::{DemoConfig, start};
 use crate::findings::Rules;
 use crate::model::Model;
 use crate::source::{SourceMsg, SourceState};
-use crate::tap::{AdminConfig, Subscription};
+use crate::tap::Subscription;
 use crate::ui::{self, UiConfig};
 use color_eyre::{
     Result,
@@ -84,12 +85,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let recording = Recording::create(args.record.as_ref(), &["demo".to_string()])?;
     let admin = args
         .admin
-        .map(|addr| -> Result<AdminConfig> {
+        .map(|addr| -> Result<DemoAdmin> {
             let token = match args.token.clone() {
                 Some(token) => token,
                 None => random_token()?,
             };
-            Ok(AdminConfig::new(addr, token))
+            Ok(DemoAdmin { addr, token })
         })
         .transpose()?;
     let runtime = super::runtime(super::Threads::Two)?;

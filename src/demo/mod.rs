@@ -21,7 +21,7 @@ mod clients;
 mod proxy;
 mod server;
 
-use crate::tap::{AdminConfig, AdminServer, HeartbeatConfig, Subscription, Tap, TapConfig};
+use crate::tap::{HeartbeatPolicy, Subscription, Tap, TapGuard};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,10 +33,17 @@ pub const PROXY_IDLE: Duration = Duration::from_secs(3);
 /// The demo server's name unless told otherwise.
 pub const DEFAULT_NAME: &str = "demo-1";
 
+/// Where the demo serves its admin feed, and the token it wants.
+#[derive(Clone, Debug)]
+pub struct DemoAdmin {
+    pub addr: SocketAddr,
+    pub token: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct DemoConfig {
     /// Also serve the feed (and /metrics) here.
-    pub admin: Option<AdminConfig>,
+    pub admin: Option<DemoAdmin>,
     /// When the server "restarts" (closes everything with 1001); `None`: never.
     pub restart_after: Option<Duration>,
     /// The server's name in its `hello` (several demos simulate a fleet).
@@ -57,7 +64,7 @@ impl Default for DemoConfig {
 pub struct DemoHandle {
     tap: Tap,
     backend: SocketAddr,
-    admin: Option<AdminServer>,
+    guard: TapGuard,
     first: Option<Subscription>,
     _tasks: JoinSet<()>,
 }
@@ -85,26 +92,29 @@ impl DemoHandle {
 
     /// The admin feed's URL, when one is served.
     pub fn admin_url(&self) -> Option<String> {
-        self.admin.as_ref().map(AdminServer::url)
+        self.guard.admin_url()
     }
 }
 
 /// Starts the demo on the current tokio runtime. Subscribe right away to see every event.
 pub async fn start(config: DemoConfig) -> io::Result<DemoHandle> {
-    let tap = Tap::new(TapConfig {
-        server: Some(config.name.as_str().into()),
-        software: Some(concat!("wscope-demo/", env!("CARGO_PKG_VERSION")).into()),
-        heartbeat: Some(HeartbeatConfig::new(
-            Duration::from_secs(2),
-            Duration::from_secs(1),
-        )),
-        process_interval: Some(Duration::from_secs(2)),
-        ..TapConfig::default()
-    });
-    let admin = match config.admin {
-        Some(cfg) => Some(crate::tap::serve_admin(&tap, cfg).await?),
-        None => None,
-    };
+    let heartbeat = HeartbeatPolicy::new(Duration::from_secs(2), Duration::from_secs(1));
+    let builder = Tap::builder()
+        .server(config.name.as_str())
+        .software(concat!("wscope-demo/", env!("CARGO_PKG_VERSION")))
+        .heartbeat(Some(heartbeat))
+        // The misbehaving servers the demo shows: one that never pings, one that pings but
+        // never drops a silent peer.
+        .heartbeat_for_path("/quiet", None)
+        .heartbeat_for_path("/legacy", Some(heartbeat.keep_silent_peers()))
+        .process_interval(Some(Duration::from_secs(2)));
+    let guard = match config.admin {
+        Some(admin) => builder.admin_addr(admin.addr).token(admin.token),
+        None => builder.without_admin(),
+    }
+    .spawn()
+    .await?;
+    let tap = guard.tap();
     let first = tap.subscribe();
     let mut tasks = JoinSet::new();
     let backend = server::spawn(tap.clone(), config.restart_after, &mut tasks).await?;
@@ -117,7 +127,7 @@ pub async fn start(config: DemoConfig) -> io::Result<DemoHandle> {
     Ok(DemoHandle {
         tap,
         backend,
-        admin,
+        guard,
         first: Some(first),
         _tasks: tasks,
     })

@@ -11,7 +11,7 @@
 //! A restart closes everything with 1001 and pauses accepting for a moment.
 
 use crate::event::AppState;
-use crate::tap::{HeartbeatPolicy, Tap, TappedWebSocket};
+use crate::tap::{Tap, TappedWebSocket};
 use futures_util::{SinkExt, StreamExt};
 use std::io;
 use std::net::SocketAddr;
@@ -88,15 +88,8 @@ async fn handle(tap: Tap, tcp: TcpStream, peer: SocketAddr, mut restart: watch::
         return;
     };
     let path = ws.request().path().to_string();
-    let heartbeat = tap.config().heartbeat;
-    match path.as_str() {
-        "/quiet" => ws.set_heartbeat(None),
-        "/legacy" => ws.set_heartbeat(heartbeat.map(|h| HeartbeatPolicy {
-            terminate: false,
-            ..h.into()
-        })),
-        "/auth" => return close_and_drain(&mut ws, 4001, "token expired").await,
-        _ => {}
+    if path == "/auth" {
+        return close_and_drain(&mut ws, 4001, "token expired").await;
     }
     // Per-connection timers: /chat holds its guard in a task it stops on close; /feed
     // forgets its task, which keeps firing after the socket is gone.

@@ -59,6 +59,7 @@ impl Scenario {
                 ping_interval_ms,
                 pong_timeout_ms,
             }),
+            history: None,
         };
         self.push_on(server, EventKind::Hello(hello))
     }

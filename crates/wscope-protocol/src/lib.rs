@@ -72,6 +72,16 @@ pub struct Hello {
     pub protocol: Option<u32>,
     pub software: Option<Str>,
     pub heartbeat: Option<Heartbeat>,
+    /// The history that follows (feed-protocol extensions): written by emitters, not read
+    /// back (a reader learns nothing from it that the events do not say).
+    pub history: Option<HistoryInfo>,
+}
+
+/// `hello.history`: where the history sent after it starts, and how many events it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryInfo {
+    pub from: Ts,
+    pub events: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -296,6 +296,7 @@ fields! {
     "protocol" => protocol: unsigned,
     "software" => software: string,
     "heartbeat" => heartbeat: nested,
+    "history" => history: nested,
     "connections" => connections: nested,
     "timers" => timers: nested,
     "status" => status: unsigned,

@@ -60,6 +60,7 @@ pub(super) struct WireIn<'a> {
     #[serde(borrow)]
     pub(super) software: S<'a>,
     pub(super) heartbeat: Option<HeartbeatWire>,
+    pub(super) history: Option<HistoryWire>,
     #[serde(borrow)]
     pub(super) connections: Option<Vec<SnapConnIn<'a>>>,
     #[serde(borrow)]
@@ -88,6 +89,12 @@ pub(super) struct WireIn<'a> {
     pub(super) state: S<'a>,
     pub(super) rss_bytes: Option<u64>,
     pub(super) open_fds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct HistoryWire {
+    from: String,
+    events: u64,
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy)]
@@ -221,6 +228,12 @@ pub(super) fn convert(w: &WireIn<'_>) -> Result<Event, ParseError> {
             heartbeat: w.heartbeat.map(|h| Heartbeat {
                 ping_interval_ms: h.ping_interval_ms,
                 pong_timeout_ms: h.pong_timeout_ms,
+            }),
+            history: w.history.as_ref().and_then(|h| {
+                Some(HistoryInfo {
+                    from: Ts::parse(&h.from)?,
+                    events: h.events,
+                })
             }),
         }),
         "snapshot" => EventKind::Snapshot(snapshot(w)?),
@@ -428,6 +441,12 @@ pub fn to_json_value(ev: &Event) -> serde_json::Value {
                     pong_timeout_ms: h.pong_timeout_ms,
                 }),
             );
+            if let Some(history) = h.history {
+                let mut o = Map::new();
+                o.insert("from".into(), Value::String(history.from.to_rfc3339()));
+                o.insert("events".into(), Value::from(history.events));
+                m.insert("history".into(), Value::Object(o));
+            }
         }
         // A snapshot kept as read is its own JSON (only written whole, by `to_json_line`).
         EventKind::Snapshot(Snapshot { raw: Some(raw), .. }) => {

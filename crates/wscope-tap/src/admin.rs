@@ -70,11 +70,6 @@ impl AdminConfig {
     pub const DEFAULT_ADDR: SocketAddr =
         SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9300);
 
-    /// On [`AdminConfig::DEFAULT_ADDR`] (127.0.0.1:9300).
-    pub fn loopback(token: impl Into<String>) -> AdminConfig {
-        AdminConfig::new(AdminConfig::DEFAULT_ADDR, token)
-    }
-
     pub fn new(addr: SocketAddr, token: impl Into<String>) -> AdminConfig {
         AdminConfig {
             addr,
@@ -298,7 +293,11 @@ where
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
     let ws = WebSocketStream::from_partially_read(s, leftover, Role::Server, Some(config)).await;
-    feed(tap, ws).await;
+    // A viewer that wants only the present says so (feed-protocol extensions, "History").
+    let no = |v: Option<String>| v.is_some_and(|v| matches!(v.trim(), "0" | "false" | "no"));
+    let history =
+        !no(req.query_param("history")) && !no(req.header("X-Wscope-History").map(String::from));
+    feed(tap, ws, history).await;
 }
 
 fn error_event(message: &str) -> Message {
@@ -335,11 +334,11 @@ where
     ws.flush().await
 }
 
-async fn feed<S>(tap: Tap, mut ws: WebSocketStream<S>)
+async fn feed<S>(tap: Tap, mut ws: WebSocketStream<S>, history: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut sub = tap.subscribe();
+    let mut sub = tap.subscribe_with(history);
     loop {
         tokio::select! {
             ev = sub.recv() => {

@@ -161,18 +161,10 @@ fn valid_key(key: &str) -> bool {
 }
 
 pub(crate) fn status_text(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        426 => "Upgrade Required",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown")
 }
 
 /// Writes a complete response with a text body and closes the write side.

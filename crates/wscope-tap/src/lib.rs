@@ -64,8 +64,10 @@
 //! [`serve_admin`] serves the same feed over WebSocket (optionally TLS) with `/metrics`.
 
 mod admin;
+mod builder;
 mod conn;
 pub(crate) mod handshake;
+mod history;
 mod metrics;
 mod process;
 mod sniff;
@@ -73,11 +75,13 @@ pub(crate) mod state;
 mod subscriber;
 mod ws;
 
-pub use admin::{AdminConfig, AdminServer, TlsFiles, serve_admin};
+pub use builder::{TapBuilder, TapGuard};
 pub use conn::{ConnHandle, TimerGuard};
 pub use handshake::RequestInfo;
+pub use history::HistoryLimits;
 pub use subscriber::Subscription;
-pub use ws::{Accept, AcceptError, HeartbeatPolicy, TappedWebSocket};
+pub use ws::{Accept, AcceptError, HeartbeatPolicy, Reject, TappedWebSocket};
+pub use wscope_protocol as protocol;
 
 use state::{PendingTraffic, TapState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,61 +93,43 @@ use wscope_protocol::{
 };
 
 /// The current wall-clock time as event time. The tap stamps events; the model never calls it.
-pub fn now() -> Ts {
+pub(crate) fn now() -> Ts {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     Ts(d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
-/// How the server keeps connections alive: a ping every `interval`; a connection whose pong
-/// has not come `pong_timeout` after a ping is terminated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeartbeatConfig {
-    pub interval: Duration,
-    pub pong_timeout: Duration,
-}
-
-impl HeartbeatConfig {
-    pub fn new(interval: Duration, pong_timeout: Duration) -> HeartbeatConfig {
-        HeartbeatConfig {
-            interval,
-            pong_timeout,
-        }
-    }
-}
-
+/// A tap's settings, as [`TapBuilder`] made them.
 #[derive(Clone, Debug)]
-pub struct TapConfig {
+pub(crate) struct TapConfig {
     /// The `server` of `hello`: which instance this is.
-    pub server: Option<String>,
-    pub software: Option<String>,
-    /// Announced in `hello` and run by every [`TappedWebSocket`] (`None`: no pings).
-    pub heartbeat: Option<HeartbeatConfig>,
+    pub(crate) server: Option<String>,
+    pub(crate) software: Option<String>,
+    /// Announced in `hello` and run by every [`TappedWebSocket`] (`None`: no pings)...
+    pub(crate) heartbeat: Option<HeartbeatPolicy>,
+    /// ...except on paths starting with one of these (the longest prefix wins).
+    pub(crate) path_heartbeats: Vec<(String, Option<HeartbeatPolicy>)>,
     /// Events a subscriber may fall behind before it loses some.
-    pub subscriber_queue: usize,
+    pub(crate) subscriber_queue: usize,
     /// How often aggregated `message` counts are flushed.
-    pub flush_interval: Duration,
+    pub(crate) flush_interval: Duration,
     /// How often a `process` event is emitted (`None`: never).
-    pub process_interval: Option<Duration>,
+    pub(crate) process_interval: Option<Duration>,
     /// A client must finish its upgrade request within this time.
-    pub handshake_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
+    /// What a new subscriber is sent of the past (`None`: nothing).
+    pub(crate) history: Option<HistoryLimits>,
 }
 
-impl Default for TapConfig {
-    fn default() -> TapConfig {
-        TapConfig {
-            server: None,
-            software: Some(concat!("wscope-tap/", env!("CARGO_PKG_VERSION")).into()),
-            heartbeat: Some(HeartbeatConfig::new(
-                Duration::from_secs(30),
-                Duration::from_secs(10),
-            )),
-            subscriber_queue: 8192,
-            flush_interval: Duration::from_millis(250),
-            process_interval: Some(Duration::from_secs(10)),
-            handshake_timeout: Duration::from_secs(10),
-        }
+impl TapConfig {
+    /// The heartbeat of a connection on `path`.
+    pub(crate) fn heartbeat_for(&self, path: &str) -> Option<HeartbeatPolicy> {
+        self.path_heartbeats
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(self.heartbeat, |(_, policy)| *policy)
     }
 }
 
@@ -156,6 +142,8 @@ pub struct Tap {
 struct Inner {
     config: TapConfig,
     core: Mutex<Core>,
+    /// Ids are `<boot>-<n>`: another run under the same server name uses other ids.
+    boot: String,
     next_conn: AtomicU64,
     next_timer: AtomicU64,
     feed_dropped_total: AtomicU64,
@@ -165,35 +153,43 @@ struct Inner {
 struct Core {
     state: TapState,
     subscribers: Vec<Arc<SubQueue>>,
+    history: Option<history::History>,
 }
 
 impl Tap {
-    /// Creates a tap. Inside a tokio runtime it also starts its flusher and, when configured,
-    /// the `process` sampler; both end when the last `Tap` clone is dropped.
-    pub fn new(config: TapConfig) -> Tap {
+    /// How to set up a tap, every setting's default written beside it.
+    pub fn builder() -> TapBuilder {
+        TapBuilder::default()
+    }
+
+    /// Creates a tap and starts its flusher and, when configured, the `process` sampler;
+    /// both end when the last `Tap` clone is dropped. Inside a tokio runtime only.
+    pub(crate) fn new(config: TapConfig) -> Tap {
+        let boot = boot_tag();
+        let history = config.history.map(history::History::new);
         let tap = Tap {
             inner: Arc::new(Inner {
                 config,
                 core: Mutex::new(Core {
                     state: TapState::default(),
                     subscribers: Vec::new(),
+                    history,
                 }),
+                boot,
                 next_conn: AtomicU64::new(1),
                 next_timer: AtomicU64::new(1),
                 feed_dropped_total: AtomicU64::new(0),
             }),
         };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            tokio::spawn(background(
-                Arc::downgrade(&tap.inner),
-                tap.inner.config.flush_interval,
-                tap.inner.config.process_interval,
-            ));
-        }
+        tokio::spawn(background(
+            Arc::downgrade(&tap.inner),
+            tap.inner.config.flush_interval,
+            tap.inner.config.process_interval,
+        ));
         tap
     }
 
-    pub fn config(&self) -> &TapConfig {
+    pub(crate) fn config(&self) -> &TapConfig {
         &self.inner.config
     }
 
@@ -203,7 +199,7 @@ impl Tap {
 
     /// Emits one event now: folds it into the state and queues it for every subscriber.
     /// Never waits for a subscriber.
-    pub fn emit(&self, kind: EventKind) {
+    pub(crate) fn emit(&self, kind: EventKind) {
         let mut core = self.core();
         let ts = now();
         self.emit_locked(&mut core, ts, kind);
@@ -211,10 +207,13 @@ impl Tap {
 
     fn emit_locked(&self, core: &mut Core, ts: Ts, kind: EventKind) {
         core.state.apply(ts, &kind);
-        if core.subscribers.is_empty() {
+        if core.subscribers.is_empty() && core.history.is_none() {
             return;
         }
         let ev = Event::new(ts, kind);
+        if let Some(history) = core.history.as_mut() {
+            history.push(&ev);
+        }
         let mut any_closed = false;
         for sub in &core.subscribers {
             match sub.push(&ev, false) {
@@ -265,10 +264,8 @@ impl Tap {
     /// empty. Use this when not accepting through [`Tap::accept`].
     pub fn open(&self, mut open: Open) -> ConnHandle {
         if open.conn.is_empty() {
-            open.conn = Str::from(format!(
-                "c{}",
-                self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
-            ));
+            let n = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
+            open.conn = Str::from(format!("{}-{n}", self.inner.boot));
         }
         let pending = Arc::new(PendingTraffic::default());
         let id = open.conn.clone();
@@ -290,17 +287,15 @@ impl Tap {
 
     /// Starts a timer not tied to a connection (or tied to one by id).
     pub fn timer(&self, conn: Option<&str>, kind: &str, interval: Option<Duration>) -> TimerGuard {
-        let id = Str::from(format!(
-            "t{}",
-            self.inner.next_timer.fetch_add(1, Ordering::Relaxed)
-        ));
+        let n = self.inner.next_timer.fetch_add(1, Ordering::Relaxed);
+        let id = Str::from(format!("{}-t{n}", self.inner.boot));
         TimerGuard::start(self.clone(), id, conn.map(Str::from), kind, interval)
     }
 
-    pub fn hello(&self) -> Event {
+    pub(crate) fn hello(&self, history: Option<wscope_protocol::HistoryInfo>) -> Event {
         let cfg = &self.inner.config;
         Event {
-            ts: now(),
+            ts: history.map_or_else(now, |h| h.from),
             server: cfg.server.as_deref().map(Str::from),
             kind: EventKind::Hello(Hello {
                 protocol: Some(PROTOCOL),
@@ -309,20 +304,47 @@ impl Tap {
                     ping_interval_ms: h.interval.as_millis() as u64,
                     pong_timeout_ms: h.pong_timeout.as_millis() as u64,
                 }),
+                history,
             }),
         }
     }
 
-    /// Subscribes in process: `hello`, `snapshot`, then live events.
+    /// Subscribes in process: `hello`, the history (when the tap keeps one: a `snapshot` of
+    /// what was open when it starts, then its events), a `snapshot` of now, then live
+    /// events.
     pub fn subscribe(&self) -> Subscription {
+        self.subscribe_with(true)
+    }
+
+    /// [`Tap::subscribe`], with or without the history.
+    pub fn subscribe_with(&self, history: bool) -> Subscription {
         let queue = Arc::new(SubQueue::new(self.inner.config.subscriber_queue));
         let mut core = self.core();
-        queue.push(&self.hello(), true);
-        let snap = Event::new(now(), EventKind::Snapshot(core.state.snapshot()));
+        let ts = now();
+        let past = match core.history.as_mut() {
+            Some(h) if history => h.past(ts),
+            _ => None,
+        };
+        let mut before = std::collections::VecDeque::new();
+        match past {
+            Some(past) => {
+                let info = wscope_protocol::HistoryInfo {
+                    from: past.from,
+                    events: past.events.len() as u64,
+                };
+                before.push_back(Arc::new(self.hello(Some(info))));
+                let base = Event::new(past.from, EventKind::Snapshot(past.base.snapshot()));
+                before.push_back(Arc::new(base));
+                before.extend(past.events);
+            }
+            None => before.push_back(Arc::new(self.hello(None))),
+        }
+        let snap = Event::new(ts, EventKind::Snapshot(core.state.snapshot()));
         queue.push(&snap, true);
         core.subscribers.push(queue.clone());
         drop(core);
         Subscription {
+            before,
             queue,
             tap: self.clone(),
         }
@@ -332,12 +354,6 @@ impl Tap {
         let core = self.core();
         let snap = Event::new(now(), EventKind::Snapshot(core.state.snapshot()));
         queue.push(&snap, true);
-    }
-
-    /// The current state as a `snapshot` event.
-    pub fn snapshot(&self) -> Event {
-        let core = self.core();
-        Event::new(now(), EventKind::Snapshot(core.state.snapshot()))
     }
 
     /// Events lost by all subscribers so far (`wscope_feed_dropped_total`).
@@ -357,7 +373,7 @@ impl Tap {
     }
 
     /// Emits a `process` event with this process's RSS and open file descriptors.
-    pub fn sample_process(&self) {
+    pub(crate) fn sample_process(&self) {
         let (rss_bytes, open_fds) = process::sample();
         if rss_bytes.is_some() || open_fds.is_some() {
             self.emit(EventKind::Process {
@@ -377,6 +393,21 @@ impl SubQueue {
             Push::Queued
         }
     }
+}
+
+/// This run's tag for ids: its start time in milliseconds, base 36.
+fn boot_tag() -> String {
+    let mut ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let mut out = Vec::new();
+    while ms > 0 || out.is_empty() {
+        out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(ms % 36) as usize]);
+        ms /= 36;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 async fn background(tap: Weak<Inner>, flush: Duration, process: Option<Duration>) {

@@ -101,10 +101,13 @@ impl SubQueue {
 
 /// An in-process subscriber of a [`Tap`]: the feed of feed-protocol.md without a socket.
 ///
-/// The first events are `hello` and `snapshot`, then live events in order. When this
+/// The first events are `hello`, the history if asked for, and `snapshot`, then live
+/// events in order. When this
 /// subscriber falls more than the tap's queue size behind, events are left out and a
 /// `dropped` event says how many; the server is never slowed down.
 pub struct Subscription {
+    /// `hello` and the history, shared with the tap's own copy, sent before the queue.
+    pub(crate) before: VecDeque<Arc<Event>>,
     pub(crate) queue: Arc<SubQueue>,
     pub(crate) tap: Tap,
 }
@@ -112,6 +115,9 @@ pub struct Subscription {
 impl Subscription {
     /// The next event; `None` once the subscription is closed.
     pub async fn recv(&mut self) -> Option<Event> {
+        if let Some(ev) = self.before.pop_front() {
+            return Some(Arc::unwrap_or_clone(ev));
+        }
         loop {
             match self.queue.pop() {
                 Ok(Some(ev)) => return Some(ev),
@@ -123,6 +129,9 @@ impl Subscription {
 
     /// The next event if one is waiting, without waiting (for a UI's draw loop).
     pub fn try_recv(&mut self) -> Option<Event> {
+        if let Some(ev) = self.before.pop_front() {
+            return Some(Arc::unwrap_or_clone(ev));
+        }
         self.queue.pop().ok().flatten()
     }
 

@@ -4,7 +4,7 @@
 
 use super::handshake::{self, HeadError, RequestInfo};
 use super::sniff::CloseSniffer;
-use super::{ConnHandle, HeartbeatConfig, Tap};
+use super::{ConnHandle, Tap};
 use futures_util::{Sink, Stream};
 use std::fmt;
 use std::future::Future;
@@ -20,23 +20,76 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use wscope_protocol::{Initiator, Open, Str, UpgradeRejected};
 
-/// How one connection is kept alive.
+/// How connections are kept alive: a ping every `interval`; a connection whose pong has not
+/// come `pong_timeout` after a ping is terminated (the practice `ws` recommends), unless
+/// [`HeartbeatPolicy::keep_silent_peers`] says otherwise. Set tap-wide with
+/// [`TapBuilder::heartbeat`](crate::TapBuilder::heartbeat), per path with
+/// [`TapBuilder::heartbeat_for_path`](crate::TapBuilder::heartbeat_for_path).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeartbeatPolicy {
-    pub interval: Duration,
-    pub pong_timeout: Duration,
-    /// Terminate when a pong misses its timeout (the practice `ws` recommends). `false`
-    /// keeps pinging without ever acting on a silent peer.
-    pub terminate: bool,
+    pub(crate) interval: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) terminate: bool,
 }
 
-impl From<HeartbeatConfig> for HeartbeatPolicy {
-    fn from(c: HeartbeatConfig) -> HeartbeatPolicy {
+impl HeartbeatPolicy {
+    /// Ping every `interval`, terminate a connection silent `pong_timeout` after a ping.
+    pub fn new(interval: Duration, pong_timeout: Duration) -> HeartbeatPolicy {
         HeartbeatPolicy {
-            interval: c.interval,
-            pong_timeout: c.pong_timeout,
+            interval,
+            pong_timeout,
             terminate: true,
         }
+    }
+
+    /// Keep pinging, but never act on a silent peer (wscope then lists it as a zombie).
+    pub fn keep_silent_peers(mut self) -> HeartbeatPolicy {
+        self.terminate = false;
+        self
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    pub fn pong_timeout(&self) -> Duration {
+        self.pong_timeout
+    }
+}
+
+/// An upgrade request refused by the application: a status (any, with its standard reason
+/// phrase on the status line), a reason for wscope and the response body, and headers (a
+/// `Retry-After` with a 429, a `WWW-Authenticate` with a 401).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub(crate) status: u16,
+    pub(crate) reason: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Reject {
+    /// Refuses with `status` (400 to 599; others become 500) and `reason`.
+    pub fn new(status: u16, reason: impl Into<String>) -> Reject {
+        let status = if (400..600).contains(&status) {
+            status
+        } else {
+            500
+        };
+        Reject {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header (names and values with line breaks are left out).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Reject {
+        let (name, value) = (name.into(), value.into());
+        let clean = |s: &str| !s.contains(['\r', '\n']);
+        if clean(&name) && clean(&value) && !name.is_empty() {
+            self.headers.push((name, value));
+        }
+        self
     }
 }
 
@@ -91,8 +144,8 @@ impl Tap {
             .await
     }
 
-    /// Like [`Tap::accept`], with the application's say on the request: `Err((status,
-    /// reason))` refuses it (reported as `upgrade_rejected`).
+    /// Like [`Tap::accept`], with the application's say on the request: `Err(Reject)`
+    /// refuses it (answered with that status and headers, reported as `upgrade_rejected`).
     pub async fn accept_with<S, F>(
         &self,
         mut stream: S,
@@ -101,7 +154,7 @@ impl Tap {
     ) -> Result<TappedWebSocket<S>, AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
-        F: FnOnce(&RequestInfo) -> Result<Accept, (u16, String)>,
+        F: FnOnce(&RequestInfo) -> Result<Accept, Reject>,
     {
         let remote_str = remote.map(|r| Str::from(r.to_string()));
         let timeout = self.config().handshake_timeout;
@@ -111,28 +164,33 @@ impl Tap {
             Ok(Err(HeadError::Eof)) => return Err(AcceptError::Closed),
             Ok(Err(HeadError::Io(e))) => return Err(AcceptError::Io(e)),
             Ok(Err(HeadError::Malformed(why))) => {
-                return Err(self
-                    .reject(&mut stream, remote_str, None, 400, why.into())
-                    .await);
+                let reject = Reject::new(400, why);
+                return Err(self.reject(&mut stream, remote_str, None, reject).await);
             }
             Err(_) => {
-                let why = "request head not received in time".to_string();
-                return Err(self.reject(&mut stream, remote_str, None, 408, why).await);
+                let reject = Reject::new(408, "request head not received in time");
+                return Err(self.reject(&mut stream, remote_str, None, reject).await);
             }
         };
         let key = match handshake::check_upgrade(&request) {
             Ok(key) => key,
             Err((status, why)) => {
+                let mut reject = Reject::new(status, why);
+                if status == 426 {
+                    reject = reject
+                        .header("Upgrade", "websocket")
+                        .header("Sec-WebSocket-Version", "13");
+                }
                 return Err(self
-                    .reject(&mut stream, remote_str, Some(&request), status, why.into())
+                    .reject(&mut stream, remote_str, Some(&request), reject)
                     .await);
             }
         };
         let accept = match decide(&request) {
             Ok(a) => a,
-            Err((status, why)) => {
+            Err(reject) => {
                 return Err(self
-                    .reject(&mut stream, remote_str, Some(&request), status, why)
+                    .reject(&mut stream, remote_str, Some(&request), reject)
                     .await);
             }
         };
@@ -156,7 +214,10 @@ impl Tap {
             None,
         )
         .await;
-        let heartbeat = self.config().heartbeat.map(|h| HeartbeatRun::new(h.into()));
+        let heartbeat = self
+            .config()
+            .heartbeat_for(request.path())
+            .map(HeartbeatRun::new);
         Ok(TappedWebSocket {
             inner: Some(inner),
             conn: Arc::new(conn),
@@ -171,17 +232,20 @@ impl Tap {
         stream: &mut S,
         remote: Option<Str>,
         request: Option<&RequestInfo>,
-        status: u16,
-        reason: String,
+        reject: Reject,
     ) -> AcceptError {
-        let extra: &[(&str, &str)] = if status == 426 {
-            &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
-        } else {
-            &[]
-        };
+        let Reject {
+            status,
+            reason,
+            headers,
+        } = reject;
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         // The peer may be gone already; the rejection is reported either way.
-        let _ =
-            handshake::respond(stream, status, extra, "text/plain", &format!("{reason}\n")).await;
+        let body = format!("{reason}\n");
+        let _ = handshake::respond(stream, status, &headers, "text/plain", &body).await;
         self.upgrade_rejected(UpgradeRejected {
             remote,
             user_agent: request.and_then(|r| r.header("User-Agent")).map(Str::from),

@@ -679,6 +679,7 @@ fn hello(heartbeat: Option<Heartbeat>) -> EventKind {
         protocol: Some(PROTOCOL),
         software: Some(Str::from("wscope capture")),
         heartbeat,
+        history: None,
     })
 }
 
