@@ -638,3 +638,65 @@ async fn a_late_subscriber_gets_the_history_then_the_present() {
     assert_eq!(ids(&replayed), ids(&folded));
     drop(clients);
 }
+
+/// A viewer reconnecting says the time of the last event it heard
+/// (`X-Wscope-History-Since`): it gets only what came after, so nothing is counted twice,
+/// and what it heard is in the snapshot the history starts from.
+#[tokio::test]
+async fn a_reconnecting_viewer_gets_only_what_it_missed() {
+    let (_tap, server, admin) = setup(100_000).await;
+    let mut first = attach(&admin).await;
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{server}/r/{i}"))
+            .await
+            .unwrap();
+        clients.push(ws);
+    }
+    let mut opens = Vec::new();
+    while opens.len() < 3 {
+        let ev = next_event(&mut first).await;
+        if matches!(ev.kind, EventKind::Open(_)) {
+            opens.push(ev);
+        }
+    }
+    // Heard up to the second open; the third and a close came after.
+    let heard = opens[1].ts;
+    drop(first);
+    drop(clients.remove(0));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut req = admin.admin_url().unwrap().into_client_request().unwrap();
+    let h = req.headers_mut();
+    h.insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    h.insert(
+        "X-Wscope-History-Since",
+        heard.to_rfc3339().parse().unwrap(),
+    );
+    let mut again = tokio_tungstenite::connect_async(req).await.unwrap().0;
+    let hello = next_event(&mut again).await;
+    let EventKind::Hello(h) = &hello.kind else {
+        panic!("{hello:?}")
+    };
+    let info = h.history.expect("a history after `since`");
+    let base = next_event(&mut again).await;
+    let EventKind::Snapshot(base) = base.kind else {
+        panic!("{base:?}")
+    };
+    assert_eq!(base.connections.len(), 2, "the two opens already heard");
+    let mut kinds = Vec::new();
+    for _ in 0..info.events {
+        let ev = next_event(&mut again).await;
+        assert!(ev.ts > heard);
+        kinds.push(ev.kind.type_name().to_string());
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "open").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "close").count(),
+        1,
+        "{kinds:?}"
+    );
+}

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct AttachArgs {
-    /// Admin feed URLs (ws:// or wss://), one per server, e.g. ws://127.0.0.1:9750/; or one
+    /// Admin feed URLs (ws:// or wss://), one per server, e.g. ws://127.0.0.1:9300/; or one
     /// NATS subject that relays publish to, e.g. nats://127.0.0.1:4222/wscope.prod.>
     #[arg(required = true, value_name = "URL")]
     pub urls: Vec<String>,
@@ -41,6 +41,9 @@ pub struct AttachArgs {
     /// With --headless: how long to collect (30s, 2m, 1h). Without it: until Ctrl-C.
     #[arg(long, value_parser = parse_duration, requires = "headless")]
     pub duration: Option<Duration>,
+    /// Only the present: do not ask the feeds for the minutes they keep of the past.
+    #[arg(long)]
+    pub no_history: bool,
     #[command(flatten)]
     pub nats: super::relay::NatsAuthArgs,
     #[command(flatten)]
@@ -86,6 +89,7 @@ fn spawn_sources(args: &AttachArgs) -> Result<(Sources, tokio::sync::mpsc::Recei
     }
     let options = FeedOptions {
         token: args.token.clone(),
+        history: !args.no_history,
         ..FeedOptions::default()
     };
     let (feeds, rx) = feed::spawn(&args.urls, options)?;
@@ -333,7 +337,7 @@ mod tests {
 
     #[test]
     fn the_token_in_clear_is_noticed_only_off_loopback() {
-        assert!(!sends_token_in_clear("ws://127.0.0.1:9750/"));
+        assert!(!sends_token_in_clear("ws://127.0.0.1:9300/"));
         assert!(!sends_token_in_clear("ws://[::1]:9750/"));
         assert!(!sends_token_in_clear("ws://localhost/feed"));
         assert!(!sends_token_in_clear("wss://feed.example.net/"));

@@ -60,6 +60,10 @@ pub struct FeedOptions {
     /// Bytes of frames received and not yet applied, at most (a frame larger than this
     /// takes the whole budget alone).
     pub queue_bytes: usize,
+    /// Ask a feed that keeps one for its history on the first connection (feed-protocol
+    /// extensions). A reconnection always asks only for what came after the last event
+    /// heard, so nothing is counted twice.
+    pub history: bool,
 }
 
 impl Default for FeedOptions {
@@ -77,6 +81,7 @@ impl Default for FeedOptions {
             tls: None,
             channel_capacity: 4096,
             queue_bytes: 256 << 20,
+            history: true,
         }
     }
 }
@@ -215,6 +220,7 @@ pub fn spawn(
                 tls: tls.clone(),
                 tx: tx.clone(),
                 budget: budget.clone(),
+                last_heard_ts: std::sync::atomic::AtomicI64::new(0),
                 resync: notify.clone(),
             };
             (tokio::spawn(feed.run()), notify)
@@ -279,6 +285,8 @@ struct Feed {
     resync: Arc<Notify>,
     /// Shared by the feeds of one consumer: see [`QueuedBytes`].
     budget: Arc<Semaphore>,
+    /// The time of the latest event heard, in nanoseconds (0: none yet).
+    last_heard_ts: std::sync::atomic::AtomicI64,
 }
 
 /// A size in KiB, rounded up, as semaphore permits.
@@ -326,7 +334,7 @@ impl Feed {
                 .max_message_size(Some(opts.max_frame_bytes))
                 .max_frame_size(Some(opts.max_frame_bytes));
             let connect = connect_async_tls_with_config(
-                self.request.clone(),
+                self.request_now(),
                 Some(config),
                 true,
                 Some(Connector::Rustls(self.tls.clone())),
@@ -374,6 +382,24 @@ impl Feed {
             .await?;
             sleep(retry_in).await;
         }
+    }
+
+    /// The upgrade request of the next attempt: the first asks for the history (unless told
+    /// not to); later ones only for what came after the last event heard.
+    fn request_now(&self) -> Request {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut request = self.request.clone();
+        let heard = self.last_heard_ts.load(Relaxed);
+        let headers = request.headers_mut();
+        if heard != 0 {
+            let since = crate::event::Ts(heard).to_rfc3339();
+            if let Ok(v) = HeaderValue::from_str(&since) {
+                headers.insert("X-Wscope-History-Since", v);
+            }
+        } else if !self.options.history {
+            headers.insert("X-Wscope-History", HeaderValue::from_static("0"));
+        }
+        request
     }
 
     /// Reads one connection until it ends; returns why it ended, and how long it kept
@@ -460,6 +486,8 @@ impl Feed {
                 let bytes = text.len();
                 match parse_event(text.as_bytes()) {
                     Ok(event) => {
+                        self.last_heard_ts
+                            .fetch_max(event.ts.0, std::sync::atomic::Ordering::Relaxed);
                         let resync = matches!(event.kind, EventKind::Dropped { .. })
                             && opts.resync_after_dropped.is_some_and(|every| {
                                 last_resync.is_none_or(|t| t.elapsed() >= every)

@@ -28,7 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseCode};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use wscope_protocol::{Event, EventKind, Str, to_json_line};
+use wscope_protocol::{Event, EventKind, Str, Ts, to_json_line};
 
 /// A connection must finish its TLS handshake and send its request head within this:
 /// until its token is checked it holds no slot, only a place among the pending.
@@ -293,11 +293,21 @@ where
         .max_message_size(Some(MAX_INCOMING))
         .max_frame_size(Some(MAX_INCOMING));
     let ws = WebSocketStream::from_partially_read(s, leftover, Role::Server, Some(config)).await;
-    // A viewer that wants only the present says so (feed-protocol extensions, "History").
-    let no = |v: Option<String>| v.is_some_and(|v| matches!(v.trim(), "0" | "false" | "no"));
-    let history =
-        !no(req.query_param("history")) && !no(req.header("X-Wscope-History").map(String::from));
-    feed(tap, ws, history).await;
+    feed(tap, ws, history_asked(&req)).await;
+}
+
+/// What a viewer asks of the history (feed-protocol extensions, "History"): `None` for none
+/// (`?history=0`, `X-Wscope-History: 0`), else all of it or what came after
+/// `X-Wscope-History-Since`.
+fn history_asked(req: &RequestInfo) -> Option<Option<Ts>> {
+    let no = |v: Option<&str>| v.is_some_and(|v| matches!(v.trim(), "0" | "false" | "no"));
+    if no(req.query_param("history").as_deref()) || no(req.header("X-Wscope-History")) {
+        return None;
+    }
+    Some(
+        req.header("X-Wscope-History-Since")
+            .and_then(|t| Ts::parse(t.trim())),
+    )
 }
 
 fn error_event(message: &str) -> Message {
@@ -334,11 +344,11 @@ where
     ws.flush().await
 }
 
-async fn feed<S>(tap: Tap, mut ws: WebSocketStream<S>, history: bool)
+async fn feed<S>(tap: Tap, mut ws: WebSocketStream<S>, history: Option<Option<Ts>>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut sub = tap.subscribe_with(history);
+    let mut sub = tap.subscribe_from(history);
     loop {
         tokio::select! {
             ev = sub.recv() => {

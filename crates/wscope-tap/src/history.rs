@@ -84,15 +84,28 @@ impl History {
         }
     }
 
-    /// The history as of `now`; `None` when it holds nothing.
-    pub(crate) fn past(&mut self, now: Ts) -> Option<Past> {
+    /// The history as of `now`, or only what came after `since` (a viewer reconnecting
+    /// after it heard that event); `None` when it holds nothing.
+    pub(crate) fn past(&mut self, now: Ts, since: Option<Ts>) -> Option<Past> {
         self.trim(now);
         let first = self.events.front()?.0.ts;
-        Some(Past {
-            from: self.base_ts.map_or(first, |b| b.min(first)),
-            base: self.base.clone(),
-            events: self.events.iter().map(|(e, _)| e.clone()).collect(),
-        })
+        let mut base = self.base.clone();
+        let mut from = self.base_ts.map_or(first, |b| b.min(first));
+        let mut events = Vec::with_capacity(self.events.len());
+        for (ev, _) in &self.events {
+            match since {
+                // Already heard: part of the state the history starts from.
+                Some(since) if ev.ts <= since => {
+                    base.apply(ev.ts, &ev.kind);
+                    from = from.max(ev.ts);
+                }
+                _ => events.push(ev.clone()),
+            }
+        }
+        if let Some(since) = since {
+            from = from.max(since);
+        }
+        Some(Past { from, base, events })
     }
 
     #[cfg(test)]
@@ -158,7 +171,7 @@ mod tests {
         h.push(&at(1, open("b")));
         h.push(&at(50, close("a")));
         h.push(&at(70, open("c")));
-        let past = h.past(at(75, open("x")).ts).unwrap();
+        let past = h.past(at(75, open("x")).ts, None).unwrap();
         // a and b opened more than 60 s before: given up, both open when it starts (a's
         // close is in it).
         let mut open_at_start: Vec<&str> = past.base.conns.keys().map(|k| k.as_str()).collect();
@@ -167,7 +180,14 @@ mod tests {
         assert_eq!(past.events.len(), 2);
         assert!(past.from <= past.events[0].ts);
         // Everything older than a minute: nothing kept, nothing to send.
-        assert!(h.past(at(200, open("x")).ts).is_none());
+        // Only what came after 60 s: a's close is in the state it starts from.
+        let later = h
+            .past(at(75, open("x")).ts, Some(at(60, open("x")).ts))
+            .unwrap();
+        assert_eq!(later.events.len(), 1);
+        assert_eq!(later.base.conns.len(), 1);
+        assert_eq!(later.from, at(60, open("x")).ts);
+        assert!(h.past(at(200, open("x")).ts, None).is_none());
     }
 
     #[test]
@@ -177,7 +197,7 @@ mod tests {
             h.push(&at(i, open(&format!("c{i}"))));
             assert!(h.bytes() <= 2000);
         }
-        let past = h.past(at(1000, open("x")).ts).unwrap();
+        let past = h.past(at(1000, open("x")).ts, None).unwrap();
         assert!(past.events.len() < 30, "{}", past.events.len());
         // Every connection given up is still open at the history's start.
         assert_eq!(past.base.conns.len() + past.events.len(), 1000);

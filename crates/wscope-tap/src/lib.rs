@@ -1,34 +1,30 @@
-//! The tap: instrument a Rust WebSocket server so that wscope can see it.
+//! Instrument a Rust WebSocket server so that the `wscope` dashboard can watch it: why do
+//! its connections drop?
 //!
-//! Depend on it without the dashboard's crates:
+//! The tap reports what happens to every connection (opens, messages, pings and pongs with
+//! their round trip, closes with the code as sent and who sent it, rejected upgrades,
+//! per-connection timers, the process's memory and descriptors) as the events of the wscope
+//! feed protocol, and serves them on an *admin feed*: a WebSocket on loopback, token
+//! required, that `wscope attach ws://127.0.0.1:9300/` reads. It never slows the server: a
+//! viewer that reads too slowly loses events, counted and told.
 //!
-//! ```toml
-//! wscope = { version = "0.1", default-features = false, features = ["tap"] }
-//! ```
-//!
-//! A tokio-tungstenite server accepts through the tap and uses the returned
-//! [`TappedWebSocket`] as it used `WebSocketStream` (it is a `Stream` + `Sink` of
-//! `Message`); the tap emits `open`, `message` (aggregated), `ping`/`pong` with RTT and
-//! `close` with the code as received, and runs the heartbeat announced in `hello`:
+//! # Quick start (tokio-tungstenite)
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
 //! use futures_util::{SinkExt, StreamExt};
-//! use std::time::Duration;
-//! use wscope_tap::{AdminConfig, HeartbeatConfig, Tap, TapConfig};
+//! use wscope_tap::Tap;
 //!
-//! let tap = Tap::new(TapConfig {
-//!     server: Some("chat-1".into()),
-//!     heartbeat: Some(HeartbeatConfig::new(Duration::from_secs(30), Duration::from_secs(5))),
-//!     ..TapConfig::default()
-//! });
-//! // The admin feed and /metrics, on loopback, token required.
-//! let _admin = wscope_tap::serve_admin(&tap, AdminConfig::loopback("s3cret")).await?;
+//! # async fn run() -> std::io::Result<()> {
+//! // Defaults below; WSCOPE_TOKEN and the other variables override them.
+//! let guard = Tap::builder().server("chat-1").with_default_env().spawn().await?;
+//! let tap = guard.tap();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! loop {
 //!     let (tcp, peer) = listener.accept().await?;
 //!     let tap = tap.clone();
 //!     tokio::spawn(async move {
+//!         // A `Stream` + `Sink` of `Message`, as tokio-tungstenite's own: the heartbeat
+//!         // runs while it is read.
 //!         let Ok(mut ws) = tap.accept(tcp, Some(peer)).await else { return };
 //!         while let Some(Ok(msg)) = ws.next().await {
 //!             if msg.is_text() && ws.send(msg).await.is_err() { break; }
@@ -38,30 +34,75 @@
 //! # }
 //! ```
 //!
-//! Other servers (axum, hand-written) report through [`Tap::open`], which returns a
-//! [`ConnHandle`]: `message_in`/`message_out` only bump counters, `ping_sent`, `pong_received`,
-//! `app_state`, `error` and `close` emit. Per-connection work is tracked with [`TimerGuard`]
-//! (from [`ConnHandle::timer`]): `start` when made, `fire` on each run, `clear` when dropped,
-//! so a timer that outlives its socket shows up as a leak suspect:
+//! Keep the [`TapGuard`]: dropping it stops the admin feed (it is `#[must_use]`).
+//!
+//! # Defaults
+//!
+//! | setting | default | builder | environment |
+//! |---|---|---|---|
+//! | admin feed address | `127.0.0.1:9300` | [`TapBuilder::admin_addr`] | `WSCOPE_ADMIN_ADDR` |
+//! | token (required) | none | [`TapBuilder::token`] | `WSCOPE_TOKEN` |
+//! | TLS for the feed | off | [`TapBuilder::tls`] | `WSCOPE_TLS_CERT`, `WSCOPE_TLS_KEY` |
+//! | server name | none | [`TapBuilder::server`] | `WSCOPE_SERVER` |
+//! | heartbeat | ping 30 s, terminate 10 s after | [`TapBuilder::heartbeat`], [`TapBuilder::heartbeat_for_path`] | |
+//! | history for late viewers | 10 min, 64 MiB | [`TapBuilder::history`] | `WSCOPE_HISTORY` (`0`, `90s`, `10m`) |
+//! | viewer queue | 8192 events | [`TapBuilder::subscriber_queue`] | |
+//! | message counts flushed | every 250 ms | [`TapBuilder::flush_interval`] | |
+//! | process figures | every 10 s | [`TapBuilder::process_interval`] | |
+//! | upgrade request within | 10 s | [`TapBuilder::handshake_timeout`] | |
+//!
+//! The feed serves `/metrics` (Prometheus text) beside it, with the same token.
+//!
+//! # Heartbeats
+//!
+//! One [`HeartbeatPolicy`] runs on every accepted connection and is announced to viewers,
+//! so wscope can tell a missing heartbeat from a dead network. Paths may differ:
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use wscope_protocol::{Initiator, Open};
-//! use wscope_tap::{Tap, TapConfig};
-//! let tap = Tap::new(TapConfig::default());
-//! // In the upgrade handler (axum: in `on_upgrade`, with the request's headers at hand):
-//! let conn = tap.open(Open { path: Some("/ws".into()), user_agent: Some("curl/8".into()), ..Open::default() });
-//! let refresh = conn.timer("session-refresh", Some(std::time::Duration::from_secs(60)));
-//! conn.message_in(42); // per received message: two atomic adds, no event
-//! // ... when the socket ends, with the code as the client sent it:
-//! drop(refresh);
-//! conn.close(Some(1000), Some("bye"), Initiator::Client);
+//! # use std::time::Duration;
+//! use wscope_tap::{HeartbeatPolicy, Tap};
+//! let every_30s = HeartbeatPolicy::new(Duration::from_secs(30), Duration::from_secs(10));
+//! let builder = Tap::builder()
+//!     .heartbeat(Some(every_30s))
+//!     // Phones sleep: ping less often, never terminate (wscope lists silent ones).
+//!     .heartbeat_for_path("/mobile", Some(HeartbeatPolicy::new(
+//!         Duration::from_secs(120), Duration::from_secs(30)).keep_silent_peers()));
+//! ```
+//!
+//! # Refusing an upgrade
+//!
+//! [`Tap::accept_with`] lets the application decide on the request; a [`Reject`] is
+//! answered with its status (with the status's standard reason phrase) and headers, and
+//! reported as `upgrade_rejected`:
+//!
+//! ```no_run
+//! # async fn run(tap: wscope_tap::Tap, tcp: tokio::net::TcpStream) {
+//! use wscope_tap::{Accept, Reject};
+//! let ws = tap.accept_with(tcp, None, |req| match req.query_param("user") {
+//!     Some(user) => Ok(Accept { client: Some(user), subprotocol: None }),
+//!     None => Err(Reject::new(401, "log in first").header("WWW-Authenticate", "Bearer")),
+//! }).await;
 //! # }
 //! ```
 //!
-//! In process, [`Tap::subscribe`] gives a [`Subscription`] whose `recv().await` yields
-//! `hello`, `snapshot`, then live events (and `dropped` counts when it falls behind).
-//! [`serve_admin`] serves the same feed over WebSocket (optionally TLS) with `/metrics`.
+//! # axum, actix and other stacks
+//!
+//! A socket upgraded elsewhere is wrapped with [`Tap::observe`] (any `Stream` + `Sink` of a
+//! [`TapMessage`]: tungstenite's `Message`, and axum's with the `axum` feature); it reports
+//! the same events, but the application runs its own pings (announce them with
+//! [`TapBuilder::heartbeat`], or `None`). See `examples/axum_echo.rs`. For anything else,
+//! [`Tap::open`] gives a [`ConnHandle`] to report through by hand.
+//!
+//! # Timers
+//!
+//! Per-connection work (a heartbeat of the application's own, a session refresh) made with
+//! [`ConnHandle::timer`] is reported when it starts, fires and is cleared (when the
+//! [`TimerGuard`] drops): a timer that outlives its socket is a leak suspect in wscope.
+//!
+//! # In process
+//!
+//! [`Tap::subscribe`] yields the feed without a socket: `hello`, the history, a `snapshot`,
+//! then live events.
 
 mod admin;
 mod builder;
@@ -69,6 +110,7 @@ mod conn;
 pub(crate) mod handshake;
 mod history;
 mod metrics;
+mod observe;
 mod process;
 mod sniff;
 pub(crate) mod state;
@@ -79,6 +121,7 @@ pub use builder::{TapBuilder, TapGuard};
 pub use conn::{ConnHandle, TimerGuard};
 pub use handshake::RequestInfo;
 pub use history::HistoryLimits;
+pub use observe::{MessageKind, Observed, TapMessage};
 pub use subscriber::Subscription;
 pub use ws::{Accept, AcceptError, HeartbeatPolicy, Reject, TappedWebSocket};
 pub use wscope_protocol as protocol;
@@ -318,11 +361,22 @@ impl Tap {
 
     /// [`Tap::subscribe`], with or without the history.
     pub fn subscribe_with(&self, history: bool) -> Subscription {
+        self.subscribe_from(history.then_some(None))
+    }
+
+    /// [`Tap::subscribe`], with the history after `since` only: a viewer that reconnects
+    /// after hearing an event of that time gets what it missed, not what it has.
+    pub fn subscribe_since(&self, since: Ts) -> Subscription {
+        self.subscribe_from(Some(Some(since)))
+    }
+
+    /// `None`: no history; `Some(since)`: the history (after `since`, when given).
+    pub(crate) fn subscribe_from(&self, history: Option<Option<Ts>>) -> Subscription {
         let queue = Arc::new(SubQueue::new(self.inner.config.subscriber_queue));
         let mut core = self.core();
         let ts = now();
-        let past = match core.history.as_mut() {
-            Some(h) if history => h.past(ts),
+        let past = match (core.history.as_mut(), history) {
+            (Some(h), Some(since)) => h.past(ts, since),
             _ => None,
         };
         let mut before = std::collections::VecDeque::new();
