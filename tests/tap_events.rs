@@ -431,7 +431,8 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
                     .accept_with(tcp, Some(peer), |req| match req.query_param("user") {
                         Some(user) => Ok(wscope::tap::Accept {
                             client: Some(user),
-                            subprotocol: None,
+                            headers: vec![("X-Served-By".into(), "tap".into())],
+                            ..Default::default()
                         }),
                         None => Err(wscope::tap::Reject::new(429, "no user yet")
                             .header("Retry-After", "30")),
@@ -479,9 +480,10 @@ async fn the_application_can_refuse_an_upgrade_or_name_the_client() {
         "{answer}"
     );
 
-    let (_ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?user=user-4411"))
+    let (_ws, answer) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?user=user-4411"))
         .await
         .unwrap();
+    assert_eq!(answer.headers()["x-served-by"], "tap");
     let ev = wait_for(&mut sub, |e| matches!(e.kind, EventKind::Open(_))).await;
     let EventKind::Open(o) = ev.kind else {
         unreachable!()

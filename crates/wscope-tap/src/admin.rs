@@ -286,7 +286,10 @@ where
             return;
         }
     };
-    if handshake::accept_upgrade(&mut s, &key, None).await.is_err() {
+    if handshake::accept_upgrade(&mut s, &key, None, &[])
+        .await
+        .is_err()
+    {
         return;
     }
     let config = WebSocketConfig::default()

@@ -195,6 +195,7 @@ pub(crate) async fn accept_upgrade<S: AsyncWrite + Unpin>(
     s: &mut S,
     key: &str,
     subprotocol: Option<&str>,
+    headers: &[(String, String)],
 ) -> io::Result<()> {
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let mut head = format!(
@@ -202,6 +203,11 @@ pub(crate) async fn accept_upgrade<S: AsyncWrite + Unpin>(
     );
     if let Some(p) = subprotocol {
         head.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    for (k, v) in headers {
+        if !k.is_empty() && !k.contains(['\r', '\n', ':']) && !v.contains(['\r', '\n']) {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).await?;

@@ -79,7 +79,7 @@
 //! # async fn run(tap: wscope_tap::Tap, tcp: tokio::net::TcpStream) {
 //! use wscope_tap::{Accept, Reject};
 //! let ws = tap.accept_with(tcp, None, |req| match req.query_param("user") {
-//!     Some(user) => Ok(Accept { client: Some(user), subprotocol: None }),
+//!     Some(user) => Ok(Accept { client: Some(user), ..Accept::default() }),
 //!     None => Err(Reject::new(401, "log in first").header("WWW-Authenticate", "Bearer")),
 //! }).await;
 //! # }

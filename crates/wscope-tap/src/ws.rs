@@ -100,6 +100,9 @@ pub struct Accept {
     pub client: Option<String>,
     /// The subprotocol chosen from `Sec-WebSocket-Protocol`, if any.
     pub subprotocol: Option<String>,
+    /// More headers for the `101 Switching Protocols` answer (a `Set-Cookie`...); names and
+    /// values with line breaks are left out.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Why an upgrade did not happen. Every variant but `Closed` was reported as
@@ -194,9 +197,14 @@ impl Tap {
                     .await);
             }
         };
-        handshake::accept_upgrade(&mut stream, &key, accept.subprotocol.as_deref())
-            .await
-            .map_err(AcceptError::Io)?;
+        handshake::accept_upgrade(
+            &mut stream,
+            &key,
+            accept.subprotocol.as_deref(),
+            &accept.headers,
+        )
+        .await
+        .map_err(AcceptError::Io)?;
         let conn = self.open(Open {
             conn: Str::default(),
             remote: remote_str,
