@@ -1,5 +1,6 @@
 //! Loopback TCP proxies in front of the demo server, misconfigured the way real ones are.
 
+use crate::tap::RequestInfo;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,49 +79,9 @@ pub(crate) async fn strip_upgrade(
     .await
 }
 
-/// A request head as the demo's proxy forwards it.
-struct RequestHead {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-}
-
-/// Reads one request head (at most 16 KiB) and the bytes already read past it.
-async fn read_head(s: &mut TcpStream) -> io::Result<(RequestHead, Vec<u8>)> {
-    use tokio::io::AsyncReadExt;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let n = s.read(&mut chunk).await?;
-        if n == 0 || buf.len() > 16 * 1024 {
-            return Err(io::Error::other("no request head"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        if let httparse::Status::Complete(len) = req.parse(&buf).map_err(io::Error::other)? {
-            let head = RequestHead {
-                method: req.method.unwrap_or("GET").to_string(),
-                target: req.path.unwrap_or("/").to_string(),
-                headers: req
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_string(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect(),
-            };
-            return Ok((head, buf[len..].to_vec()));
-        }
-    }
-}
-
 async fn forward_stripped(mut client: TcpStream, backend: SocketAddr) -> io::Result<()> {
     let Ok(Ok((req, rest))) =
-        tokio::time::timeout(Duration::from_secs(5), read_head(&mut client)).await
+        tokio::time::timeout(Duration::from_secs(5), RequestInfo::read_from(&mut client)).await
     else {
         return Ok(());
     };

@@ -64,9 +64,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl RequestInfo {
+    /// Reads one HTTP request head from `stream` (at most 16 KiB): for a server that routes
+    /// requests itself before handing a WebSocket upgrade to [`Tap::accept_with`]. Returns
+    /// it and the bytes read past its end.
+    ///
+    /// [`Tap::accept_with`]: crate::Tap::accept_with
+    pub async fn read_from<S: AsyncRead + Unpin>(
+        stream: &mut S,
+    ) -> io::Result<(RequestInfo, Vec<u8>)> {
+        read_head(stream).await.map_err(|e| match e {
+            HeadError::Io(e) => e,
+            HeadError::Malformed(why) => io::Error::new(io::ErrorKind::InvalidData, why),
+            HeadError::Eof => io::Error::new(io::ErrorKind::UnexpectedEof, "no request head"),
+        })
+    }
+}
+
 /// Why a request head could not be read.
 #[derive(Debug)]
-pub enum HeadError {
+pub(crate) enum HeadError {
     Io(io::Error),
     /// Not HTTP, or too large: answer 400.
     Malformed(&'static str),
