@@ -341,59 +341,62 @@ fn per_event_benchmark(n: u32) {
     );
 }
 
+/// Heap bytes per open connection (and per timer), without and with the history of what
+/// they emitted.
 fn memory_benchmark() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let _guard = rt.enter();
-    let tap = rt
-        .block_on(
-            Tap::builder()
-                .process_interval(None)
-                .without_admin()
-                .spawn(),
-        )
-        .unwrap()
-        .tap();
-    let n = 10_000;
-    let before = LIVE.load(Ordering::Relaxed);
-    let handles: Vec<_> = (0..n)
-        .map(|i| {
-            tap.open(Open {
-                conn: Str::default(),
-                remote: Some(Str::from(format!(
-                    "203.0.113.{}:{}",
-                    i % 250,
-                    40000 + i % 20000
-                ))),
-                user_agent: Some(Str::from(
-                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15",
-                )),
-                path: Some(Str::from("/ws")),
-                forwarded_for: Some(Str::from(format!("198.51.100.{}", i % 250))),
-                client: None,
-                subprotocol: None,
+    println!("memory in the tap per open connection (10000 connections, heap bytes):");
+    for (label, history) in [
+        ("", None),
+        (", history kept", Some(HistoryLimits::default())),
+    ] {
+        let builder = Tap::builder()
+            .process_interval(None)
+            .history(history)
+            .without_admin();
+        let tap = rt.block_on(builder.spawn()).unwrap().tap();
+        let n = 10_000;
+        let before = LIVE.load(Ordering::Relaxed);
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                tap.open(Open {
+                    conn: Str::default(),
+                    remote: Some(Str::from(format!(
+                        "203.0.113.{}:{}",
+                        i % 250,
+                        40000 + i % 20000
+                    ))),
+                    user_agent: Some(Str::from(
+                        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15",
+                    )),
+                    path: Some(Str::from("/ws")),
+                    forwarded_for: Some(Str::from(format!("198.51.100.{}", i % 250))),
+                    client: None,
+                    subprotocol: None,
+                })
             })
-        })
-        .collect();
-    let after = LIVE.load(Ordering::Relaxed);
-    let timers: Vec<_> = handles
-        .iter()
-        .map(|h| h.timer("heartbeat", Some(Duration::from_secs(30))))
-        .collect();
-    let with_timers = LIVE.load(Ordering::Relaxed);
-    println!("memory in the tap per open connection ({n} connections, heap bytes):");
-    println!(
-        "  connection (state + handle)   {:>6} B",
-        (after - before) / n
-    );
-    println!(
-        "  plus one timer each           {:>6} B",
-        (with_timers - after) / n
-    );
-    drop(timers);
-    drop(handles);
+            .collect();
+        let after = LIVE.load(Ordering::Relaxed);
+        let timers: Vec<_> = handles
+            .iter()
+            .map(|h| h.timer("heartbeat", Some(Duration::from_secs(30))))
+            .collect();
+        let with_timers = LIVE.load(Ordering::Relaxed);
+        println!(
+            "  connection (state + handle{label})   {:>6} B",
+            (after - before) / n
+        );
+        println!(
+            "  plus one timer each{label}           {:>6} B",
+            (with_timers - after) / n
+        );
+        drop(timers);
+        drop(handles);
+    }
 }
 
 fn main() {
