@@ -6,6 +6,7 @@ pub mod demo;
 mod forward;
 pub mod probe;
 pub mod relay;
+mod relay_batch;
 mod relay_sources;
 pub mod replay;
 pub mod report;
