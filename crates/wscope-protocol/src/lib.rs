@@ -94,9 +94,8 @@ pub struct Heartbeat {
 pub struct Snapshot {
     pub connections: Vec<SnapshotConn>,
     pub timers: Vec<SnapshotTimer>,
-    /// A large snapshot as read: its JSON line, whose entries [`Snapshot::each_conn`] and
-    /// [`Snapshot::each_timer`] read one at a time (the vectors are then empty). See
-    /// [`snapshot`].
+    /// A large snapshot as read: its JSON line, whose entries [`Snapshot::each_entry`]
+    /// reads one at a time (the vectors are then empty). See [`snapshot`].
     pub raw: Option<std::sync::Arc<str>>,
 }
 
