@@ -13,7 +13,10 @@
 //     `new_namespace`), to learn the Socket.IO reason of a disconnect;
 //   - `engineSocket.transport.socket`: the `ws` WebSocket of the websocket transport, for the
 //     real close code (Engine.IO reports only "transport close"), and to close it with a code
-//     on `feed.shutdown()`; its `_closeFrameReceived` as in ws.js;
+//     on `feed.shutdown()`; its `_closeFrameReceived` as in ws.js, and `_closeCode` /
+//     `_closeMessage` (ws 8.17.1 to 8.23.1): the peer's close frame when Engine.IO ends the
+//     connection before `ws` emits `close` (a ping written after the client's close frame
+//     fails, and Engine.IO reports "transport error");
 //   - `io.bind`: wrapped when the Server has no engine yet (`new Server()` then `io.listen()`).
 
 const { byteLength, remoteOf, pathOf, header } = require('./util');
@@ -130,6 +133,7 @@ class SocketIoSource {
     const ws = wsOf(socket);
     if (!ws || ws[kState] || typeof ws.prependListener !== 'function') return;
     ws[kState] = st;
+    st.ws = ws;
     // Prepended: `ws`'s close reaches Engine.IO first otherwise, which reports "transport
     // close" before this listener could note the code.
     ws.prependListener('close', (code, reason) => {
@@ -141,7 +145,12 @@ class SocketIoSource {
 
   closed(st, engineReason, description) {
     const why = st.sioReason || engineReason;
-    const ws = st.wsClose;
+    let ws = st.wsClose;
+    if (!ws && st.ws && st.ws._closeFrameReceived) {
+      // The client's close frame came, `ws` has not emitted `close` yet (internal, see the top).
+      const m = st.ws._closeMessage;
+      ws = { code: st.ws._closeCode, reason: m && m.length ? m.toString() : '', peerClosed: true };
+    }
     if (st.shutdown && !ws) {
       // feed.shutdown() on a polling transport: Engine.IO has no close code; say the one asked.
       return this.feed.closeConn(st, st.shutdown.code, st.shutdown.reason, 'server');
