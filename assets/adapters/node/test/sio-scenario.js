@@ -7,7 +7,7 @@
 //   2 clients (polling) disconnect themselves: 1000, client ("client namespace disconnect")
 //   1 client is kicked by the server (socket.disconnect(true)): 1000, server
 //  10 clients have their TCP socket destroyed: 1006, none ("transport close")
-//   3 clients stop reading their socket (a frozen app): Engine.IO's ping timeout, 1006, server
+//   3 clients stop reading and writing their socket (a frozen app): Engine.IO's ping timeout, 1006, server
 // Engine.IO heartbeat: pingInterval 500 ms, pingTimeout 500 ms.
 
 const http = require('http');
@@ -77,7 +77,13 @@ async function runClients(app) {
   kicked.emit('kick-me');
   // engine.io-client's websocket transport keeps its `ws` WebSocket in `.ws` (internal).
   for (const s of cut) s.io.engine.transport.ws._socket.destroy();
-  for (const s of frozen) s.io.engine.transport.ws._socket.pause();
+  // Frozen: reads nothing and sends nothing (corked), as a suspended app, so that no pong and
+  // no close of the client's own (its engine.io-client times out too) reaches the server.
+  for (const s of frozen) {
+    const sock = s.io.engine.transport.ws._socket;
+    sock.pause();
+    sock.cork();
+  }
   globalThis.keepAlive = [keep, frozen];
 }
 
