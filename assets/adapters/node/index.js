@@ -11,7 +11,7 @@
 const path = require('path');
 const { EventEmitter } = require('events');
 const { WscopeFeed, PROTOCOL, BOOT, DEFAULT_PORT } = require('./lib/feed');
-const { WsSource, isWebSocketServer, isHttpServer, kState: kWsState } = require('./lib/ws');
+const { WsSource, isWebSocketServer, isHttpServer, wsStateOf } = require('./lib/ws');
 const { SocketIoSource, isSocketIoServer } = require('./lib/socketio');
 
 /** The class a `ws` WebSocketServer instance was made from (its base, if the app subclassed). */
@@ -73,7 +73,7 @@ function instrument(target, options) {
   feed.lookup = (handle) => {
     if (!handle || typeof handle !== 'object') return undefined;
     for (const s of sources) {
-      const st = s instanceof WsSource ? handle[kWsState] : s.stateOf(handle);
+      const st = s instanceof WsSource ? wsStateOf(handle) : s.stateOf(handle);
       if (st) return st;
     }
     // A `ws` WebSocket not seen yet (handed over before its upgrade was noticed).

@@ -39,19 +39,29 @@ async function serve(kind, mode) {
   }
   const feedPort = feed ? (await feed.ready).port : null;
   process.stdout.write(`${JSON.stringify({ port, feedPort })}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
+  // The parent says when the clients start and when they are done: the server's CPU time in
+  // between, per message, is steadier than the rate on a machine where the clients compete.
+  let cpu0;
+  readline.createInterface({ input: process.stdin }).on('line', (l) => {
+    if (l === 'start') cpu0 = process.cpuUsage();
+    else if (l === 'stop') {
+      const d = process.cpuUsage(cpu0);
+      process.stdout.write(`${JSON.stringify({ cpuUs: d.user + d.system })}\n`, () => process.exit(0));
+    }
+  });
 }
 
 // ---- the clients ----------------------------------------------------------------------------
 
 async function startServer(kind, mode) {
-  const child = spawn(process.execPath, [__filename, '--serve', kind, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const line = await new Promise((r) => readline.createInterface({ input: child.stdout }).once('line', r));
-  return { child, ...JSON.parse(line) };
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...extra, __filename, '--serve', kind, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const next = () => new Promise((r) => lines.once('line', (l) => r(JSON.parse(l))));
+  return { child, next, ...(await next()) };
 }
 
-async function wsRun(port) {
+async function wsRun(port, srv) {
   const { WebSocket } = require('ws');
   const n = num('BENCH_WS_CLIENTS', 50);
   const per = num('BENCH_WS_MSGS', 4000);
@@ -61,6 +71,7 @@ async function wsRun(port) {
       c.once('open', () => r(c));
     }))
   );
+  srv.child.stdin.write('start\n');
   const t0 = process.hrtime.bigint();
   await Promise.all(clients.map((c) => new Promise((resolve) => {
     let got = 0;
@@ -69,10 +80,10 @@ async function wsRun(port) {
   })));
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   for (const c of clients) c.terminate();
-  return (n * per) / secs;
+  return { rate: (n * per) / secs, messages: n * per };
 }
 
-async function sioRun(port) {
+async function sioRun(port, srv) {
   const { io } = require('socket.io-client');
   const n = num('BENCH_SIO_CLIENTS', 20);
   const per = num('BENCH_SIO_MSGS', 2000);
@@ -82,6 +93,7 @@ async function sioRun(port) {
       c.once('connect', () => r(c));
     }))
   );
+  srv.child.stdin.write('start\n');
   const t0 = process.hrtime.bigint();
   await Promise.all(clients.map((c) => new Promise((resolve) => {
     let got = 0;
@@ -90,7 +102,7 @@ async function sioRun(port) {
   })));
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   for (const c of clients) c.close();
-  return (n * per) / secs;
+  return { rate: (n * per) / secs, messages: n * per };
 }
 
 async function once(kind, mode) {
@@ -103,11 +115,13 @@ async function once(kind, mode) {
     sub.on('message', () => events++);
     await new Promise((r) => sub.once('open', r));
   }
-  const rate = kind === 'ws' ? await wsRun(srv.port) : await sioRun(srv.port);
+  const { rate, messages } = kind === 'ws' ? await wsRun(srv.port, srv) : await sioRun(srv.port, srv);
+  const cpu = srv.next();
+  srv.child.stdin.write('stop\n');
+  const { cpuUs } = await cpu;
   if (sub) sub.terminate();
-  srv.child.stdin.end();
   await new Promise((r) => srv.child.once('exit', r));
-  return { rate, events };
+  return { rate, events, cpuPerMsg: cpuUs / messages };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -115,6 +129,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function main() {
   for (const kind of ['ws', 'sio']) {
     const rates = { plain: [], instrumented: [] };
+    const cpu = { plain: [], instrumented: [] };
     let events = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which goes first, so that neither always gets the warmer machine.
@@ -122,6 +137,7 @@ async function main() {
       for (const mode of order) {
         const r = await once(kind, mode);
         rates[mode].push(r.rate);
+        cpu[mode].push(r.cpuPerMsg);
         if (mode === 'instrumented') events += r.events;
       }
     }
@@ -132,6 +148,11 @@ async function main() {
     console.log(`${name} plain:        median ${Math.round(p)} msg/s  (rounds: ${fmt(rates.plain)})`);
     console.log(`${name} instrumented: median ${Math.round(i)} msg/s  (rounds: ${fmt(rates.instrumented)}; feed events read: ${events})`);
     console.log(`${name} ratio instrumented/plain: ${((i / p) * 100).toFixed(1)} %`);
+    const cp = median(cpu.plain);
+    const ci = median(cpu.instrumented);
+    console.log(
+      `${name} server CPU per echoed message: plain ${cp.toFixed(2)} us, instrumented ${ci.toFixed(2)} us (+${(((ci - cp) / cp) * 100).toFixed(1)} %)`
+    );
   }
 }
 
