@@ -286,6 +286,14 @@ class WscopeFeed extends EventEmitter {
       initiator: info.initiator,
       closeFn: info.close,
       killFn: info.kill,
+      // Set later by the sources; declared here so that every state has one hidden class
+      // (the per-message code reads these objects).
+      feed: this,
+      ws: undefined,
+      sentCode: undefined,
+      protocolError: false,
+      wsClose: undefined,
+      sioReason: undefined,
     };
     this.conns.set(st.id, st);
     this.event({
