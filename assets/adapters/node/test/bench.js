@@ -2,7 +2,8 @@
 // `node test/bench.js`: what wscope-node costs a busy server (a bench, not a test).
 // Side by side in one run, alternating: a plain `ws` echo server and the same server
 // instrumented (default options, history on) with one wscope subscriber reading the feed;
-// then the same for Socket.IO. Each server runs in its own process; the clients and the
+// then the same for a `ws` server that parses and re-serialises each message as JSON (what
+// an app does at the least), then for Socket.IO. Each server runs in its own process; the clients and the
 // subscriber run in this one. Prints the median messages/s of each and the ratio.
 // Env: BENCH_ROUNDS (5), BENCH_WS_CLIENTS (50), BENCH_WS_MSGS (4000 per client),
 // BENCH_SIO_CLIENTS (20), BENCH_SIO_MSGS (2000 per client).
@@ -21,11 +22,12 @@ async function serve(kind, mode) {
   const wscope = require('..');
   let port;
   let feed;
-  if (kind === 'ws') {
+  if (kind === 'ws' || kind === 'ws-json') {
     const { WebSocketServer } = require('ws');
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
-    wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    if (kind === 'ws') wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    else wss.on('connection', (ws) => ws.on('message', (d) => ws.send(JSON.stringify(JSON.parse(d)))));
     port = wss.address().port;
     if (mode === 'instrumented') feed = wscope.instrument(wss, { token: 'bench', port: 0 });
   } else {
@@ -115,7 +117,7 @@ async function once(kind, mode) {
     sub.on('message', () => events++);
     await new Promise((r) => sub.once('open', r));
   }
-  const { rate, messages } = kind === 'ws' ? await wsRun(srv.port, srv) : await sioRun(srv.port, srv);
+  const { rate, messages } = kind === 'sio' ? await sioRun(srv.port, srv) : await wsRun(srv.port, srv);
   const cpu = srv.next();
   srv.child.stdin.write('stop\n');
   const { cpuUs } = await cpu;
@@ -127,7 +129,7 @@ async function once(kind, mode) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  for (const kind of ['ws', 'sio']) {
+  for (const kind of ['ws', 'ws-json', 'sio']) {
     const rates = { plain: [], instrumented: [] };
     const cpu = { plain: [], instrumented: [] };
     let events = 0;
@@ -143,9 +145,9 @@ async function main() {
     }
     const p = median(rates.plain);
     const i = median(rates.instrumented);
-    const name = kind === 'ws' ? 'ws' : 'Socket.IO';
+    const name = { ws: 'ws echo', 'ws-json': 'ws JSON echo', sio: 'Socket.IO echo' }[kind];
     const fmt = (xs) => xs.map((x) => Math.round(x)).join(' ');
-    console.log(`${name} plain:        median ${Math.round(p)} msg/s  (rounds: ${fmt(rates.plain)})`);
+    console.log(`${name} plain: median ${Math.round(p)} msg/s  (rounds: ${fmt(rates.plain)})`);
     console.log(`${name} instrumented: median ${Math.round(i)} msg/s  (rounds: ${fmt(rates.instrumented)}; feed events read: ${events})`);
     console.log(`${name} ratio instrumented/plain: ${((i / p) * 100).toFixed(1)} %`);
     const cp = median(cpu.plain);
