@@ -84,6 +84,7 @@ class WscopeFeed extends EventEmitter {
     this.pending = new Set(); // states with unreported messages
     this.subscribers = new Set();
     this.closing = false;
+    this.stopped = false; // after close(): the instrumentation stays, the feed reports nothing
 
     // Aggregated messages go out within half a second, so reordering stays under a second.
     this.flushTimer = setInterval(() => this.flushAll(), positive('aggregateMs', o.aggregateMs, 500) || 500);
@@ -234,6 +235,7 @@ class WscopeFeed extends EventEmitter {
 
   /** Sends one event to every subscriber and into the history. (`emit` is EventEmitter's.) */
   event(ev) {
+    if (this.stopped) return;
     compact(ev);
     if (!this.history && this.subscribers.size === 0) return;
     const line = JSON.stringify(ev);
@@ -577,6 +579,7 @@ class WscopeFeed extends EventEmitter {
    *  subscribers get a close frame (and `graceMs` to answer it); otherwise they are cut. */
   close(opts) {
     const o = opts || {};
+    this.stopped = true;
     clearInterval(this.flushTimer);
     if (this.processTimer) clearInterval(this.processTimer);
     const subs = [...this.subscribers];

@@ -155,6 +155,30 @@ test('Socket.IO 4: opens, messages, heartbeat, every kind of close, rejections',
   io.close();
 });
 
+test('Socket.IO: a close frame that Engine.IO outruns still gives its code (ws _closeCode)', async () => {
+  // The client sends a close frame (4002 "bye") and then reads nothing: `ws` answers and waits
+  // for the TCP end before it emits `close`, while Engine.IO's next ping fails to write
+  // ("transport error"), so the feed learns the code from the frame `ws` received.
+  const server = http.createServer();
+  const io = new Server(server, { pingInterval: 200, pingTimeout: 200 });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const feed = wscope.instrument(io, { token: TOKEN, port: 0, processEveryMs: 0 });
+  const rec = await Recorder.at(feed);
+  const s = await connect(`http://127.0.0.1:${server.address().port}`, 'raw-close', { transports: ['websocket'] });
+  await rec.waitFor((ev) => ev.some((e) => e.type === 'open'), 3000, 'open');
+  const sock = s.io.engine.transport.ws._socket; // engine.io-client's ws WebSocket's net.Socket
+  // FIN + close, masked (key 0), payload: 4002 (0x0fa2) + "bye".
+  sock.write(Buffer.from([0x88, 0x85, 0, 0, 0, 0, 0x0f, 0xa2, 0x62, 0x79, 0x65]));
+  sock.pause();
+  await rec.waitFor((ev) => ev.some((e) => e.type === 'close'), 3000, 'close');
+  const [close] = rec.of('close');
+  assert.deepEqual([close.code, close.initiator, close.reason], [4002, 'client', 'bye']);
+  sock.destroy();
+  rec.close();
+  await feed.close();
+  io.close();
+});
+
 test('Socket.IO: io.close() is reported as 1001 from the server; a Server attached later is seen', async () => {
   const io = new Server({ pingInterval: 10000 });
   const feed = wscope.instrument(io, { token: TOKEN, port: 0, processEveryMs: 0, ws: require('ws') });
