@@ -255,7 +255,9 @@ fn is_boot_id(id: &str) -> bool {
         return false;
     };
     boot.len() == 8
-        && boot.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && boot
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
         && n.parse::<u64>().is_ok_and(|n| n >= 1)
 }
 
@@ -429,7 +431,11 @@ async fn a_late_subscriber_gets_the_history_then_the_present() {
     let first = &late.objects[1];
     assert_eq!(first["type"], "snapshot");
     assert_eq!(first["ts"], history["from"]);
-    assert_eq!(late.objects[2 + n]["type"], "snapshot", "the present follows the {n} events");
+    assert_eq!(
+        late.objects[2 + n]["type"],
+        "snapshot",
+        "the present follows the {n} events"
+    );
     assert_eq!(late.count("open"), 24);
     assert_eq!(late.count("close"), 17);
     let users = users(&late);

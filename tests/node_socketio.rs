@@ -18,7 +18,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test]
 async fn the_socketio_feed_conforms_and_reports_real_and_mapped_close_codes() {
-    let Some(()) = socketio_available() else { return };
+    let Some(()) = socketio_available() else {
+        return;
+    };
     let scenario = Scenario::start_script("test/sio-scenario.js", &[]);
     let mut req = format!("{}?history=0", scenario.feed)
         .into_client_request()
@@ -60,9 +62,12 @@ async fn the_socketio_feed_conforms_and_reports_real_and_mapped_close_codes() {
         let u = &users[c["conn"].as_str().unwrap()];
         // The user name without its number.
         let kind = u.trim_end_matches(|ch: char| ch.is_ascii_digit() || ch == '-');
-        got.entry((c["code"].to_string(), c["initiator"].as_str().unwrap().to_string()))
-            .or_default()
-            .push(kind.to_string());
+        got.entry((
+            c["code"].to_string(),
+            c["initiator"].as_str().unwrap().to_string(),
+        ))
+        .or_default()
+        .push(kind.to_string());
     }
     for v in got.values_mut() {
         v.dedup();
@@ -85,10 +90,19 @@ async fn the_socketio_feed_conforms_and_reports_real_and_mapped_close_codes() {
 
 #[test]
 fn wscope_attach_headless_explains_the_socketio_closes() {
-    let Some(()) = socketio_available() else { return };
+    let Some(()) = socketio_available() else {
+        return;
+    };
     let scenario = Scenario::start_script("test/sio-scenario.js", &[]);
     let out = Command::new(env!("CARGO_BIN_EXE_wscope"))
-        .args(["attach", "--headless", "--duration", "5s", "--format", "json"])
+        .args([
+            "attach",
+            "--headless",
+            "--duration",
+            "5s",
+            "--format",
+            "json",
+        ])
         .arg(&scenario.feed)
         .env("WSCOPE_TOKEN", &scenario.token)
         .output()

@@ -31,8 +31,12 @@ pub fn node_available() -> Option<()> {
 /// `Some(())` when node and the Socket.IO packages (devDependencies of the adapter) are there.
 pub fn socketio_available() -> Option<()> {
     node_available()?;
-    let sio = adapter_dir().join("node_modules/socket.io-client/package.json").is_file()
-        && adapter_dir().join("node_modules/socket.io/package.json").is_file();
+    let sio = adapter_dir()
+        .join("node_modules/socket.io-client/package.json")
+        .is_file()
+        && adapter_dir()
+            .join("node_modules/socket.io/package.json")
+            .is_file();
     let test = super::require::this_test();
     super::require::require(
         &test,
