@@ -10,7 +10,9 @@
 //   - `WebSocket#_socket`: the TCP socket, for `remote` when no request is known (a WebSocket
 //     handed to the feed before its upgrade was seen);
 //   - the `Symbol('websocket')` property `ws` puts on an upgraded net.Socket (`kWebSocket`):
-//     the only way to find the WebSocket when just the http.Server is instrumented.
+//     the only way to find the WebSocket when just the http.Server is instrumented;
+//   - `WebSocketServer#_server`: the http.Server a standalone `{port}` server made itself, to
+//     see the upgrades it refuses (a `{server}` one's is the public `options.server`).
 
 const http = require('http');
 const { now, byteLength, remoteOf, pathOf, header } = require('./util');
