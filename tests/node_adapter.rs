@@ -44,6 +44,12 @@ async fn read_until(
     }
 }
 
+/// The feed's URL with history turned off (`?history=0`): what these tests count is the live
+/// feed a first subscriber sees, whatever the scenario emitted before it attached.
+fn live(feed: &str) -> String {
+    format!("{feed}?history=0")
+}
+
 fn count_type(frames: &[String], ty: &str) -> usize {
     let needle = format!("\"type\":\"{ty}\"");
     frames.iter().filter(|f| f.contains(&needle)).count()
@@ -65,7 +71,7 @@ fn users(summary: &Summary) -> HashMap<String, String> {
 async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     let Some(()) = node_available() else { return };
     let scenario = Scenario::start(&[]);
-    let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
+    let mut ws = subscribe(&live(&scenario.feed), Some(&scenario.token))
         .await
         .unwrap();
     let mut frames = Vec::new();
@@ -94,7 +100,9 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     let users = users(&summary);
 
     // Opens carry what the request said; the path has no query string (tokens live there).
+    // Ids are `<boot>-<n>` (assets/spec/feed-protocol-extensions.md).
     for o in summary.of_type("open") {
+        assert!(is_boot_id(s(o, "conn")), "{o:?}");
         assert_eq!(s(o, "path"), "/ws");
         assert_eq!(s(o, "user_agent"), "scenario-client/1.0");
         assert_eq!(s(o, "forwarded_for"), "198.51.100.23");
@@ -241,6 +249,18 @@ async fn the_adapter_feed_conforms_and_reports_what_the_clients_did() {
     assert_eq!(timers.len(), 7 * 2 + 1);
 }
 
+/// `<boot>-<n>`: 8 base-36 digits of the process start in ms, a dash, a count from 1.
+fn is_boot_id(id: &str) -> bool {
+    let Some((boot, n)) = id.split_once('-') else {
+        return false;
+    };
+    boot.len() == 8
+        && boot
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && n.parse::<u64>().is_ok_and(|n| n >= 1)
+}
+
 /// The scenario's 17 closes, each with its code and initiator.
 fn assert_closes(summary: &Summary, users: &HashMap<String, String>) {
     let mut closes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -283,7 +303,7 @@ fn rejected_by_status(summary: &Summary) -> BTreeMap<u64, u32> {
 
 /// Subscribes and reads until the scenario's 17 closes (and a little after).
 async fn watch_scenario(scenario: &Scenario) -> Vec<String> {
-    let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
+    let mut ws = subscribe(&live(&scenario.feed), Some(&scenario.token))
         .await
         .unwrap();
     let mut frames = Vec::new();
@@ -356,7 +376,7 @@ async fn a_slow_subscriber_gets_a_dropped_count_not_a_slow_server() {
         ("WSCOPE_SCENARIO_MAX_IN_FLIGHT", "1"),
         ("WSCOPE_SCENARIO_BURST", "200"),
     ]);
-    let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
+    let mut ws = subscribe(&live(&scenario.feed), Some(&scenario.token))
         .await
         .unwrap();
     let mut frames = Vec::new();
@@ -382,6 +402,53 @@ async fn a_slow_subscriber_gets_a_dropped_count_not_a_slow_server() {
     );
     // The feed goes on afterwards: the scenario's clients all show up.
     assert_eq!(summary.count("open"), 24);
+}
+
+#[tokio::test]
+async fn a_late_subscriber_gets_the_history_then_the_present() {
+    let Some(()) = node_available() else { return };
+    let scenario = Scenario::start(&[]);
+    // The first subscriber starts the scenario's clients and sees them live.
+    let early = watch_scenario(&scenario).await;
+    let early = assert_conforms(&early);
+    assert_eq!(early.count("close"), 17);
+
+    // One that attaches afterwards gets hello (with `history`), the state at the history's
+    // start, the history (all 24 opens and 17 closes), then the present.
+    let mut ws = subscribe(&scenario.feed, Some(&scenario.token))
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    read_until(&mut ws, &mut frames, Duration::from_secs(10), |f| {
+        count_type(f, "snapshot") >= 2
+    })
+    .await;
+    let late = assert_conforms(&frames);
+    let hello = late.of_type("hello").next().unwrap();
+    let history = hello["history"].as_object().expect("hello.history");
+    let n = history["events"].as_u64().unwrap() as usize;
+    assert_eq!(hello["ts"], history["from"]);
+    let first = &late.objects[1];
+    assert_eq!(first["type"], "snapshot");
+    assert_eq!(first["ts"], history["from"]);
+    assert_eq!(
+        late.objects[2 + n]["type"],
+        "snapshot",
+        "the present follows the {n} events"
+    );
+    assert_eq!(late.count("open"), 24);
+    assert_eq!(late.count("close"), 17);
+    let users = users(&late);
+    assert_closes(&late, &users);
+    // The closes have their original times: those the early subscriber saw live.
+    let times = |s: &Summary| {
+        let mut t: Vec<String> = s.of_type("close").map(|c| c["ts"].to_string()).collect();
+        t.sort();
+        t
+    };
+    assert_eq!(times(&late), times(&early));
+    let present = late.of_type("snapshot").last().unwrap();
+    assert_eq!(present["connections"].as_array().unwrap().len(), 7);
 }
 
 #[test]

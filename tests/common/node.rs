@@ -28,6 +28,25 @@ pub fn node_available() -> Option<()> {
     found.then_some(())
 }
 
+/// `Some(())` when node and the Socket.IO packages (devDependencies of the adapter) are there.
+pub fn socketio_available() -> Option<()> {
+    node_available()?;
+    let sio = adapter_dir()
+        .join("node_modules/socket.io-client/package.json")
+        .is_file()
+        && adapter_dir()
+            .join("node_modules/socket.io/package.json")
+            .is_file();
+    let test = super::require::this_test();
+    super::require::require(
+        &test,
+        sio,
+        "socket.io and socket.io-client (devDependencies of the Node adapter)",
+        "cd assets/adapters/node && npm install",
+    )
+    .then_some(())
+}
+
 /// A running scenario; killed when dropped.
 pub struct Scenario {
     child: Child,
@@ -41,8 +60,14 @@ pub struct Scenario {
 impl Scenario {
     /// Starts the scenario with extra environment variables and waits for its address line.
     pub fn start(env: &[(&str, &str)]) -> Scenario {
+        Scenario::start_script("test/scenario.js", env)
+    }
+
+    /// Starts another script of the adapter's `test/` that prints the same address line
+    /// (`test/sio-scenario.js`).
+    pub fn start_script(script: &str, env: &[(&str, &str)]) -> Scenario {
         let mut cmd = Command::new("node");
-        cmd.arg(adapter_dir().join("test/scenario.js"))
+        cmd.arg(adapter_dir().join(script))
             .env_remove("WSCOPE_TOKEN")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

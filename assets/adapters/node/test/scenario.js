@@ -18,13 +18,14 @@
 //   is attached to the noServer WebSocketServer or to the http.Server): also 1 upgrade the app
 //   itself rejects (401)
 // Env: WSCOPE_SCENARIO_QUEUE_LIMIT / _MAX_IN_FLIGHT (feed queues), _BURST (N timers started
-// and cleared in one tick after the first subscriber attaches, to overflow a small queue).
+// and cleared in one tick after the first subscriber attaches, to overflow a small queue),
+// WSCOPE_TEST_WS=oldest (the app uses `ws-oldest`, the oldest ws claimed, instead of `ws`).
 
 const http = require('http');
 const net = require('net');
 const crypto = require('crypto');
-const { WebSocket, WebSocketServer } = require('ws');
-const wscope = require('../wscope-adapter');
+const { WebSocket, WebSocketServer } = require(process.env.WSCOPE_TEST_WS === 'oldest' ? 'ws-oldest' : 'ws');
+const wscope = require('..');
 
 const env = (name, dflt) => (process.env[name] === undefined ? dflt : Number(process.env[name]));
 const token = process.env.WSCOPE_TOKEN || crypto.randomBytes(16).toString('hex');
@@ -64,7 +65,7 @@ async function appServer(mode) {
 async function main() {
   const mode = process.env.WSCOPE_SCENARIO_MODE || 'standalone';
   const { wss, target, port, extra } = await appServer(mode);
-  const feed = wscope.attach(target, {
+  const feed = wscope.instrument(target, {
     ...extra,
     token,
     port: 0,
@@ -102,7 +103,7 @@ async function main() {
   process.stdout.write(`${JSON.stringify({ feed: `ws://127.0.0.1:${addr.port}/`, token, app })}\n`);
 
   let started = false;
-  feed.admin.on('connection', () => {
+  feed.on('subscriber', () => {
     if (started) return;
     started = true;
     const burst = env('WSCOPE_SCENARIO_BURST', 0);
