@@ -10,7 +10,7 @@ const { performance } = require('perf_hooks');
 
 const { Subscriber } = require('./subscriber');
 const { History } = require('./history');
-const { now, compact, sameToken, tokenOf, historyOptOut, parseAddr, countOpenFds } = require('./util');
+const { now, compact, sameToken, tokenOf, historyOptOut, historySince, parseAddr, countOpenFds } = require('./util');
 
 const PROTOCOL = 1;
 const DEFAULT_PORT = 9300;
@@ -146,7 +146,7 @@ class WscopeFeed extends EventEmitter {
   subscribe(socket, req) {
     this.flushAll();
     const backlog = [];
-    const replay = this.history && !historyOptOut(req) ? this.history.replay() : undefined;
+    const replay = this.history && !historyOptOut(req) ? this.history.replay(historySince(req)) : undefined;
     if (replay) {
       backlog.push(JSON.stringify(this.hello(replay.from, { from: replay.from, events: replay.lines.length })));
       backlog.push(replay.snapshot);

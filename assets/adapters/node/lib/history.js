@@ -110,19 +110,34 @@ class History {
   /**
    * What a new subscriber is sent before the present: `undefined` when there is no history,
    * else `{from, snapshot, lines}` (`snapshot`: the state at `from`, serialised; `lines`: the
-   * events since, serialised, in emission order).
+   * events since, serialised, in emission order). With `since` (the RFC 3339 time of the last
+   * event a reconnecting subscriber heard), only the events after it; those up to it are
+   * folded into the snapshot, so nothing the subscriber counted comes again.
    */
-  replay() {
+  replay(since) {
     this.trim(Date.now());
     if (this.length === 0) return undefined;
-    const from = this.meta[this.head][1];
+    let from = this.meta[this.head][1];
+    let start = this.head;
+    let base = this;
+    const sinceMs = since === undefined ? NaN : Date.parse(since);
+    if (!Number.isNaN(sinceMs)) {
+      base = Object.create(History.prototype);
+      base.conns = new Map([...this.conns].map(([k, v]) => [k, { ...v }]));
+      base.timers = new Map([...this.timers].map(([k, v]) => [k, { ...v }]));
+      while (start < this.lines.length && Date.parse(this.meta[start][1]) <= sinceMs) {
+        if (STATEFUL.has(this.meta[start][3])) base.apply(JSON.parse(this.lines[start]));
+        start++;
+      }
+      from = since;
+    }
     const snapshot = JSON.stringify({
       type: 'snapshot',
       ts: from,
-      connections: [...this.conns.values()],
-      timers: [...this.timers.values()],
+      connections: [...base.conns.values()],
+      timers: [...base.timers.values()],
     });
-    return { from, snapshot, lines: this.lines.slice(this.head) };
+    return { from, snapshot, lines: this.lines.slice(start) };
   }
 }
 

@@ -68,6 +68,12 @@ function historyOptOut(req) {
   return url.searchParams.get('history') === '0';
 }
 
+/** `X-Wscope-History-Since`: a reconnecting subscriber's last event time, if it sent one. */
+function historySince(req) {
+  const h = header(req, 'x-wscope-history-since');
+  return h === undefined ? undefined : h.trim();
+}
+
 /** Parses `HOST:PORT` (`[v6]:PORT` for IPv6), as in `WSCOPE_ADMIN_ADDR`. */
 function parseAddr(text) {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(String(text).trim());
@@ -95,6 +101,7 @@ module.exports = {
   sameToken,
   tokenOf,
   historyOptOut,
+  historySince,
   parseAddr,
   countOpenFds,
 };

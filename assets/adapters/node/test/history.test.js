@@ -197,3 +197,34 @@ test('the age limit: events older than historyMs are gone', async () => {
   r.close();
   await done();
 });
+
+test(`ws ${WS_VERSION}: a reconnecting subscriber gets only what came after the last event it heard`, async () => {
+  const { feed, url, done } = await setup();
+  const first = await Recorder.at(feed, '?history=0');
+  const clients = [];
+  for (let i = 0; i < 3; i++) clients.push(await openClient(url));
+  await first.waitFor((ev) => ev.filter((e) => e.type === 'open').length === 3, 3000, 'opens');
+  const opens = first.of('open');
+  // Heard up to the second open; gone; meanwhile one client leaves.
+  const heard = opens[1].ts;
+  first.close();
+  await sleep(20);
+  clients[0].close(1000, 'bye');
+  await sleep(100);
+  const again = await Recorder.at(feed, '', { headers: { 'X-Wscope-History-Since': heard } });
+  await again.waitFor((ev) => ev.filter((e) => e.type === 'snapshot').length === 2, 3000, 'two snapshots');
+  const [hello, base] = again.events;
+  assert.equal(hello.history.from, heard);
+  assert.equal(base.ts, heard);
+  const after = again.events.slice(2, 2 + hello.history.events);
+  assert.ok(after.every((e) => Date.parse(e.ts) > Date.parse(heard)), JSON.stringify(after));
+  // What it heard is in the state it starts from; what it missed comes as events.
+  const heardIds = new Set(opens.slice(0, 2).map((o) => o.conn));
+  for (const c of base.connections) assert.ok(heardIds.has(c.conn) || c.conn === opens[2].conn);
+  assert.ok(!after.some((e) => e.type === 'open' && heardIds.has(e.conn)), 'no open heard twice');
+  assert.equal(after.filter((e) => e.type === 'close').length, 1);
+  replayAsReader(again.events);
+  again.close();
+  for (const c of clients) c.terminate();
+  await done();
+});
