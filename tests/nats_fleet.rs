@@ -11,6 +11,11 @@ use std::time::Duration;
 
 const TOKEN: &str = "fleet-token";
 
+/// A headless demo reports at the end of its duration, but its clients run on until the
+/// process exits: its feed (and so a relay) may carry a few events more than its own report
+/// counted. Anything counted twice would be far more (a feed's history holds every open).
+const TAIL: u64 = 3;
+
 fn wscope() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wscope"));
     c.env("WSCOPE_TOKEN", TOKEN);
@@ -169,11 +174,11 @@ fn a_fleet_of_two_servers_is_one_attach_through_nats() {
     );
     assert_eq!(seen["dropped_events"], 0, "{seen}");
     for (name, own) in ["edge-1", "edge 2.eu"].iter().zip(&own) {
-        // What opened before the relay joined came in its snapshot: never counted twice.
+        // What opened before the relay joined came in the feed's history: every open, once.
         let theirs = own["connections"]["opened"].as_u64().unwrap();
         let ours = opened(&seen, name);
         assert!(
-            ours <= theirs && ours * 2 >= theirs,
+            ours <= theirs + TAIL && ours * 10 >= theirs * 9,
             "{name}: {ours} of {theirs}"
         );
         assert!(
@@ -209,11 +214,11 @@ fn a_nats_restart_is_said_survived_and_double_counts_nothing() {
     let seen = report_of(seen);
     let theirs = own["connections"]["opened"].as_u64().unwrap();
     let ours = opened(&seen, "edge-r");
-    assert!(ours <= theirs, "{ours} opened seen of {theirs}");
+    assert!(ours <= theirs + TAIL, "{ours} opened seen of {theirs}");
     for (code, n) in seen["close_codes"].as_object().unwrap() {
         let theirs = own["close_codes"][code].as_u64().unwrap_or(0);
         assert!(
-            n.as_u64().unwrap() <= theirs,
+            n.as_u64().unwrap() <= theirs + TAIL,
             "{code}: {n} seen of {theirs}"
         );
     }
