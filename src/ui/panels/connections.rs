@@ -14,9 +14,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
+/// Columns of the id: `c17`, or the end of `mx7m5dif-1234`.
+const ID_WIDTH: usize = 10;
+
 fn width(col: ConnColumn) -> Constraint {
     match col {
-        ConnColumn::Id => Constraint::Length(10),
+        ConnColumn::Id => Constraint::Length(ID_WIDTH as u16),
         ConnColumn::Server => Constraint::Length(10),
         ConnColumn::Address => Constraint::Length(21),
         ConnColumn::Agent => Constraint::Min(12),
@@ -63,7 +66,7 @@ fn cell(dash: &Dashboard, c: &Conn, col: ConnColumn) -> Cell<'static> {
     let now = model.now();
     let sym = |s: Option<crate::model::Sym>| s.map(|s| model.strings.get(s)).unwrap_or("");
     match col {
-        ConnColumn::Id => Cell::from(inert(&c.id).into_owned()),
+        ConnColumn::Id => Cell::from(super::fit_tail(&inert(&c.id), ID_WIDTH, theme.ellipsis())),
         ConnColumn::Server => Cell::from(inert(&model.server(c.server).name).into_owned()),
         ConnColumn::Address => Cell::from(inert(c.remote.as_deref().unwrap_or("-")).into_owned()),
         ConnColumn::Agent => {

@@ -157,6 +157,10 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         frame.render_widget(Paragraph::new(lines), at);
     }
     let visible = table_area.height.saturating_sub(1) as usize;
+    // The timer and conn columns share what the others leave (ids keep their ends).
+    let fixed: usize = 7 + 10 + if wide { 9 + 5 } else { 0 } + if many { 8 } else { 0 };
+    let gaps = if wide { 5 } else { 3 } + usize::from(many);
+    let ids = ((inner.width as usize).saturating_sub(fixed + gaps) / 2).clamp(4, 24);
     let rows: Vec<Row> = dash
         .leak_rows
         .iter()
@@ -164,7 +168,7 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .skip(view.leaks.offset)
         .take(visible)
         .map(|(i, r)| {
-            let row = pick(cells(theme, r));
+            let row = pick(cells(theme, r, ids));
             if focused && i == view.leaks.selected {
                 row.style(theme.selected())
             } else {
@@ -174,9 +178,9 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
         .collect();
     let widths = [
         Constraint::Length(7),
-        Constraint::Min(6),
+        Constraint::Length(ids as u16),
         Constraint::Length(9),
-        Constraint::Min(5),
+        Constraint::Length(ids as u16),
         Constraint::Length(10),
         Constraint::Length(5),
         Constraint::Min(6),
@@ -192,7 +196,8 @@ pub fn render(frame: &mut Frame, area: Rect, dash: &Dashboard, focused: bool) {
 }
 
 /// A suspect's cells: what, timer, kind, conn, closed for, fires, server.
-fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 7] {
+fn cells(theme: &Theme, row: &LeakRow, ids: usize) -> [Cell<'static>; 7] {
+    let id = |s: &str| super::fit_tail(s, ids, theme.ellipsis());
     match row {
         LeakRow::Timer {
             server,
@@ -203,9 +208,9 @@ fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 7] {
             fires,
         } => [
             Cell::from(Span::styled("timer", theme.level(Level::Warn))),
-            Cell::from(timer.clone()),
+            Cell::from(id(timer)),
             Cell::from(kind.clone()),
-            Cell::from(conn.clone()),
+            Cell::from(id(conn)),
             Cell::from(age(*closed_for)),
             Cell::from(fires.to_string()),
             Cell::from(server.clone()),
@@ -218,7 +223,7 @@ fn cells(theme: &Theme, row: &LeakRow) -> [Cell<'static>; 7] {
             Cell::from(Span::styled("no pong", theme.level(Level::Bad))),
             Cell::from("-"),
             Cell::from("open"),
-            Cell::from(conn.clone()),
+            Cell::from(id(conn)),
             Cell::from(format!("pong {}", age(*pong_age))),
             Cell::from("-"),
             Cell::from(server.clone()),

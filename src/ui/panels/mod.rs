@@ -55,8 +55,6 @@ pub fn count(n: u64) -> String {
     }
 }
 
-/// A short, recognisable form of a user agent: browser and platform for browsers
-/// (`Chrome 131 Android`, `Safari iPhone`), the first product token otherwise (`okhttp/4.12`).
 /// `text` in at most `width` columns: cut short with `ellipsis` at the end when it does not
 /// fit, so a reader knows there is more (Enter shows it whole).
 pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
@@ -70,6 +68,20 @@ pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
     out
 }
 
+/// An id in at most `width` columns, keeping its end: ids of one run share their start (the
+/// run's tag in `<boot>-<n>`) and differ in their end.
+pub fn fit_tail(id: &str, width: usize, ellipsis: &str) -> String {
+    let n = id.chars().count();
+    if n <= width {
+        return id.to_string();
+    }
+    let keep = width.saturating_sub(ellipsis.chars().count());
+    let tail: String = id.chars().skip(n - keep).collect();
+    format!("{ellipsis}{tail}")
+}
+
+/// A short, recognisable form of a user agent: browser and platform for browsers
+/// (`Chrome 131 Android`, `Safari iPhone`), the first product token otherwise (`okhttp/4.12`).
 pub fn short_agent(ua: &str) -> String {
     let platform = [
         "iPhone", "iPad", "Android", "Windows", "Mac OS X", "Linux", "CrOS",
@@ -127,5 +139,18 @@ mod tests {
         );
         assert_eq!(short_agent("okhttp/4.12"), "okhttp/4.12");
         assert_eq!(short_agent(""), "");
+    }
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn long_ids_keep_their_ends() {
+        assert_eq!(fit_tail("c17", 10, "…"), "c17");
+        assert_eq!(fit_tail("mx7m5dif-1234", 10, "…"), "…5dif-1234");
+        assert_eq!(fit_tail("mx7m5dif-1234", 6, "~"), "~-1234");
+        assert_eq!(fit_tail("abc", 0, "~"), "~");
     }
 }
