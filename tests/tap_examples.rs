@@ -12,17 +12,42 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const TOKEN: &str = "example-token";
 
-/// `cargo test` builds the examples beside the test binaries: target/<profile>/examples.
+/// The example's executable. `cargo test` compiles examples but leaves them under hashed names
+/// only, so cargo is asked for it (a no-op when it is fresh) and names the file it built.
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} not built (cargo test builds examples)",
-        path.display()
-    );
-    path
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    // What cargo set for this test (the package's CARGO_* variables, the library path) would
+    // make the inner build look changed and compile again.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+            || key == "LD_LIBRARY_PATH"
+            || key == "OUT_DIR"
+        {
+            build.env_remove(&*key);
+        }
+    }
+    let out = build
+        .args([
+            "build",
+            "--profile",
+            "test",
+            "--example",
+            name,
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo build --example {name} failed");
+    let built = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == name)
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from));
+    built.unwrap_or_else(|| panic!("cargo build --example {name} named no executable"))
 }
 
 /// Starts the example; its server URL and its feed URL, from its first line.
