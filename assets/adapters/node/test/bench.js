@@ -49,7 +49,7 @@ async function serve(kind, mode) {
     if (l === 'start') cpu0 = process.cpuUsage();
     else if (l === 'stop') {
       const d = process.cpuUsage(cpu0);
-      process.stdout.write(`${JSON.stringify({ cpuUs: d.user + d.system })}\n`, () => process.exit(0));
+      process.stdout.write(`${JSON.stringify({ userUs: d.user, sysUs: d.system })}\n`, () => process.exit(0));
     }
   });
 }
@@ -58,7 +58,12 @@ async function serve(kind, mode) {
 
 async function startServer(kind, mode) {
   const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...extra, __filename, '--serve', kind, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const args = [...extra, __filename, '--serve', kind, mode];
+  // The server on core 0, the clients (this process) on core 1: otherwise the scheduler mixes
+  // them and the rounds' noise is larger than what is measured.
+  const child = PINNED
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const next = () => new Promise((r) => lines.once('line', (l) => r(JSON.parse(l))));
   return { child, next, ...(await next()) };
@@ -121,18 +126,27 @@ async function once(kind, mode) {
   const { rate, messages } = kind === 'sio' ? await sioRun(srv.port, srv) : await wsRun(srv.port, srv);
   const cpu = srv.next();
   srv.child.stdin.write('stop\n');
-  const { cpuUs } = await cpu;
+  const { userUs, sysUs } = await cpu;
   if (sub) sub.terminate();
   await new Promise((r) => srv.child.once('exit', r));
-  return { rate, events, cpuPerMsg: cpuUs / messages };
+  return { rate, events, userPerMsg: userUs / messages, sysPerMsg: sysUs / messages };
 }
+
+/** Pins this process to core 1 (the server gets core 0) where there are two cores and taskset. */
+function pin() {
+  if (process.env.BENCH_PIN === '0' || require('os').availableParallelism() < 2) return false;
+  const r = require('child_process').spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  return r.status === 0;
+}
+const PINNED = process.argv[2] !== '--serve' && pin();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   for (const kind of ['ws', 'ws-json', 'sio']) {
     const rates = { plain: [], instrumented: [] };
-    const cpu = { plain: [], instrumented: [] };
+    const user = { plain: [], instrumented: [] };
+    const sys = { plain: [], instrumented: [] };
     let events = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which goes first, so that neither always gets the warmer machine.
@@ -140,7 +154,8 @@ async function main() {
       for (const mode of order) {
         const r = await once(kind, mode);
         rates[mode].push(r.rate);
-        cpu[mode].push(r.cpuPerMsg);
+        user[mode].push(r.userPerMsg);
+        sys[mode].push(r.sysPerMsg);
         if (mode === 'instrumented') events += r.events;
       }
     }
@@ -157,10 +172,11 @@ async function main() {
       `${name}: median ${Math.round(median(rates.plain))} vs ${Math.round(median(rates.instrumented))} msg/s = ${pct(median(rates.instrumented), median(rates.plain))}; ` +
         `best ${Math.round(best(rates.plain))} vs ${Math.round(best(rates.instrumented))} msg/s = ${pct(best(rates.instrumented), best(rates.plain))}`
     );
-    console.log(
-      `${name}: server CPU per echoed message, least: plain ${least(cpu.plain).toFixed(2)} us, instrumented ${least(cpu.instrumented).toFixed(2)} us ` +
-        `(+${(((least(cpu.instrumented) - least(cpu.plain)) / least(cpu.plain)) * 100).toFixed(1)} %)`
-    );
+    const cpuLine = (what, xs) =>
+      `${name}: server ${what} CPU per echoed message, least: plain ${least(xs.plain).toFixed(2)} us, ` +
+      `instrumented ${least(xs.instrumented).toFixed(2)} us (+${(((least(xs.instrumented) - least(xs.plain)) / least(xs.plain)) * 100).toFixed(1)} %)`;
+    console.log(cpuLine('user', user));
+    console.log(cpuLine('system', sys));
   }
 }
 
