@@ -7,14 +7,15 @@
 // `request`, `transport.name`, and its `packet`, `packetCreate`, `upgrade`, `close` events;
 // `io.sockets` and the `new_namespace` event; a Socket.IO socket's `conn` and `disconnect`.
 //
-// Internal fields read, each where Socket.IO has no public way (socket.io 4.8.x, engine.io
-// 6.6.x; covered by test/socketio.test.js):
+// Internal fields read, each where Socket.IO has no public way, all present from socket.io
+// 4.1.0 (engine.io 5.1, its ws 7.4: the oldest claimed; 4.0 has no `connection_error`) to 4.8.x
+// (engine.io 6.6, ws 8), covered by test/socketio.test.js run against both (`npm test`):
 //   - `io._nsps`: the namespaces created before `instrument()` (later ones arrive through
 //     `new_namespace`), to learn the Socket.IO reason of a disconnect;
 //   - `engineSocket.transport.socket`: the `ws` WebSocket of the websocket transport, for the
 //     real close code (Engine.IO reports only "transport close"), and to close it with a code
 //     on `feed.shutdown()`; its `_closeFrameReceived` as in ws.js, and `_closeCode` /
-//     `_closeMessage` (ws 8.17.1 to 8.23.1): the peer's close frame when Engine.IO ends the
+//     `_closeMessage` (ws 7.4 to 8.23.1): the peer's close frame when Engine.IO ends the
 //     connection before `ws` emits `close` (a ping written after the client's close frame
 //     fails, and Engine.IO reports "transport error");
 //   - `io.bind`: wrapped when the Server has no engine yet (`new Server()` then `io.listen()`).

@@ -3,13 +3,25 @@
 // checks every event against feed-protocol.md, and small waits.
 
 const assert = require('assert/strict');
+const fs = require('fs');
+const path = require('path');
 const { spawnSync } = require('child_process');
+
+/** The installed version of a dev dependency (read from its folder: not every package exports
+ *  its package.json). */
+function versionOf(name) {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
+}
 
 /** `WSCOPE_TEST_WS=oldest` runs the tests against the oldest `ws` claimed (8.17.1, the
  *  `ws-oldest` alias devDependency); otherwise the newest (`ws`). */
 const WS_NAME = process.env.WSCOPE_TEST_WS === 'oldest' ? 'ws-oldest' : 'ws';
 const WS = require(WS_NAME);
 const WS_VERSION = require(`${WS_NAME}/package.json`).version;
+
+/** The same for Socket.IO: `socket.io-oldest` (4.1.0, the oldest claimed: `connection_error`, which reports refused upgrades, came in 4.1) or the newest. */
+const SIO_NAME = process.env.WSCOPE_TEST_WS === 'oldest' ? 'socket.io-oldest' : 'socket.io';
+const SIO_VERSION = versionOf(SIO_NAME);
 
 const TOKEN = 'test-token';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -152,4 +164,4 @@ function need(t, cmd, args = ['--version']) {
   return false;
 }
 
-module.exports = { WS, WS_NAME, WS_VERSION, TOKEN, sleep, waitFor, checkEvent, Recorder, openClient, need };
+module.exports = { versionOf, WS, WS_NAME, WS_VERSION, SIO_NAME, SIO_VERSION, TOKEN, sleep, waitFor, checkEvent, Recorder, openClient, need };

@@ -12,7 +12,8 @@
 
 const http = require('http');
 const crypto = require('crypto');
-const { Server } = require('socket.io');
+// WSCOPE_TEST_WS=oldest: the oldest Socket.IO claimed (`socket.io-oldest`), as in the tests.
+const { Server } = require(process.env.WSCOPE_TEST_WS === 'oldest' ? 'socket.io-oldest' : 'socket.io');
 const { io: ioClient } = require('socket.io-client');
 const wscope = require('..');
 

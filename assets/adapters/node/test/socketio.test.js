@@ -9,10 +9,11 @@ const http = require('http');
 const path = require('path');
 const readline = require('readline');
 const { spawn } = require('child_process');
-const { Server } = require('socket.io');
 const { io: ioClient } = require('socket.io-client');
 const wscope = require('..');
-const { TOKEN, sleep, waitFor, Recorder } = require('./helpers');
+const { TOKEN, SIO_NAME, SIO_VERSION, sleep, waitFor, Recorder } = require('./helpers');
+
+const { Server } = require(SIO_NAME);
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 400;
@@ -41,7 +42,7 @@ function connect(url, user, opts = {}) {
   });
 }
 
-test('Socket.IO 4: opens, messages, heartbeat, every kind of close, rejections', async () => {
+test(`Socket.IO ${SIO_VERSION}: opens, messages, heartbeat, every kind of close, rejections`, async () => {
   const server = http.createServer();
   const io = new Server(server, { pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
