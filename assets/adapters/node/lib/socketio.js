@@ -118,11 +118,11 @@ class SocketIoSource {
     this.watchTransport(socket, st);
     socket.on('upgrade', () => this.watchTransport(socket, st));
     socket.on('packet', (packet) => {
-      if (packet.type === 'message') feed.countMessage(st, 'in', byteLength(packet.data));
+      if (packet.type === 'message') feed.count(st, st.inbound, byteLength(packet.data));
       else if (packet.type === 'pong') feed.pongReceived(st);
     });
     socket.on('packetCreate', (packet) => {
-      if (packet.type === 'message') feed.countMessage(st, 'out', byteLength(packet.data));
+      if (packet.type === 'message') feed.count(st, st.outbound, byteLength(packet.data));
       else if (packet.type === 'ping') feed.pingSent(st);
     });
     socket.on('close', (reason, description) => this.closed(st, reason, description));

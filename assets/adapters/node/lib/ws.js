@@ -62,13 +62,13 @@ function patchPrototype(proto) {
   // data, isBinary)`), nothing allocated.
   proto.send = function (data, options, cb) {
     const st = states.get(this);
-    if (st !== undefined && this.readyState === 1) st.feed.countOut(st, byteLength(data));
+    if (st !== undefined && this.readyState === 1) st.feed.count(st, st.outbound, byteLength(data));
     return send.call(this, data, options, cb);
   };
   proto.emit = function (event, data, extra) {
     if (event === 'message') {
       const st = states.get(this);
-      if (st !== undefined) st.feed.countIn(st, byteLength(data));
+      if (st !== undefined) st.feed.count(st, st.inbound, byteLength(data));
       return emit.call(this, event, data, extra);
     }
     if (event === 'pong' || event === 'error' || event === 'close') {
