@@ -488,12 +488,7 @@ fn wscope_attach_headless_reports_the_findings_and_records_the_feed() {
     assert_eq!(report["upgrade_rejected"]["400"], 6);
     assert_eq!(report["upgrade_rejected"]["426"], 1);
     assert_eq!(report["skipped_lines"], 0);
-    let findings: HashMap<&str, &Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["id"].as_str().unwrap(), f))
-        .collect();
+    let findings = common::findings_by_id(&report);
     let too_big = findings.get("message-too-big").expect("message-too-big");
     assert_eq!(too_big["evidence"]["count"], 1);
     let leak = findings.get("timer-leak").expect("timer-leak");

@@ -116,12 +116,7 @@ fn wscope_attach_headless_explains_the_socketio_closes() {
     assert_eq!(report["close_codes"]["1006"], 13);
     assert_eq!(report["close_codes"]["1000"], 3);
     assert_eq!(report["skipped_lines"], 0);
-    let findings: HashMap<&str, &Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["id"].as_str().unwrap(), f))
-        .collect();
+    let findings = common::findings_by_id(&report);
     eprintln!("findings: {:?}", findings.keys().collect::<Vec<_>>());
     // Engine.IO pings everyone: no heartbeat finding; 13 abnormal closes in a minute are.
     assert!(!findings.contains_key("heartbeat-missing"), "{report:#}");

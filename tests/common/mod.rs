@@ -35,3 +35,15 @@ pub fn wait_until(what: &str, timeout: std::time::Duration, mut cond: impl FnMut
         delay = (delay * 2).min(std::time::Duration::from_millis(100));
     }
 }
+
+/// A JSON report's findings by id.
+pub fn findings_by_id(
+    report: &serde_json::Value,
+) -> std::collections::HashMap<&str, &serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("the report lists its findings")
+        .iter()
+        .map(|f| (f["id"].as_str().expect("a finding has an id"), f))
+        .collect()
+}

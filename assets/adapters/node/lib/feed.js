@@ -65,6 +65,19 @@ function freshClock() {
   return clockMs;
 }
 
+/** What an `open` event and a snapshot's entry both say of a connection. */
+function described(st) {
+  return {
+    conn: st.id,
+    remote: st.remote,
+    user_agent: st.userAgent,
+    path: st.path,
+    forwarded_for: st.forwardedFor,
+    client: st.client,
+    subprotocol: st.subprotocol,
+  };
+}
+
 /** One direction of a connection's messages: its totals, and what is not yet reported. */
 function direction(dir) {
   return { dir, msgs: 0, bytes: 0, pendingCount: 0, pendingBytes: 0, lastMs: 0 };
@@ -230,14 +243,8 @@ class WscopeFeed extends EventEmitter {
     for (const st of this.conns.values()) {
       connections.push(
         compact({
-          conn: st.id,
+          ...described(st),
           opened: st.opened,
-          remote: st.remote,
-          user_agent: st.userAgent,
-          path: st.path,
-          forwarded_for: st.forwardedFor,
-          client: st.client,
-          subprotocol: st.subprotocol,
           last_activity: new Date(st.lastActivityMs).toISOString(),
           last_ping: st.lastPing,
           last_pong: st.lastPong,
@@ -316,17 +323,7 @@ class WscopeFeed extends EventEmitter {
       sioReason: undefined,
     };
     this.conns.set(st.id, st);
-    this.event({
-      type: 'open',
-      ts,
-      conn: st.id,
-      remote: st.remote,
-      user_agent: st.userAgent,
-      path: st.path,
-      forwarded_for: st.forwardedFor,
-      client: st.client,
-      subprotocol: st.subprotocol,
-    });
+    this.event({ type: 'open', ts, ...described(st) });
     return st;
   }
 
