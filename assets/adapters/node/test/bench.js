@@ -6,8 +6,10 @@
 // an app does at the least), then for Socket.IO. Each server runs in its own process; the clients and the
 // subscriber run in this one. Prints the messages/s of each round, the median and best of
 // each and their ratios, and the server's CPU time per echoed message.
-// Env: BENCH_ROUNDS (5), BENCH_WS_CLIENTS (50), BENCH_WS_MSGS (4000 per client),
-// BENCH_SIO_CLIENTS (20), BENCH_SIO_MSGS (2000 per client).
+// Env: BENCH_ROUNDS (5), BENCH_KINDS (ws,ws-json,sio), BENCH_WS_CLIENTS (50), BENCH_WS_MSGS
+// (4000 per client), BENCH_SIO_CLIENTS (20), BENCH_SIO_MSGS (2000 per client), BENCH_PIN=0 (no
+// cores pinned); to take the cost apart, BENCH_NO_SUB=1 (no subscriber) and BENCH_NO_HISTORY=1
+// (the ws servers keep no history).
 
 const http = require('http');
 const readline = require('readline');
@@ -30,7 +32,7 @@ async function serve(kind, mode) {
     if (kind === 'ws') wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
     else wss.on('connection', (ws) => ws.on('message', (d) => ws.send(JSON.stringify(JSON.parse(d)))));
     port = wss.address().port;
-    if (mode === 'instrumented') feed = wscope.instrument(wss, { token: 'bench', port: 0 });
+    if (mode === 'instrumented') feed = wscope.instrument(wss, { token: 'bench', port: 0, ...(process.env.BENCH_NO_HISTORY ? { history: false } : {}) });
   } else {
     const { Server } = require('socket.io');
     const server = http.createServer();
@@ -118,7 +120,7 @@ async function once(kind, mode) {
   const srv = await startServer(kind, mode);
   let sub;
   let events = 0;
-  if (srv.feedPort) {
+  if (srv.feedPort && !process.env.BENCH_NO_SUB) {
     sub = new WebSocket(`ws://127.0.0.1:${srv.feedPort}/`, { headers: { Authorization: 'Bearer bench' } });
     sub.on('message', () => events++);
     await new Promise((r) => sub.once('open', r));
@@ -143,7 +145,7 @@ const PINNED = process.argv[2] !== '--serve' && pin();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  for (const kind of ['ws', 'ws-json', 'sio']) {
+  for (const kind of (process.env.BENCH_KINDS || 'ws,ws-json,sio').split(',')) {
     const rates = { plain: [], instrumented: [] };
     const user = { plain: [], instrumented: [] };
     const sys = { plain: [], instrumented: [] };
@@ -172,6 +174,10 @@ async function main() {
       `${name}: median ${Math.round(median(rates.plain))} vs ${Math.round(median(rates.instrumented))} msg/s = ${pct(median(rates.instrumented), median(rates.plain))}; ` +
         `best ${Math.round(best(rates.plain))} vs ${Math.round(best(rates.instrumented))} msg/s = ${pct(best(rates.instrumented), best(rates.plain))}`
     );
+    // Each round's pair, run back to back, shares the machine's mood of the moment: the median of
+    // the pairs' ratios is steadier than the ratio of the medians.
+    const paired = median(rates.instrumented.map((r, i) => r / rates.plain[i]));
+    console.log(`${name}: median of the rounds' paired ratios ${(paired * 100).toFixed(1)} %`);
     const cpuLine = (what, xs) =>
       `${name}: server ${what} CPU per echoed message, least: plain ${least(xs.plain).toFixed(2)} us, ` +
       `instrumented ${least(xs.instrumented).toFixed(2)} us (+${(((least(xs.instrumented) - least(xs.plain)) / least(xs.plain)) * 100).toFixed(1)} %)`;
