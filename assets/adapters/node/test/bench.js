@@ -6,9 +6,10 @@
 // an app does at the least), then for Socket.IO. Each server runs in its own process; the clients and the
 // subscriber run in this one. Prints the messages/s of each round, the median and best of
 // each and their ratios, and the server's CPU time per echoed message.
-// Env: BENCH_ROUNDS (5), BENCH_KINDS (ws,ws-json,sio), BENCH_WS_CLIENTS (50), BENCH_WS_MSGS
-// (4000 per client), BENCH_SIO_CLIENTS (20), BENCH_SIO_MSGS (2000 per client), BENCH_PIN=0 (no
-// cores pinned); to take the cost apart, BENCH_NO_SUB=1 (no subscriber) and BENCH_NO_HISTORY=1
+// Env: BENCH_ROUNDS (20: fewer cannot tell 5 % apart on a shared machine), BENCH_KINDS
+// (ws,ws-json,sio), BENCH_WS_CLIENTS (50), BENCH_WS_MSGS (2000 per client), BENCH_SIO_CLIENTS
+// (20), BENCH_SIO_MSGS (2000 per client), BENCH_PIN=0 (no cores pinned); to take the cost
+// apart, BENCH_NO_SUB=1 (no subscriber) and BENCH_NO_HISTORY=1
 // (the ws servers keep no history).
 
 const http = require('http');
@@ -16,7 +17,7 @@ const readline = require('readline');
 const { spawn } = require('child_process');
 
 const num = (name, dflt) => Number(process.env[name] || dflt);
-const ROUNDS = num('BENCH_ROUNDS', 5);
+const ROUNDS = num('BENCH_ROUNDS', 20);
 const PAYLOAD = '{"op":"chat","text":"hello there"}';
 
 // ---- the server process ---------------------------------------------------------------------
@@ -74,7 +75,7 @@ async function startServer(kind, mode) {
 async function wsRun(port, srv) {
   const { WebSocket } = require('ws');
   const n = num('BENCH_WS_CLIENTS', 50);
-  const per = num('BENCH_WS_MSGS', 4000);
+  const per = num('BENCH_WS_MSGS', 2000);
   const clients = await Promise.all(
     Array.from({ length: n }, () => new Promise((r) => {
       const c = new WebSocket(`ws://127.0.0.1:${port}/`);
