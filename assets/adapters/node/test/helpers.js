@@ -17,9 +17,10 @@ function versionOf(name) {
  *  `ws-oldest` alias devDependency); otherwise the newest (`ws`). */
 const WS_NAME = process.env.WSCOPE_TEST_WS === 'oldest' ? 'ws-oldest' : 'ws';
 const WS = require(WS_NAME);
-const WS_VERSION = require(`${WS_NAME}/package.json`).version;
+const WS_VERSION = versionOf(WS_NAME);
 
-/** The same for Socket.IO: `socket.io-oldest` (4.1.0, the oldest claimed: `connection_error`, which reports refused upgrades, came in 4.1) or the newest. */
+/** The same for Socket.IO: `socket.io-oldest` (4.1.0, the oldest claimed: `connection_error`,
+ *  which reports refused upgrades, came in 4.1) or the newest. */
 const SIO_NAME = process.env.WSCOPE_TEST_WS === 'oldest' ? 'socket.io-oldest' : 'socket.io';
 const SIO_VERSION = versionOf(SIO_NAME);
 
