@@ -14,7 +14,8 @@
 
 const http = require('http');
 const readline = require('readline');
-const { spawn } = require('child_process');
+const os = require('os');
+const { spawn, spawnSync } = require('child_process');
 
 const num = (name, dflt) => Number(process.env[name] || dflt);
 const ROUNDS = num('BENCH_ROUNDS', 20);
@@ -137,8 +138,8 @@ async function once(kind, mode) {
 
 /** Pins this process to core 1 (the server gets core 0) where there are two cores and taskset. */
 function pin() {
-  if (process.env.BENCH_PIN === '0' || require('os').availableParallelism() < 2) return false;
-  const r = require('child_process').spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  if (process.env.BENCH_PIN === '0' || os.availableParallelism() < 2) return false;
+  const r = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   return r.status === 0;
 }
 const PINNED = process.argv[2] !== '--serve' && pin();
@@ -179,9 +180,10 @@ async function main() {
     // the pairs' ratios is steadier than the ratio of the medians.
     const paired = median(rates.instrumented.map((r, i) => r / rates.plain[i]));
     console.log(`${name}: median of the rounds' paired ratios ${(paired * 100).toFixed(1)} %`);
+    const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`;
     const cpuLine = (what, xs) =>
       `${name}: server ${what} CPU per echoed message, least: plain ${least(xs.plain).toFixed(2)} us, ` +
-      `instrumented ${least(xs.instrumented).toFixed(2)} us (+${(((least(xs.instrumented) - least(xs.plain)) / least(xs.plain)) * 100).toFixed(1)} %)`;
+      `instrumented ${least(xs.instrumented).toFixed(2)} us (${signed(((least(xs.instrumented) - least(xs.plain)) / least(xs.plain)) * 100)})`;
     console.log(cpuLine('user', user));
     console.log(cpuLine('system', sys));
   }
