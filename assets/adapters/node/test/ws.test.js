@@ -266,3 +266,30 @@ test('a wrong token gets 401', async () => {
   await feed.close();
   app.close();
 });
+
+// Watching an upgrade's response puts `write` and `end` on its socket for a moment; left there,
+// every upgraded socket would have a hidden class of its own, which slows the streams code all
+// sockets of the process share; deleted in the wrong order, the socket would become a slow
+// dictionary object. V8's own check (natives syntax, enabled for this test) tells.
+test(`ws ${WS_VERSION}: upgraded sockets are left as they were (no own write or end, fast properties)`, async () => {
+  require('v8').setFlagsFromString('--allow-natives-syntax');
+  // eslint-disable-next-line no-new-func
+  const fast = new Function('o', 'return %HasFastProperties(o)');
+  for (const mode of ['standalone', 'noServer', 'http']) {
+    const app = await appServer(mode);
+    const feed = wscope.instrument(app.target, { ...base, ...app.extra });
+    const socket = new Promise((r) => app.wss.once('connection', (ws) => r(ws._socket)));
+    const client = await openClient(`ws://127.0.0.1:${app.port}/ws`);
+    const s = await socket;
+    try {
+      assert.equal(Object.hasOwn(s, 'write'), false, `${mode}: own write left`);
+      assert.equal(Object.hasOwn(s, 'end'), false, `${mode}: own end left`);
+      assert.equal(fast(s), true, `${mode}: the socket became a dictionary`);
+      assert.equal(fast(new net.Socket()), true, 'the check itself');
+    } finally {
+      client.terminate();
+      await feed.close();
+      app.close();
+    }
+  }
+});
