@@ -293,3 +293,43 @@ test(`ws ${WS_VERSION}: upgraded sockets are left as they were (no own write or 
     }
   }
 });
+
+// With only the http.Server instrumented, a WebSocket is tracked a moment after its upgrade: a
+// greeting sent in the application's connection handler comes first. Messages after it count.
+// No subscriber here: the feed's own sends would hide a stale cache of the last WebSocket.
+test(`ws ${WS_VERSION}, http: a greeting sent before tracking leaves the later messages counted`, async () => {
+  const app = await appServer('http');
+  const feed = wscope.instrument(app.target, { ...base, ...app.extra });
+  const accepted = [];
+  app.wss.on('connection', (ws) => {
+    accepted.push(ws);
+    ws.send('welcome');
+    ws.on('message', (d) => ws.send(d));
+  });
+  // A raw client: a `ws` client in this process would share the patched class and move the
+  // cache itself.
+  const frame = (text) => {
+    const body = Buffer.from(text);
+    return Buffer.concat([Buffer.from([0x81, 0x80 | body.length, 0, 0, 0, 0]), body]);
+  };
+  for (const round of [1, 2]) {
+    const client = net.connect(app.port, '127.0.0.1');
+    let received = '';
+    client.on('data', (d) => (received += d.toString('latin1')));
+    client.write(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+    );
+    await waitFor(() => received.includes('welcome'), 2000, 'welcome');
+    client.write(Buffer.concat([frame('one'), frame('two')]));
+    await waitFor(() => received.includes('two'), 2000, 'echoes');
+    const st = feed.stateOf(accepted[round - 1]);
+    assert.ok(st, `round ${round}: tracked`);
+    assert.equal(st.inbound.msgs, 2, `round ${round}: messages in`);
+    // The welcome may precede tracking; the echoes may not.
+    assert.ok(st.outbound.msgs >= 2, `round ${round}: messages out ${st.outbound.msgs}`);
+    client.destroy();
+  }
+  await feed.close();
+  app.close();
+});
