@@ -22,7 +22,11 @@
 
 const { byteLength, remoteOf, pathOf, header } = require('./util');
 
-const kState = Symbol('wscope.state');
+// State kept in WeakMaps, not in properties: a property added to an Engine.IO socket or its
+// `ws` WebSocket after their construction gives them another hidden class, and the code that
+// runs per packet then sees two (as in ws.js).
+const states = new WeakMap(); // Engine.IO socket -> connection state
+const watched = new WeakSet(); // Engine.IO servers and transport WebSockets already watched
 
 function isSocketIoServer(x) {
   return !!x && typeof x.of === 'function' && typeof x.use === 'function' && !!x.sockets && typeof x.sockets.on === 'function';
@@ -57,7 +61,7 @@ class SocketIoSource {
     const watchNsp = (nsp) => {
       nsp.on('connection', (socket) => {
         socket.on('disconnect', (reason) => {
-          const st = socket.conn && socket.conn[kState];
+          const st = socket.conn && states.get(socket.conn);
           if (st) st.sioReason = reason;
         });
       });
@@ -70,14 +74,12 @@ class SocketIoSource {
   /** The state of an Engine.IO socket, or of a Socket.IO socket's (its `conn`). */
   stateOf(handle) {
     if (!handle) return undefined;
-    if (handle[kState]) return handle[kState];
-    if (handle.conn && handle.conn[kState]) return handle.conn[kState];
-    return undefined;
+    return states.get(handle) || (handle.conn ? states.get(handle.conn) : undefined);
   }
 
   watchEngine(engine) {
-    if (engine[kState]) return;
-    engine[kState] = true;
+    if (watched.has(engine)) return;
+    watched.add(engine);
     engine.on('connection', (socket) => this.track(socket));
     engine.on('connection_error', (err) => {
       const req = err && err.req;
@@ -114,7 +116,7 @@ class SocketIoSource {
         socket.close(true);
       },
     });
-    socket[kState] = st;
+    states.set(socket, st);
     this.watchTransport(socket, st);
     socket.on('upgrade', () => this.watchTransport(socket, st));
     socket.on('packet', (packet) => {
@@ -132,8 +134,8 @@ class SocketIoSource {
   /** Learns the close code of the websocket transport's `ws` socket (internal, see the top). */
   watchTransport(socket, st) {
     const ws = wsOf(socket);
-    if (!ws || ws[kState] || typeof ws.prependListener !== 'function') return;
-    ws[kState] = st;
+    if (!ws || watched.has(ws) || typeof ws.prependListener !== 'function') return;
+    watched.add(ws);
     st.ws = ws;
     // Prepended: `ws`'s close reaches Engine.IO first otherwise, which reports "transport
     // close" before this listener could note the code.
