@@ -36,7 +36,8 @@ const { spawn, spawnSync } = require('child_process');
 const { PerformanceObserver } = require('perf_hooks');
 
 const num = (name, dflt) => Number(process.env[name] || dflt);
-const ROUNDS = num('BENCH_ROUNDS', 60);
+const SESSIONS = num('BENCH_SESSIONS', 6);
+const ROUNDS = num('BENCH_ROUNDS', 30);
 const WARMUP_BURSTS = 5;
 const PAYLOAD = '{"op":"chat","text":"hello there"}';
 
@@ -325,17 +326,16 @@ async function burst(side) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function compare(kind) {
+/** One pair of fresh server processes: warmed up, then ROUNDS pairs of bursts. */
+async function session(kind, modes, counts) {
   const { WebSocket } = require('ws');
-  const modes = process.env.BENCH_AA ? ['plain', 'plain-too'] : ['plain', 'instrumented'];
   const sides = {};
-  let events = 0;
   for (const mode of modes) {
     const server = await startServer(kind, mode);
     let sub = null;
     if (server.feedPort && !process.env.BENCH_NO_SUB) {
       sub = new WebSocket(`ws://127.0.0.1:${server.feedPort}/`, { headers: { Authorization: 'Bearer bench' } });
-      sub.on('message', () => events++);
+      sub.on('message', () => counts.events++);
       await new Promise((r) => sub.once('open', r));
     }
     sides[mode] = { server, sub, ...(await connectClients(kind, server.port)), results: [] };
@@ -350,15 +350,32 @@ async function compare(kind) {
     if (sides[mode].sub) sides[mode].sub.terminate();
     await sides[mode].server.stop();
   }
+  return modes.map((m) => sides[m].results);
+}
 
+async function compare(kind) {
+  const modes = process.env.BENCH_AA ? ['plain', 'plain-too'] : ['plain', 'instrumented'];
+  const counts = { events: 0 };
+  const a = [];
+  const b = [];
+  const sessionRatios = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const [x, y] = await session(kind, modes, counts);
+    a.push(...x);
+    b.push(...y);
+    sessionRatios.push(median(y.map((r, j) => r.rate / x[j].rate)));
+  }
+  const events = counts.events;
   const name = { ws: 'ws echo', 'ws-json': 'ws JSON echo', sio: 'Socket.IO echo' }[kind];
-  const [a, b] = modes.map((m) => sides[m].results);
   const col = (rs, key) => rs.map((r) => r[key]);
   const med = (rs, key) => median(col(rs, key));
-  const paired = median(b.map((r, i) => r.rate / a[i].rate));
+  const ratios = b.map((r, i) => r.rate / a[i].rate).sort((x, y) => x - y);
+  const paired = median(ratios);
+  const quartile = (q) => ratios[Math.floor((ratios.length - 1) * q)];
   const pct = (x) => `${(x * 100).toFixed(1)} %`;
-  console.log(`${name}: ${modes[1]}/${modes[0]} messages/s, median of ${ROUNDS} paired bursts: ${pct(paired)}` +
-    (sides[modes[1]].sub ? ` (feed events read: ${events})` : ''));
+  console.log(`${name}: ${modes[1]}/${modes[0]} messages/s, median of ${ratios.length} paired bursts: ${pct(paired)}` +
+    ` (middle half ${pct(quartile(0.25))} to ${pct(quartile(0.75))}; feed events read: ${events})`);
+  console.log(`  each pair of processes, median: ${sessionRatios.map(pct).join(', ')}`);
   const row = (label, key, digits, unit = '') =>
     console.log(`  ${label.padEnd(34)} ${modes[0]} ${med(a, key).toFixed(digits)}${unit}, ${modes[1]} ${med(b, key).toFixed(digits)}${unit}`);
   row('median messages/s', 'rate', 0);
