@@ -3,10 +3,12 @@
 //
 // Two servers run side by side, each in its own process on the same core: a plain one and the
 // same one instrumented (default options, history on) with one wscope subscriber reading its
-// feed. Both are started once and warmed up; then bursts of messages go to one and then the
-// other, alternating which goes first, and each pair of bursts gives a ratio. Adjacent bursts
-// share the machine's mood of the moment, so the median of those ratios is steady where the
-// rate of any one burst is not (this VM's rates vary by ±20 % from one second to the next).
+// feed. Both are warmed up; then bursts of messages go to one and then the other, alternating
+// which goes first, and each pair of bursts gives a ratio; then both are replaced by fresh
+// processes, BENCH_SESSIONS times. Adjacent bursts share the machine's mood of the moment, so
+// the median of those ratios is steady where the rate of any one burst is not (this VM's rates
+// vary by ±20 % from one second to the next); fresh processes, because a process's JIT outcome
+// is part of the cost (one pair can sit at 94 % and the next at 101 %).
 //
 // Kinds: a `ws` echo server; the same parsing and re-serialising each message as JSON (what an
 // app does at the least); a Socket.IO echo server. The `ws` clients are raw sockets (an upgrade,
@@ -20,7 +22,7 @@
 // per echoed message (user, system), garbage collections and page faults, and how busy the
 // servers and the clients were (a server under 95 % was not the bottleneck).
 //
-// Env: BENCH_ROUNDS (60 pairs of bursts), BENCH_KINDS (ws,ws-json,sio), BENCH_WS_CLIENTS (50),
+// Env: BENCH_SESSIONS (6 pairs of processes), BENCH_ROUNDS (30 pairs of bursts each), BENCH_KINDS (ws,ws-json,sio), BENCH_WS_CLIENTS (50),
 // BENCH_WS_MSGS (400 per client per burst), BENCH_SIO_CLIENTS (20), BENCH_SIO_MSGS (300),
 // BENCH_CLIENT=ws, BENCH_PIN=0 (no cores pinned), BENCH_AA=1 (both servers plain: shows the
 // bench's own bias, which should be ~100 %); to take the cost apart, BENCH_NO_SUB=1 (no
