@@ -133,161 +133,141 @@ function upgradeRequest(port, path) {
   );
 }
 
-/** A raw WebSocket client: upgrades, then per burst writes its frames at once and counts the
- *  echoed bytes (each echo is a 2-byte header and the payload) without parsing them. */
-function rawClient(port, per) {
-  const frames = Buffer.concat(Array.from({ length: per }, () => clientFrame(PAYLOAD)));
-  const echoBytes = per * (2 + Buffer.byteLength(PAYLOAD));
+/** A raw socket upgraded to a WebSocket at `path`: resolves with it once the 101 came;
+ *  `onData(chunk, sock)` gets every byte after the response's head. */
+function rawUpgraded(port, path, onData) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     sock.setNoDelay(true);
     sock.once('error', reject);
     let head = '';
-    let got = 0;
-    let upgraded = false;
-    let done = null;
-    const client = {
-      burst: () => new Promise((r) => {
-        done = r;
-        sock.write(frames);
-      }),
-      close: () => sock.destroy(),
+    const onHead = (chunk) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      sock.removeListener('data', onHead);
+      if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`no upgrade: ${head.split('\r\n')[0]}`));
+      sock.on('data', (c) => onData(c, sock));
+      resolve(sock);
+      if (head.length > end + 4) onData(Buffer.from(head.slice(end + 4), 'latin1'), sock);
     };
-    sock.on('data', (chunk) => {
-      if (!upgraded) {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`no upgrade: ${head.split('\r\n')[0]}`));
-        upgraded = true;
-        return resolve(client);
-      }
-      got += chunk.length;
-      if (got >= echoBytes) {
-        got -= echoBytes;
-        done();
-      }
-    });
-    sock.write(upgradeRequest(port, '/'));
+    sock.on('data', onHead);
+    sock.write(upgradeRequest(port, path));
   });
 }
 
-/** A `ws` client, which parses every echo. */
-function wsClient(port, per) {
-  const { WebSocket } = require('ws');
+/** A raw WebSocket client: per burst, writes its frames at once and counts the echoed bytes
+ *  (each echo is a 2-byte header and the payload) without parsing them. */
+async function rawClient(port, per) {
+  const frames = Buffer.concat(Array.from({ length: per }, () => clientFrame(PAYLOAD)));
+  const echoBytes = per * (2 + Buffer.byteLength(PAYLOAD));
+  let got = 0;
+  let done = null;
+  const sock = await rawUpgraded(port, '/', (chunk) => {
+    got += chunk.length;
+    if (got >= echoBytes) {
+      got -= echoBytes;
+      done();
+    }
+  });
+  return {
+    burst: () => new Promise((r) => {
+      done = r;
+      sock.write(frames);
+    }),
+    close: () => sock.destroy(),
+  };
+}
+
+/** A client made with a library (`ws`, socket.io-client), which parses every echo. */
+function libraryClient(per, c, { open, message, send, close }) {
   return new Promise((resolve) => {
-    const c = new WebSocket(`ws://127.0.0.1:${port}/`);
     let got = 0;
     let done = null;
-    c.on('message', () => {
+    c.on(message, () => {
       if (++got === per) {
         got = 0;
         done();
       }
     });
-    c.once('open', () =>
+    c.once(open, () =>
       resolve({
         burst: () => new Promise((r) => {
           done = r;
-          for (let i = 0; i < per; i++) c.send(PAYLOAD);
+          for (let i = 0; i < per; i++) send();
         }),
-        close: () => c.terminate(),
+        close,
       })
     );
   });
+}
+
+function wsClient(port, per) {
+  const { WebSocket } = require('ws');
+  const c = new WebSocket(`ws://127.0.0.1:${port}/`);
+  return libraryClient(per, c, { open: 'open', message: 'message', send: () => c.send(PAYLOAD), close: () => c.terminate() });
+}
+
+function sioClient(port, per) {
+  const { io } = require('socket.io-client');
+  const c = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
+  return libraryClient(per, c, { open: 'connect', message: 'chat', send: () => c.emit('chat', PAYLOAD), close: () => c.close() });
 }
 
 /** A raw Socket.IO client over the WebSocket transport: Engine.IO's open, then Socket.IO's
  *  connect to `/`, then per burst its `chat` events written at once; it answers the server's
  *  heartbeat pings and reads each frame's header only. */
-function rawSioClient(port, per) {
+async function rawSioClient(port, per) {
   const event = clientFrame(`42${JSON.stringify(['chat', PAYLOAD])}`);
   const events = Buffer.concat(Array.from({ length: per }, () => event));
   const connect = clientFrame('40');
   const pong = clientFrame('3');
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.setNoDelay(true);
-    sock.once('error', reject);
-    let head = '';
-    let upgraded = false;
-    let pending = Buffer.alloc(0);
-    let got = 0;
-    let done = null;
-    const client = {
-      burst: () => new Promise((r) => {
-        done = r;
-        sock.write(events);
-      }),
-      close: () => sock.destroy(),
-    };
-    const onFrame = (payload) => {
-      // Engine.IO packet types: 0 open, 2 ping, 4 message (Socket.IO: 40 connect, 42 event).
-      if (payload[0] === 0x34 && payload[1] === 0x32) {
-        if (++got === per) {
-          got = 0;
-          done();
-        }
-      } else if (payload[0] === 0x32) sock.write(pong);
-      else if (payload[0] === 0x30) sock.write(connect);
-      else if (payload[0] === 0x34 && payload[1] === 0x30) resolve(client);
-    };
-    sock.on('data', (chunk) => {
-      if (!upgraded) {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`no upgrade: ${head.split('\r\n')[0]}`));
-        upgraded = true;
-        chunk = Buffer.from(head.slice(end + 4), 'latin1');
-      }
-      let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let at = 0;
-      for (;;) {
-        if (buf.length - at < 2) break;
-        let len = buf[at + 1] & 0x7f;
-        let start = at + 2;
-        if (len === 126) {
-          if (buf.length - at < 4) break;
-          len = buf.readUInt16BE(at + 2);
-          start = at + 4;
-        } else if (len === 127) {
-          if (buf.length - at < 10) break;
-          len = Number(buf.readBigUInt64BE(at + 2));
-          start = at + 10;
-        }
-        if (buf.length < start + len) break;
-        onFrame(buf.subarray(start, start + len));
-        at = start + len;
-      }
-      pending = at < buf.length ? buf.subarray(at) : Buffer.alloc(0);
-    });
-    sock.write(upgradeRequest(port, '/socket.io/?EIO=4&transport=websocket'));
-  });
-}
-
-function sioClient(port, per) {
-  const { io } = require('socket.io-client');
-  return new Promise((resolve) => {
-    const c = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
-    let got = 0;
-    let done = null;
-    c.on('chat', () => {
+  let got = 0;
+  let done = null;
+  let connected;
+  const ready = new Promise((r) => (connected = r));
+  const onFrame = (payload, sock) => {
+    // Engine.IO packet types: 0 open, 2 ping, 4 message (Socket.IO: 40 connect, 42 event).
+    if (payload[0] === 0x34 && payload[1] === 0x32) {
       if (++got === per) {
         got = 0;
         done();
       }
-    });
-    c.once('connect', () =>
-      resolve({
-        burst: () => new Promise((r) => {
-          done = r;
-          for (let i = 0; i < per; i++) c.emit('chat', PAYLOAD);
-        }),
-        close: () => c.close(),
-      })
-    );
+    } else if (payload[0] === 0x32) sock.write(pong);
+    else if (payload[0] === 0x30) sock.write(connect);
+    else if (payload[0] === 0x34 && payload[1] === 0x30) connected();
+  };
+  let pending = Buffer.alloc(0);
+  const sock = await rawUpgraded(port, '/socket.io/?EIO=4&transport=websocket', (chunk, s) => {
+    const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let at = 0;
+    for (;;) {
+      if (buf.length - at < 2) break;
+      let len = buf[at + 1] & 0x7f;
+      let start = at + 2;
+      if (len === 126) {
+        if (buf.length - at < 4) break;
+        len = buf.readUInt16BE(at + 2);
+        start = at + 4;
+      } else if (len === 127) {
+        if (buf.length - at < 10) break;
+        len = Number(buf.readBigUInt64BE(at + 2));
+        start = at + 10;
+      }
+      if (buf.length < start + len) break;
+      onFrame(buf.subarray(start, start + len), s);
+      at = start + len;
+    }
+    pending = at < buf.length ? buf.subarray(at) : Buffer.alloc(0);
   });
+  await ready;
+  return {
+    burst: () => new Promise((r) => {
+      done = r;
+      sock.write(events);
+    }),
+    close: () => sock.destroy(),
+  };
 }
 
 async function connectClients(kind, port) {
