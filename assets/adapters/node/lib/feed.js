@@ -245,7 +245,7 @@ class WscopeFeed extends EventEmitter {
         compact({
           ...described(st),
           opened: st.opened,
-          last_activity: new Date(st.lastActivityMs).toISOString(),
+          last_activity: new Date(Math.max(st.lastActivityMs, st.inbound.lastMs, st.outbound.lastMs)).toISOString(),
           last_ping: st.lastPing,
           last_pong: st.lastPong,
           msgs_in: st.inbound.msgs,
@@ -368,15 +368,14 @@ class WscopeFeed extends EventEmitter {
   }
 
   /** Counts one message of a connection in one direction (`st.inbound` or `st.outbound`).
-   *  Runs per message: no allocation, no clock read (see `messageClock`). */
+   *  Runs per message: no allocation, no clock read (see `messageClock`). A connection's last
+   *  activity is the latest of its opening, pings, pongs and its directions' `lastMs`. */
   count(st, side, bytes) {
-    const ms = messageClock();
-    st.lastActivityMs = ms;
     side.msgs++;
     side.bytes += bytes;
     side.pendingCount++;
     side.pendingBytes += bytes;
-    side.lastMs = ms;
+    side.lastMs = messageClock();
     if (!st.isPending) {
       st.isPending = true;
       this.pending.add(st);

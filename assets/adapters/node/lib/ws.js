@@ -63,13 +63,13 @@ function patchPrototype(proto) {
   // when the WebSocket is not the one of the last message: one read brings several messages of
   // one connection, and a reply usually goes back on it.
   proto.send = function (data, options, cb) {
-    const st = this === lastWs ? lastState : stateOfMessage(this);
+    const st = messageState(this);
     if (st !== undefined && this.readyState === 1) st.feed.count(st, st.outbound, byteLength(data));
     return send.call(this, data, options, cb);
   };
   proto.emit = function (event, data, extra) {
     if (event === 'message') {
-      const st = this === lastWs ? lastState : stateOfMessage(this);
+      const st = messageState(this);
       if (st !== undefined) st.feed.count(st, st.inbound, byteLength(data));
       return emit.call(this, event, data, extra);
     }
@@ -95,9 +95,11 @@ function patchPrototype(proto) {
 // The WebSocket of the last counted message and its state (`undefined`: not tracked).
 let lastWs = null;
 let lastState;
-function stateOfMessage(ws) {
-  lastWs = ws;
-  lastState = states.get(ws);
+function messageState(ws) {
+  if (ws !== lastWs) {
+    lastWs = ws;
+    lastState = states.get(ws);
+  }
   return lastState;
 }
 

@@ -349,8 +349,7 @@ async function compare(kind) {
   }
   const events = counts.events;
   const name = { ws: 'ws echo', 'ws-json': 'ws JSON echo', sio: 'Socket.IO echo' }[kind];
-  const col = (rs, key) => rs.map((r) => r[key]);
-  const med = (rs, key) => median(col(rs, key));
+  const med = (rs, key) => median(rs.map((r) => r[key]));
   const ratios = b.map((r, i) => r.rate / a[i].rate).sort((x, y) => x - y);
   const paired = median(ratios);
   const quartile = (q) => ratios[Math.floor((ratios.length - 1) * q)];
@@ -369,7 +368,6 @@ async function compare(kind) {
   row('server sleeps per 1000 messages', 'sleepsPerK', 1);
   row('server CPU busy', 'serverBusy', 2);
   row('clients CPU busy', 'clientBusy', 2);
-  return paired;
 }
 
 async function main() {

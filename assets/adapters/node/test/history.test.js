@@ -228,3 +228,25 @@ test(`ws ${WS_VERSION}: a reconnecting subscriber gets only what came after the 
   for (const c of clients) c.terminate();
   await done();
 });
+
+test(`ws ${WS_VERSION}: a snapshot's last_activity is the connection's last message, not its open`, async () => {
+  const { feed, url, done } = await setup();
+  const client = await openClient(url);
+  const rec = await Recorder.at(feed, '?history=0');
+  const opened = Date.parse(rec.events[1].connections[0].opened);
+  await sleep(300);
+  client.send('later');
+  await rec.waitFor((ev) => ev.some((e) => e.type === 'message' && e.dir === 'out'), 2000, 'the echo counted');
+  const before = rec.events.length;
+  rec.ws.send('{"type":"resync"}');
+  await rec.waitFor((ev) => ev.length > before && ev[ev.length - 1].type === 'snapshot', 2000, 'resync');
+  const [conn] = rec.events[rec.events.length - 1].connections;
+  const last = Date.parse(conn.last_activity);
+  const echoed = Date.parse(rec.of('message').find((m) => m.dir === 'out').ts);
+  assert.ok(last >= opened + 250, `last_activity ${conn.last_activity} is after the pause`);
+  assert.equal(last, echoed, 'the time of the last counted message');
+  assert.equal(conn.msgs_in, 1);
+  assert.equal(conn.msgs_out, 1);
+  client.terminate();
+  await done();
+});
